@@ -1,0 +1,99 @@
+//! Delivery: the one place that routes a push to users. A user with a local actor gets it through
+//! the actor's bounded mailbox (`try_send`: never waits); everyone else, and anyone whose mailbox
+//! is full, goes to the offline queue, in one write per batch. Other nodes plug in here later.
+
+use kameo::error::SendError;
+use std::sync::Arc;
+
+use crate::error::ActorsError;
+use crate::outgoing::Outgoing;
+use crate::registry::Registry;
+use crate::user::Deliver;
+
+/// One user a push is for.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub user_id: i64,
+    /// Skip this session's sockets (the sender's own device).
+    pub exclude_sid: Option<Arc<str>>,
+    /// Queue offline when the user has no socket (recipients yes; sender's other devices no).
+    pub queue_if_absent: bool,
+}
+
+impl Target {
+    pub fn recipient(user_id: i64) -> Target {
+        Target {
+            user_id,
+            exclude_sid: None,
+            queue_if_absent: true,
+        }
+    }
+
+    pub fn other_devices(user_id: i64, sid: Option<Arc<str>>) -> Target {
+        Target {
+            user_id,
+            exclude_sid: sid,
+            queue_if_absent: false,
+        }
+    }
+}
+
+/// Offline writes collected while routing a batch, flushed once.
+#[derive(Default)]
+pub struct OfflineBatch {
+    items: Vec<(i64, Arc<str>)>,
+}
+
+#[derive(Clone)]
+pub struct Delivery {
+    registry: Registry,
+}
+
+impl Delivery {
+    pub fn new(registry: Registry) -> Delivery {
+        Delivery { registry }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Routes `out` to each target; offline entries are added to `batch`.
+    pub fn route(&self, targets: &[Target], out: &Arc<Outgoing>, batch: &mut OfflineBatch) {
+        for t in targets {
+            let spill = match self.registry.get(t.user_id) {
+                Some(actor) => {
+                    let msg = Deliver {
+                        out: out.clone(),
+                        exclude_sid: t.exclude_sid.clone(),
+                        queue_if_absent: t.queue_if_absent,
+                    };
+                    match actor.tell(msg).try_send() {
+                        Ok(()) => false,
+                        // A full mailbox spills this user and never delays the others.
+                        Err(SendError::MailboxFull(_)) => true,
+                        Err(_) => t.queue_if_absent,
+                    }
+                }
+                None => t.queue_if_absent,
+            };
+            if spill {
+                if let Some(p) = &out.payload {
+                    batch.items.push((t.user_id, p.clone()));
+                }
+            }
+        }
+    }
+
+    pub async fn flush(&self, batch: OfflineBatch) -> Result<(), ActorsError> {
+        let now = self.registry.clock().now_ms();
+        self.registry.offline().push(&batch.items, now).await
+    }
+
+    /// Routes one push and flushes its offline entries.
+    pub async fn send(&self, targets: &[Target], out: Outgoing) -> Result<(), ActorsError> {
+        let mut batch = OfflineBatch::default();
+        self.route(targets, &Arc::new(out), &mut batch);
+        self.flush(batch).await
+    }
+}

@@ -1,0 +1,34 @@
+//! # chatd-actors: the realtime core
+//!
+//! ## Layout
+//! - [`clock`]: the server clock (injectable, so tests can move time)
+//! - [`message`]: the rich message object rendered from a stored row
+//! - [`frames`]: wire frames of both dialects, in and out; [`outgoing::Outgoing`] renders a message once per dialect
+//! - [`offline`]: the offline queue (Redis list per user, or the embedded store)
+//! - [`user`]: `UserActor`, one per connected user, owning that user's sockets
+//! - [`registry`]: user id → actor; spawns and retires user actors
+//! - [`delivery`]: the one place that routes a message to users (local actor or offline queue:
+//!   the seam where other nodes plug in)
+//! - [`writer`]: the batching message writer: durable store write, then in-order fan-out
+//! - [`socket`]: the per-connection loop (read, write with coalescing, heartbeat, idle close, spill)
+
+pub mod clock;
+pub mod delivery;
+pub mod error;
+pub mod frames;
+pub mod message;
+pub mod offline;
+pub mod outgoing;
+pub mod registry;
+pub mod socket;
+pub mod user;
+pub mod writer;
+
+pub use clock::Clock;
+pub use delivery::{Delivery, Target};
+pub use error::ActorsError;
+pub use frames::{ClientFrame, Dialect};
+pub use offline::{OfflineConfig, OfflineQueue, QueuedItem};
+pub use outgoing::Outgoing;
+pub use registry::Registry;
+pub use writer::{Accepted, Route, Writer};

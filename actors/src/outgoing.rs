@@ -1,0 +1,121 @@
+//! A push rendered once per dialect: every recipient's socket gets a clone of the same bytes.
+
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use crate::frames::Dialect;
+
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The rich message JSON: what the offline queue keeps. `None` for frames that are never
+    /// queued (NOTIFICATION).
+    pub payload: Option<Arc<str>>,
+    pub rich: Utf8Bytes,
+    pub compact: Utf8Bytes,
+}
+
+impl Outgoing {
+    /// A chat message (single or group, any type), stamped with the push time `now`.
+    pub fn message(message: &Value, now: i64) -> Outgoing {
+        let payload: Arc<str> = message.to_string().into();
+        Outgoing {
+            rich: rich_frame(&payload, now),
+            compact: compact_frame(message).to_string().into(),
+            payload: Some(payload),
+        }
+    }
+
+    /// Re-renders a queued payload (offline replay). `None` if the payload is not JSON.
+    pub fn from_payload(payload: &str, now: i64) -> Option<Outgoing> {
+        let v: Value = serde_json::from_str(payload).ok()?;
+        Some(Outgoing {
+            rich: rich_frame(payload, now),
+            compact: compact_frame(&v).to_string().into(),
+            payload: Some(payload.into()),
+        })
+    }
+
+    /// A frame that is the same in both dialects and never queued.
+    pub fn ephemeral(frame: Utf8Bytes) -> Outgoing {
+        Outgoing {
+            payload: None,
+            rich: frame.clone(),
+            compact: frame,
+        }
+    }
+
+    pub fn bytes(&self, dialect: Dialect) -> &Utf8Bytes {
+        match dialect {
+            Dialect::Rich => &self.rich,
+            Dialect::Compact => &self.compact,
+        }
+    }
+}
+
+/// `{"type":"singleChat","data":<message>,"timestamp":now}` built around the already-encoded
+/// message, so it is not serialized twice.
+fn rich_frame(payload: &str, now: i64) -> Utf8Bytes {
+    let mut s = String::with_capacity(payload.len() + 64);
+    s.push_str(r#"{"type":"singleChat","data":"#);
+    s.push_str(payload);
+    s.push_str(r#","timestamp":"#);
+    s.push_str(&now.to_string());
+    s.push('}');
+    s.into()
+}
+
+/// The compact (seed 003) form of a message: string ids, `content` = the message data, and
+/// `messageType` for anything but plain text.
+pub fn compact_frame(m: &Value) -> Value {
+    let sid = |k: &str| match &m[k] {
+        Value::Number(n) => Value::String(n.to_string()),
+        Value::String(s) => Value::String(s.clone()),
+        _ => Value::Null,
+    };
+    let mut f = if m["chatType"] == "group" {
+        json!({"type": "multicast", "senderId": sid("from_id"), "groupId": sid("to_id")})
+    } else {
+        json!({"type": "unicast", "senderId": sid("from_id"), "receiverId": sid("to_id")})
+    };
+    if let Some(obj) = f.as_object_mut() {
+        obj.insert("content".into(), m["data"].clone());
+        obj.insert("timestamp".into(), m["create_time"].clone());
+        if m["type"] != "text" {
+            obj.insert("messageType".into(), m["type"].clone());
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_both_dialects_once() {
+        let m = json!({"id":"x","from_id":1,"to_id":2,"chatType":"single","type":"text",
+                       "data":"hi","create_time":5});
+        let out = Outgoing::message(&m, 7);
+        let rich: Value = serde_json::from_str(out.rich.as_str()).unwrap_or_default();
+        assert_eq!(rich["type"], "singleChat");
+        assert_eq!(rich["data"]["id"], "x");
+        assert_eq!(rich["timestamp"], 7);
+        let compact: Value = serde_json::from_str(out.compact.as_str()).unwrap_or_default();
+        assert_eq!(
+            compact,
+            json!({"type":"unicast","senderId":"1","receiverId":"2","content":"hi","timestamp":5})
+        );
+    }
+
+    #[test]
+    fn compact_group_and_non_text() {
+        let m = json!({"from_id":1,"to_id":9,"chatType":"group","type":"image",
+                       "data":"u.png","create_time":5});
+        let f = compact_frame(&m);
+        assert_eq!(f["type"], "multicast");
+        assert_eq!(f["groupId"], "9");
+        assert_eq!(f["messageType"], "image");
+        assert!(f.get("receiverId").is_none());
+    }
+}

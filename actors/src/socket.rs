@@ -1,0 +1,199 @@
+//! The per-connection loop: one task per socket that writes queued frames (feeding many, flushing
+//! once), reads client frames and hands them to the server's [`Inbound`] handler, pings idle
+//! peers and closes silent ones. When it ends, for whatever reason, everything still queued for
+//! it goes to the user's offline queue: a socket never takes a message down with it.
+
+use futures_util::{SinkExt, StreamExt};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+
+use crate::frames::{pong, ClientFrame, Dialect};
+use crate::registry::Registry;
+use crate::user::{Frame, SocketControl, SocketHandle};
+
+/// Who is on the other end of a socket (decided at upgrade, from the token).
+#[derive(Debug, Clone)]
+pub struct Conn {
+    pub user_id: i64,
+    pub sid: Arc<str>,
+    /// The token's role (`user` or `visitor`).
+    pub role: Arc<str>,
+    pub dialect: Dialect,
+}
+
+/// Handles what clients send over WebSocket (implemented by the server: sending needs the rules
+/// and the store). Returns the frame to answer with, if any.
+pub trait Inbound: Send + Sync + 'static {
+    fn handle<'a>(
+        &'a self,
+        conn: &'a Conn,
+        frame: ClientFrame,
+    ) -> Pin<Box<dyn Future<Output = Option<Utf8Bytes>> + Send + 'a>>;
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SocketConfig {
+    pub ping_interval: Duration,
+    pub idle_timeout: Duration,
+    /// Capacity of the outgoing queue; a socket that lets it fill is closed (1013).
+    pub queue: usize,
+}
+
+/// Most frames written before one flush.
+const COALESCE: usize = 64;
+
+type Sink<S> = futures_util::stream::SplitSink<WebSocketStream<S>, Message>;
+
+async fn write_frames<S>(sink: &mut Sink<S>, frames: &[Frame], dialect: Dialect) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    for f in frames {
+        let bytes = match f {
+            Frame::Push(out) => out.bytes(dialect).clone(),
+            Frame::Raw(b) => b.clone(),
+        };
+        if sink.feed(Message::Text(bytes)).await.is_err() {
+            return false;
+        }
+    }
+    sink.flush().await.is_ok()
+}
+
+/// Runs one socket until it closes. Returns after the socket is detached and its leftovers spilled.
+pub async fn serve<S>(
+    ws: WebSocketStream<S>,
+    conn: Conn,
+    cfg: SocketConfig,
+    registry: Registry,
+    inbound: Arc<dyn Inbound>,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let conn_id = registry.next_conn_id();
+    let (tx, mut rx) = mpsc::channel(cfg.queue.max(1));
+    let control = Arc::new(SocketControl::default());
+    registry
+        .attach(
+            conn.user_id,
+            SocketHandle {
+                conn_id,
+                sid: conn.sid.clone(),
+                dialect: conn.dialect,
+                tx,
+                control: control.clone(),
+            },
+        )
+        .await;
+
+    let (mut sink, mut stream) = ws.split();
+    let mut unsent: Vec<Frame> = Vec::new();
+    let mut last_seen = Instant::now();
+    let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
+    let write_timeout = cfg.idle_timeout;
+
+    let close_code: Option<u16> = loop {
+        tokio::select! {
+            code = control.closed() => break Some(code),
+            _ = shutdown.changed() => break Some(1001),
+            frame = rx.recv() => {
+                let Some(frame) = frame else { break Some(1000) };
+                let mut batch = vec![frame];
+                while batch.len() < COALESCE {
+                    match rx.try_recv() {
+                        Ok(f) => batch.push(f),
+                        Err(_) => break,
+                    }
+                }
+                tokio::select! {
+                    r = tokio::time::timeout(write_timeout, write_frames(&mut sink, &batch, conn.dialect)) => {
+                        if !matches!(r, Ok(true)) {
+                            unsent.extend(batch);
+                            break None;
+                        }
+                    }
+                    code = control.closed() => {
+                        // The client stopped reading and the queue filled: what was being
+                        // written may not have arrived, so it is spilled too.
+                        unsent.extend(batch);
+                        break Some(code);
+                    }
+                }
+            }
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    last_seen = Instant::now();
+                    let reply = match ClientFrame::parse(text.as_str()) {
+                        ClientFrame::Ping => Some(pong()),
+                        frame => inbound.handle(&conn, frame).await,
+                    };
+                    if let Some(reply) = reply {
+                        let one = [Frame::Raw(reply)];
+                        let w = write_frames(&mut sink, &one, conn.dialect);
+                        if !matches!(tokio::time::timeout(write_timeout, w).await, Ok(true)) {
+                            break None;
+                        }
+                    }
+                }
+                Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
+                    last_seen = Instant::now();
+                    // tungstenite queues the automatic pong; a flush sends it.
+                    let _ = tokio::time::timeout(write_timeout, sink.flush()).await;
+                }
+                Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => last_seen = Instant::now(),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+            },
+            _ = ping.tick() => {
+                if last_seen.elapsed() >= cfg.idle_timeout {
+                    break Some(1000);
+                }
+                let p = sink.send(Message::Ping(Default::default()));
+                if !matches!(tokio::time::timeout(write_timeout, p).await, Ok(Ok(()))) {
+                    break None;
+                }
+            }
+        }
+    };
+
+    // After detach the actor holds no sender for this socket, so the queue is final.
+    registry.detach(conn.user_id, conn_id).await;
+    rx.close();
+    while let Ok(f) = rx.try_recv() {
+        unsent.push(f);
+    }
+    let payloads: Vec<(i64, Arc<str>)> = unsent
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Push(out) => out.payload.clone().map(|p| (conn.user_id, p)),
+            Frame::Raw(_) => None,
+        })
+        .collect();
+    if !payloads.is_empty() {
+        let now = registry.clock().now_ms();
+        if let Err(e) = registry.offline().push(&payloads, now).await {
+            tracing::error!(user = conn.user_id, error = %e, "spilling a closed socket's queue failed");
+        }
+    }
+    if let Some(code) = close_code {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: Utf8Bytes::from_static(""),
+        };
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            sink.send(Message::Close(Some(frame))),
+        )
+        .await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+}

@@ -1,0 +1,129 @@
+//! The message writer: every accepted message passes through here. One task takes whatever sends
+//! are waiting (up to a batch), stores them in one transaction (seq + idempotency), routes each
+//! fresh one in acceptance order, writes the batch's offline entries once, and only then answers
+//! the senders — so an answer means the message is durable, and per-conversation order on every
+//! device is the order of acceptance.
+
+use chatd_schema::models::{MessageRow, NewMessage};
+use chatd_schema::{Store, StoreError, StoredMessage};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::clock::Clock;
+use crate::delivery::{Delivery, OfflineBatch, Target};
+use crate::error::ActorsError;
+use crate::message::message_json;
+use crate::outgoing::Outgoing;
+
+/// Where a stored message goes.
+#[derive(Debug, Clone)]
+pub enum Route {
+    Targets(Vec<Target>),
+}
+
+/// A stored message as the sender's answer.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub row: MessageRow,
+    pub message: Value,
+    /// False when this repeated an earlier `client_msg_id` (nothing was delivered again).
+    pub fresh: bool,
+}
+
+struct Job {
+    route: Route,
+    reply: oneshot::Sender<Result<Accepted, ActorsError>>,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<(NewMessage, Job)>,
+}
+
+const BATCH: usize = 256;
+
+impl Writer {
+    pub fn spawn(store: Store, delivery: Delivery, clock: Clock) -> Writer {
+        let (tx, rx) = mpsc::channel(4 * BATCH);
+        tokio::spawn(run(rx, store, delivery, clock));
+        Writer { tx }
+    }
+
+    /// Stores `msg`, routes it, and returns it once durable.
+    pub async fn submit(&self, msg: NewMessage, route: Route) -> Result<Accepted, ActorsError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((msg, Job { route, reply }))
+            .await
+            .map_err(|_| ActorsError::WriterGone)?;
+        answer.await.map_err(|_| ActorsError::WriterGone)?
+    }
+}
+
+async fn store_batch(store: &Store, msgs: &[NewMessage]) -> Vec<Result<StoredMessage, StoreError>> {
+    match store.insert_messages(msgs).await {
+        Ok(stored) => stored.into_iter().map(Ok).collect(),
+        Err(e) if msgs.len() == 1 => vec![Err(e)],
+        Err(_) => {
+            // One bad message must not fail its neighbours: retry each on its own.
+            let mut out = Vec::with_capacity(msgs.len());
+            for m in msgs {
+                out.push(match store.insert_messages(std::slice::from_ref(m)).await {
+                    Ok(v) => v
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| StoreError::Pool("empty insert result".into())),
+                    Err(e) => Err(e),
+                });
+            }
+            out
+        }
+    }
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<(NewMessage, Job)>,
+    store: Store,
+    delivery: Delivery,
+    clock: Clock,
+) {
+    let mut buf = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut buf, BATCH).await > 0 {
+        let (msgs, jobs): (Vec<NewMessage>, Vec<Job>) = buf.drain(..).unzip();
+        let results = store_batch(&store, &msgs).await;
+        let now = clock.now_ms();
+        let mut offline = OfflineBatch::default();
+        let mut replies = Vec::with_capacity(jobs.len());
+        for (job, res) in jobs.into_iter().zip(results) {
+            let answer = match res {
+                Ok(stored) => {
+                    let message = message_json(&stored.row);
+                    if stored.fresh {
+                        let out = Arc::new(Outgoing::message(&message, now));
+                        match &job.route {
+                            Route::Targets(targets) => delivery.route(targets, &out, &mut offline),
+                        }
+                    }
+                    Ok(Accepted {
+                        row: stored.row,
+                        message,
+                        fresh: stored.fresh,
+                    })
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "storing a message failed");
+                    Err(ActorsError::Store(e))
+                }
+            };
+            replies.push((job.reply, answer));
+        }
+        if let Err(e) = delivery.flush(offline).await {
+            // The messages are in history (sync serves them); only the queue write failed.
+            tracing::error!(error = %e, "offline queue write failed");
+        }
+        for (reply, answer) in replies {
+            let _ = reply.send(answer);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+DROP TABLE rate_limits;
+DROP TABLE uploads;
+DROP TABLE offline_messages;
+DROP TABLE messages;
+DROP TABLE conversations;
+DROP TABLE group_requests;
+DROP TABLE group_members;
+DROP TABLE chat_groups;
+DROP TABLE friend_applications;
+DROP TABLE friendships;
+DROP TABLE sessions;
+DROP TABLE user_infos;
+DROP TABLE users;

@@ -1,0 +1,22 @@
+//! # chatd-schema: the Store
+//!
+//! One query API over PostgreSQL and SQLite. Query code is written once: [`Store`] holds either a
+//! PostgreSQL pool or the embedded SQLite connection, and the `run!` macro expands the same diesel
+//! expression in both arms so each arm type-checks against its own backend.
+//!
+//! ## Layout
+//! - [`schema`]: diesel `table!` definitions (the migrations under `/migrations` keep both backends in step)
+//! - [`models`]: row structs and insert forms
+//! - [`store`]: the connection enum, connecting, migrating, the `run!` macro, the error type
+//! - `queries/`: `impl Store` blocks by area (users, sessions, friends, groups, messages, offline, limits)
+//! - [`conv`]: conversation keys (`s:<low>:<high>`, `g:<group>`)
+
+pub mod conv;
+pub mod models;
+mod queries;
+pub mod schema;
+pub mod store;
+
+pub use queries::messages::StoredMessage;
+pub use queries::users::UserField;
+pub use store::{Backend, Store, StoreError};

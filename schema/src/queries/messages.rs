@@ -1,0 +1,159 @@
+//! Messages: the batched durable write (seq assignment + idempotency), history and sync.
+
+use crate::models::{MessageInsert, MessageRow, NewMessage};
+use crate::schema::{conversations, messages};
+use crate::store::{run, Store, StoreError};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+/// The outcome of storing one message.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub row: MessageRow,
+    /// False when the sender's `client_msg_id` matched an earlier message: `row` is that one.
+    pub fresh: bool,
+}
+
+impl Store {
+    /// Stores a batch of messages in one transaction, in order: each gets the next `seq` of its
+    /// conversation; a repeated `(from_id, client_msg_id)` returns the first message instead.
+    pub async fn insert_messages(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        run!(self, |conn| {
+            conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                let mut out = Vec::with_capacity(batch.len());
+                for m in batch {
+                    if let Some(cid) = &m.client_msg_id {
+                        let existing: Option<MessageRow> = messages::table
+                            .filter(messages::from_id.eq(m.from_id))
+                            .filter(messages::client_msg_id.eq(cid))
+                            .select(MessageRow::as_select())
+                            .first(c)
+                            .await
+                            .optional()?;
+                        if let Some(row) = existing {
+                            out.push(StoredMessage { row, fresh: false });
+                            continue;
+                        }
+                    }
+                    let seq: i64 = diesel::insert_into(conversations::table)
+                        .values((
+                            conversations::conv_key.eq(&m.conv_key),
+                            conversations::last_seq.eq(1i64),
+                        ))
+                        .on_conflict(conversations::conv_key)
+                        .do_update()
+                        .set(conversations::last_seq.eq(conversations::last_seq + 1i64))
+                        .returning(conversations::last_seq)
+                        .get_result(c)
+                        .await?;
+                    let row: MessageRow = diesel::insert_into(messages::table)
+                        .values(MessageInsert {
+                            uuid: &m.uuid,
+                            conv_key: &m.conv_key,
+                            seq,
+                            chat_type: &m.chat_type,
+                            msg_type: &m.msg_type,
+                            from_id: m.from_id,
+                            to_id: m.to_id,
+                            from_name: &m.from_name,
+                            from_avatar: &m.from_avatar,
+                            to_name: &m.to_name,
+                            to_avatar: &m.to_avatar,
+                            data: &m.data,
+                            options: &m.options,
+                            extra: m.extra.as_deref(),
+                            client_msg_id: m.client_msg_id.as_deref(),
+                            isremove: 0,
+                            create_time: m.create_time,
+                        })
+                        .returning(MessageRow::as_returning())
+                        .get_result(c)
+                        .await?;
+                    out.push(StoredMessage { row, fresh: true });
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(StoreError::from)
+        })
+    }
+
+    pub async fn message_by_uuid(&self, uuid: &str) -> Result<Option<MessageRow>, StoreError> {
+        run!(self, |conn| Ok(messages::table
+            .filter(messages::uuid.eq(uuid))
+            .select(MessageRow::as_select())
+            .first(conn)
+            .await
+            .optional()?))
+    }
+
+    /// Whether `from_id` has ever sent a (non-system) message in conversation `conv_key`.
+    pub async fn has_sent_in(&self, conv_key: &str, from_id: i64) -> Result<bool, StoreError> {
+        run!(self, |conn| {
+            let found: Option<i64> = messages::table
+                .filter(messages::conv_key.eq(conv_key))
+                .filter(messages::from_id.eq(from_id))
+                .filter(messages::msg_type.ne("systemNotice"))
+                .select(messages::id)
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(found.is_some())
+        })
+    }
+
+    /// One conversation, newest first: messages with `seq < before_seq` (when given) created at
+    /// or after `since_time`, at most `limit`.
+    pub async fn history(
+        &self,
+        conv_key: &str,
+        before_seq: Option<i64>,
+        since_time: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let before = before_seq.unwrap_or(i64::MAX);
+        run!(self, |conn| Ok(messages::table
+            .filter(messages::conv_key.eq(conv_key))
+            .filter(messages::seq.lt(before))
+            .filter(messages::create_time.ge(since_time))
+            .order(messages::seq.desc())
+            .limit(limit)
+            .select(MessageRow::as_select())
+            .load(conn)
+            .await?))
+    }
+
+    /// Everything addressed to or sent by `user_id` in single chats, plus messages of the given
+    /// group conversations, with internal id > `after_id` and `create_time > after_time`, oldest
+    /// first, at most `limit`. (The caller filters group messages older than the join time.)
+    pub async fn sync_messages(
+        &self,
+        user_id: i64,
+        group_keys: &[String],
+        after_id: i64,
+        after_time: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        run!(self, |conn| Ok(messages::table
+            .filter(messages::id.gt(after_id))
+            .filter(messages::create_time.gt(after_time))
+            .filter(
+                messages::chat_type
+                    .eq("single")
+                    .and(
+                        messages::to_id
+                            .eq(user_id)
+                            .or(messages::from_id.eq(user_id))
+                    )
+                    .or(messages::conv_key.eq_any(group_keys)),
+            )
+            .order(messages::id.asc())
+            .limit(limit)
+            .select(MessageRow::as_select())
+            .load(conn)
+            .await?))
+    }
+}

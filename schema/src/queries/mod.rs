@@ -1,0 +1,9 @@
+//! `impl Store` blocks, one file per area. Every SQL statement of the server lives here.
+
+pub mod friends;
+pub mod groups;
+pub mod limits;
+pub mod messages;
+pub mod offline;
+pub mod sessions;
+pub mod users;

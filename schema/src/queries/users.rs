@@ -1,0 +1,200 @@
+//! Accounts: users and their profile rows.
+
+use crate::models::{NewUser, User, UserInfo};
+use crate::schema::{user_infos, users};
+use crate::store::{run, Store, StoreError};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+/// A profile field a user may change about themselves.
+#[derive(Debug, Clone)]
+pub enum UserField {
+    Nickname(String),
+    Avatar(String),
+    InviteConfirm(i32),
+}
+
+impl Store {
+    /// Creates the user and their (empty) profile row in one transaction.
+    pub async fn create_user(&self, new: &NewUser) -> Result<User, StoreError> {
+        run!(self, |conn| {
+            conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                let user: User = diesel::insert_into(users::table)
+                    .values(new)
+                    .returning(User::as_returning())
+                    .get_result(c)
+                    .await?;
+                diesel::insert_into(user_infos::table)
+                    .values((
+                        user_infos::user_id.eq(user.id),
+                        user_infos::create_time.eq(new.create_time),
+                        user_infos::update_time.eq(new.create_time),
+                    ))
+                    .execute(c)
+                    .await?;
+                Ok(user)
+            })
+            .await
+            .map_err(StoreError::from)
+        })
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        run!(self, |conn| Ok(users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()?))
+    }
+
+    pub async fn user_by_username(&self, name: &str) -> Result<Option<User>, StoreError> {
+        run!(self, |conn| Ok(users::table
+            .filter(users::username.eq(name))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()?))
+    }
+
+    pub async fn user_by_uuid(&self, uuid: &str) -> Result<Option<User>, StoreError> {
+        run!(self, |conn| Ok(users::table
+            .filter(users::uuid.eq(uuid))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()?))
+    }
+
+    pub async fn user_by_device(&self, device_id: &str) -> Result<Option<User>, StoreError> {
+        run!(self, |conn| Ok(users::table
+            .filter(users::device_id.eq(device_id))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()?))
+    }
+
+    pub async fn users_by_ids(&self, ids: &[i64]) -> Result<Vec<User>, StoreError> {
+        run!(self, |conn| Ok(users::table
+            .filter(users::id.eq_any(ids))
+            .select(User::as_select())
+            .load(conn)
+            .await?))
+    }
+
+    pub async fn user_info(&self, user_id: i64) -> Result<Option<UserInfo>, StoreError> {
+        run!(self, |conn| Ok(user_infos::table
+            .filter(user_infos::user_id.eq(user_id))
+            .select(UserInfo::as_select())
+            .first(conn)
+            .await
+            .optional()?))
+    }
+
+    pub async fn record_login(
+        &self,
+        id: i64,
+        ip: Option<&str>,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
+        run!(self, |conn| Ok(diesel::update(users::table.find(id))
+            .set((
+                users::last_login.eq(now),
+                users::last_login_ip.eq(ip),
+                users::update_time.eq(now),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?))
+    }
+
+    /// Active registered users other than `me` whose username or nickname matches the LIKE
+    /// `pattern` (already escaped with `\`).
+    pub async fn search_users(
+        &self,
+        pattern: &str,
+        me: i64,
+        limit: i64,
+    ) -> Result<Vec<User>, StoreError> {
+        run!(self, |conn| Ok(users::table
+            .filter(
+                users::username
+                    .like(pattern)
+                    .escape('\\')
+                    .or(users::nickname.like(pattern).escape('\\')),
+            )
+            .filter(users::status.eq(1))
+            .filter(users::role.eq("user"))
+            .filter(users::id.ne(me))
+            .order(users::id.asc())
+            .limit(limit)
+            .select(User::as_select())
+            .load(conn)
+            .await?))
+    }
+
+    pub async fn set_userset(&self, id: i64, userset: &str, now: i64) -> Result<(), StoreError> {
+        run!(self, |conn| {
+            diesel::update(users::table.find(id))
+                .set((users::userset.eq(userset), users::update_time.eq(now)))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    pub async fn update_user_field(
+        &self,
+        id: i64,
+        field: &UserField,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        run!(self, |conn| {
+            let target = users::table.find(id);
+            match field {
+                UserField::Nickname(v) => {
+                    diesel::update(target)
+                        .set((users::nickname.eq(v), users::update_time.eq(now)))
+                        .execute(conn)
+                        .await?
+                }
+                UserField::Avatar(v) => {
+                    diesel::update(target)
+                        .set((users::avatar.eq(v), users::update_time.eq(now)))
+                        .execute(conn)
+                        .await?
+                }
+                UserField::InviteConfirm(v) => {
+                    diesel::update(target)
+                        .set((users::invite_confirm.eq(v), users::update_time.eq(now)))
+                        .execute(conn)
+                        .await?
+                }
+            };
+            Ok(())
+        })
+    }
+
+    pub async fn set_password(&self, id: i64, hash: &str, now: i64) -> Result<(), StoreError> {
+        run!(self, |conn| {
+            diesel::update(users::table.find(id))
+                .set((users::password.eq(hash), users::update_time.eq(now)))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Sets a user's status (1 active; anything else disables login).
+    pub async fn set_user_status(&self, id: i64, status: i32, now: i64) -> Result<(), StoreError> {
+        run!(self, |conn| {
+            diesel::update(users::table.find(id))
+                .set((users::status.eq(status), users::update_time.eq(now)))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+}

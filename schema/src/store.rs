@@ -1,0 +1,197 @@
+//! The Store: a PostgreSQL pool or the embedded SQLite connection behind one API.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, SqliteConnection};
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::Arc;
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+/// Everything the store can fail with. Callers map it to a generic 500; the detail is logged.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database pool: {0}")]
+    Pool(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    /// True when a UNIQUE constraint refused the write (a concurrent duplicate).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+pub(crate) enum Db {
+    Pg(Pool<AsyncPgConnection>),
+    /// One connection: SQLite serializes writers anyway, and a single connection can never hit
+    /// SQLITE_BUSY on a read-to-write upgrade. Batching (the message writer) keeps it fast.
+    Sqlite(tokio::sync::Mutex<SqliteConn>),
+}
+
+/// Which backend a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The store handle; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Arc<Db>,
+}
+
+/// Runs the same diesel code against whichever backend the store holds. `$conn` is bound to a
+/// `&mut` connection of the arm's concrete type.
+macro_rules! run {
+    ($store:expr, |$conn:ident| $body:expr) => {
+        match &*$store.db {
+            $crate::store::Db::Pg(pool) => {
+                let mut guard = pool
+                    .get()
+                    .await
+                    .map_err(|e| $crate::store::StoreError::Pool(e.to_string()))?;
+                let $conn: &mut diesel_async::AsyncPgConnection = &mut guard;
+                $body
+            }
+            $crate::store::Db::Sqlite(mutex) => {
+                let mut guard = mutex.lock().await;
+                let $conn: &mut $crate::store::SqliteConn = &mut guard;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use run;
+
+impl Store {
+    /// Connects to `url` (`postgres://…`, `postgresql://…`, `sqlite://path` or a bare file path)
+    /// and runs pending migrations.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::connect_pg(url).await
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url).to_string();
+            Self::connect_sqlite(path).await
+        }
+    }
+
+    async fn connect_pg(url: &str) -> Result<Store, StoreError> {
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let conn = pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        // The harness drives the async connection from a blocking context.
+        tokio::task::spawn_blocking(move || {
+            let mut harness = AsyncMigrationHarness::new(conn);
+            harness
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| StoreError::Migration(e.to_string()))
+        })
+        .await
+        .map_err(|e| StoreError::Migration(e.to_string()))??;
+        Ok(Store {
+            db: Arc::new(Db::Pg(pool)),
+        })
+    }
+
+    async fn connect_sqlite(path: String) -> Result<Store, StoreError> {
+        let conn = tokio::task::spawn_blocking(move || -> Result<SqliteConnection, StoreError> {
+            if let Some(parent) = std::path::Path::new(&path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| StoreError::Connect(format!("{}: {e}", parent.display())))?;
+                }
+            }
+            let mut conn = SqliteConnection::establish(&path)
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            )?;
+            conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| StoreError::Migration(e.to_string()))?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Connect(e.to_string()))??;
+        Ok(Store {
+            db: Arc::new(Db::Sqlite(tokio::sync::Mutex::new(
+                SyncConnectionWrapper::new(conn),
+            ))),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &*self.db {
+            Db::Pg(_) => Backend::Postgres,
+            Db::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Names and nullability of every column of every table, sorted: what the migration
+    /// parity test compares across backends.
+    pub async fn describe_columns(&self) -> Result<Vec<(String, String, bool)>, StoreError> {
+        use diesel::sql_types::{Bool, Text};
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Col {
+            #[diesel(sql_type = Text)]
+            t: String,
+            #[diesel(sql_type = Text)]
+            c: String,
+            #[diesel(sql_type = Bool)]
+            nullable: bool,
+        }
+        let mut cols: Vec<Col> = match &*self.db {
+            Db::Pg(_) => run!(self, |conn| {
+                diesel::sql_query(
+                    "SELECT table_name::text AS t, column_name::text AS c, \
+                     (is_nullable = 'YES') AS nullable FROM information_schema.columns \
+                     WHERE table_schema = current_schema() \
+                     AND table_name <> '__diesel_schema_migrations'",
+                )
+                .load(conn)
+                .await?
+            }),
+            Db::Sqlite(_) => run!(self, |conn| {
+                diesel::sql_query(
+                    "SELECT m.name AS t, p.name AS c, \
+                     (p.\"notnull\" = 0 AND p.pk = 0) AS nullable \
+                     FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+                     AND m.name <> '__diesel_schema_migrations'",
+                )
+                .load(conn)
+                .await?
+            }),
+        };
+        cols.sort_by(|a, b| (&a.t, &a.c).cmp(&(&b.t, &b.c)));
+        Ok(cols.into_iter().map(|c| (c.t, c.c, c.nullable)).collect())
+    }
+}
