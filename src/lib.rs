@@ -1,1 +1,34 @@
-//! chatd
+//! # chatd
+//!
+//! A real-time instant-messaging server: one-to-one and group chat over WebSocket and REST for
+//! two client families (rich, seeds 000–002; compact, seed 003). See `SPEC.md` for the contract
+//! and `DESIGN.md` for the shape.
+//!
+//! ## Layout
+//! - [`config`]: file + environment + flags, production refusing development secrets
+//! - [`app`]: shared state, building it, the running [`app::Application`] (port 0 for tests)
+//! - [`server`]: the front service (WebSocket upgrade with small buffers, everything else to warp)
+//! - [`http`]: routes per area; thin handlers over [`chat`] and the Store
+//! - [`chat`]: sending, offline replay and pull, history and sync
+//! - [`rules`]: who may do what, as plain functions with unit tests
+//! - [`auth`], [`sessions`], [`limits`]: tokens and passwords, revocable sessions, rate limits
+//! - [`error`], [`i18n`], [`params`], [`views`]: the envelope, reasons in two languages, input,
+//!   output shapes
+//!
+//! Realtime delivery lives in the `chatd-actors` crate, SQL in `chatd-schema`.
+
+pub mod app;
+pub mod auth;
+pub mod chat;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod limits;
+pub mod params;
+pub mod rules;
+pub mod server;
+pub mod sessions;
+pub mod views;
+
+pub use chatd_actors::Clock;

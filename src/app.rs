@@ -1,0 +1,215 @@
+//! The application: shared state (`AppState`), building it from a `Config`, and the listener that
+//! serves until told to stop (tests bind port 0 and read `port()`).
+
+use chatd_actors::socket::SocketConfig;
+use chatd_actors::{Clock, Delivery, OfflineConfig, OfflineQueue, Registry, Writer};
+use chatd_schema::Store;
+use redis::aio::ConnectionManager;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::{Caller, Role, Tokens};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::limits::Limiter;
+use crate::sessions::Sessions;
+
+pub struct AppState {
+    pub cfg: Config,
+    pub store: Store,
+    pub clock: Clock,
+    pub tokens: Tokens,
+    pub sessions: Sessions,
+    pub limiter: Limiter,
+    pub registry: Registry,
+    pub delivery: Delivery,
+    pub writer: Writer,
+    pub socket_cfg: SocketConfig,
+    /// Flips to true on shutdown; every socket task watches it.
+    pub shutdown: watch::Receiver<bool>,
+    /// Live socket tasks, so shutdown can wait until every queue is spilled.
+    pub sockets: TaskTracker,
+}
+
+pub type App = Arc<AppState>;
+
+impl AppState {
+    /// The caller of a request: a valid token whose session still exists.
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<Caller, ApiError> {
+        let claims = token
+            .and_then(|t| self.tokens.verify(t))
+            .ok_or_else(ApiError::unauthorized)?;
+        let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::unauthorized())?;
+        if !self
+            .sessions
+            .is_valid(&claims.sid, user_id, self.clock.now_ms())
+            .await?
+        {
+            return Err(ApiError::unauthorized());
+        }
+        Ok(Caller {
+            user_id,
+            role: Role::parse(&claims.role),
+            sid: claims.sid.into(),
+        })
+    }
+}
+
+async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    let conn = tokio::time::timeout(Duration::from_secs(10), ConnectionManager::new(client))
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out connecting to Redis at {url}"))??;
+    Ok(conn)
+}
+
+/// Connects the store (running migrations) and returns it.
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    Ok(Store::connect(&cfg.database_url).await?)
+}
+
+/// Builds the shared state with the given clock (tests pass one they can move).
+pub async fn build_state(
+    cfg: Config,
+    clock: Clock,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<App> {
+    let store = open_store(&cfg).await?;
+    let redis = match &cfg.redis_url {
+        Some(url) => Some(connect_redis(url).await?),
+        None => None,
+    };
+    let offline_cfg = OfflineConfig {
+        cap: cfg.offline_cap,
+        max_age_ms: cfg.offline_max_age_ms,
+    };
+    let (offline, sessions, limiter) = match &redis {
+        Some(conn) => (
+            OfflineQueue::Redis {
+                conn: conn.clone(),
+                prefix: cfg.redis_prefix.clone().into(),
+                cfg: offline_cfg,
+            },
+            Sessions::Redis {
+                conn: conn.clone(),
+                prefix: cfg.redis_prefix.clone(),
+            },
+            Limiter::Redis {
+                conn: conn.clone(),
+                prefix: cfg.redis_prefix.clone(),
+            },
+        ),
+        None => (
+            OfflineQueue::Store {
+                store: store.clone(),
+                cfg: offline_cfg,
+            },
+            Sessions::Store(store.clone()),
+            Limiter::Store(store.clone()),
+        ),
+    };
+    let registry = Registry::new(offline, clock.clone(), cfg.user_mailbox);
+    let delivery = Delivery::new(registry.clone());
+    let writer = Writer::spawn(store.clone(), delivery.clone(), clock.clone());
+    let socket_cfg = SocketConfig {
+        ping_interval: Duration::from_secs(cfg.ping_interval_secs),
+        idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+        queue: cfg.socket_queue,
+    };
+    Ok(Arc::new(AppState {
+        tokens: Tokens::new(&cfg.jwt_secret, cfg.token_ttl_secs),
+        cfg,
+        store,
+        clock,
+        sessions,
+        limiter,
+        registry,
+        delivery,
+        writer,
+        socket_cfg,
+        shutdown,
+        sockets: TaskTracker::new(),
+    }))
+}
+
+/// A running server.
+pub struct Application {
+    addr: SocketAddr,
+    app: App,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Application {
+    /// Binds `cfg.listen` (port 0 allowed) and starts serving.
+    pub async fn start(cfg: Config, clock: Clock) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&cfg.listen).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stop_rx) = watch::channel(false);
+        let app = build_state(cfg, clock, stop_rx.clone()).await?;
+        let task = tokio::spawn(crate::server::serve(listener, app.clone(), stop_rx));
+        tracing::info!(%addr, backend = ?app.store.backend(), redis = app.cfg.redis_url.is_some(), "chatd listening");
+        Ok(Application {
+            addr,
+            app,
+            stop,
+            task,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &App {
+        &self.app
+    }
+
+    /// Stops accepting, closes every socket with 1001 after spilling its queue, waits for that
+    /// (at most 10 s), and returns.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        self.app.registry.shutdown().await;
+        self.app.sockets.close();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.app.sockets.wait()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+    pub async fn run_until_signal(self) {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.shutdown().await;
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

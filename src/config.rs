@@ -1,0 +1,373 @@
+//! Configuration: a TOML file (`--config`), then environment variables, then flags, in that order
+//! of precedence from lowest. `chatd --help` lists every option with its variable.
+
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+pub const DEV_JWT_SECRET: &str = "chatd-development-jwt-secret-do-not-use-in-production";
+pub const DEV_VISITOR_SALT: &str = "chatd-dev-salt";
+pub const DEV_VISITOR_APP_SECRET: &str = "chatd-dev-app-secret";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "chatd",
+    version,
+    about = "A real-time instant-messaging server (WebSocket + REST)"
+)]
+pub struct Cli {
+    /// TOML configuration file (keys are the long option names with `_`, e.g. `listen = "…"`).
+    #[arg(long, global = true, env = "CHAT_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: Options,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Serve HTTP and WebSocket (the default).
+    Serve,
+    /// Run database migrations and exit.
+    Migrate,
+}
+
+/// Every option; `None` means "not given at this level".
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Options {
+    /// Address:port to serve [default: 127.0.0.1:7001]
+    #[arg(long, global = true, env = "CHAT_LISTEN")]
+    pub listen: Option<String>,
+    /// Directory of the embedded database and uploads [default: ./data]
+    #[arg(long, global = true, env = "CHAT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://… or sqlite://path [default: SQLite file in the data dir]
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// redis://… (offline queues, sessions, rate limits, presence) [default: none, embedded]
+    #[arg(long, global = true, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key [default: chatd:]
+    #[arg(long, global = true, env = "CHAT_REDIS_PREFIX")]
+    pub redis_prefix: Option<String>,
+    /// development or production [default: development]
+    #[arg(long, global = true, env = "CHAT_ENV")]
+    pub env: Option<String>,
+    /// HS256 key for tokens [default: a development key, refused in production]
+    #[arg(long, global = true, env = "CHAT_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Token lifetime in seconds [default: 2592000 (30 days)]
+    #[arg(long, global = true, env = "CHAT_TOKEN_TTL")]
+    pub token_ttl: Option<i64>,
+    /// Salt of the visitor signature [default: development value, refused in production]
+    #[arg(long, global = true, env = "CHAT_VISITOR_SALT", hide_env_values = true)]
+    pub visitor_salt: Option<String>,
+    /// App secret of the visitor signature [default: development value, refused in production]
+    #[arg(
+        long,
+        global = true,
+        env = "CHAT_VISITOR_APP_SECRET",
+        hide_env_values = true
+    )]
+    pub visitor_app_secret: Option<String>,
+    /// Key for POST /notification [default: none, endpoint disabled]
+    #[arg(
+        long,
+        global = true,
+        env = "CHAT_NOTIFICATION_KEY",
+        hide_env_values = true
+    )]
+    pub notification_key: Option<String>,
+    /// Origin used in upload URLs and QR codes [default: derived from the request]
+    #[arg(long, global = true, env = "CHAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Language of reasons when Accept-Language names none we have: zh or en [default: zh]
+    #[arg(long, global = true, env = "CHAT_DEFAULT_LANG")]
+    pub default_lang: Option<String>,
+    /// UTC offset of the server's time zone for create_time strings, e.g. +08:00 [default: +08:00]
+    #[arg(long, global = true, env = "CHAT_TIMEZONE")]
+    pub timezone: Option<String>,
+    /// Largest message `data` in bytes [default: 65536]
+    #[arg(long, global = true, env = "CHAT_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Most messages kept in one user's offline queue [default: 10000]
+    #[arg(long, global = true, env = "CHAT_OFFLINE_CAP")]
+    pub offline_cap: Option<i64>,
+    /// Days an offline message is kept [default: 30]
+    #[arg(long, global = true, env = "CHAT_OFFLINE_MAX_AGE_DAYS")]
+    pub offline_max_age_days: Option<i64>,
+    /// Seconds of silence before a socket is closed [default: 90]
+    #[arg(long, global = true, env = "CHAT_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds between server pings [default: 30]
+    #[arg(long, global = true, env = "CHAT_PING_INTERVAL")]
+    pub ping_interval: Option<u64>,
+    /// Frames a socket may have queued before it is closed as too slow (1013) [default: 1024]
+    #[arg(long, global = true, env = "CHAT_SOCKET_QUEUE")]
+    pub socket_queue: Option<usize>,
+    /// Mailbox size of each user actor [default: 1024]
+    #[arg(long, global = true, env = "CHAT_USER_MAILBOX")]
+    pub user_mailbox: Option<usize>,
+    /// Failed logins per username per window before 429 [default: 10]
+    #[arg(long, global = true, env = "CHAT_LOGIN_USER_LIMIT")]
+    pub login_user_limit: Option<i64>,
+    /// Failed logins per IP per window before 429 [default: 100]
+    #[arg(long, global = true, env = "CHAT_LOGIN_IP_LIMIT")]
+    pub login_ip_limit: Option<i64>,
+    /// Login-failure window in seconds [default: 900]
+    #[arg(long, global = true, env = "CHAT_LOGIN_WINDOW")]
+    pub login_window: Option<i64>,
+    /// Largest request body of the JSON/form API in bytes [default: 262144]
+    #[arg(long, global = true, env = "CHAT_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Log format: text or json [default: text]
+    #[arg(long, global = true, env = "CHAT_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+impl Options {
+    /// `self` where given, else `lower`.
+    fn over(self, lower: Options) -> Options {
+        macro_rules! pick {
+            ($($f:ident),*) => { Options { $($f: self.$f.or(lower.$f)),* } };
+        }
+        pick!(
+            listen,
+            data_dir,
+            database_url,
+            redis_url,
+            redis_prefix,
+            env,
+            jwt_secret,
+            token_ttl,
+            visitor_salt,
+            visitor_app_secret,
+            notification_key,
+            public_url,
+            default_lang,
+            timezone,
+            max_message_bytes,
+            offline_cap,
+            offline_max_age_days,
+            idle_timeout,
+            ping_interval,
+            socket_queue,
+            user_mailbox,
+            login_user_limit,
+            login_ip_limit,
+            login_window,
+            max_body_bytes,
+            log_format
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Env {
+    Development,
+    Production,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub env: Env,
+    pub jwt_secret: String,
+    pub token_ttl_secs: i64,
+    pub visitor_salt: String,
+    pub visitor_app_secret: String,
+    pub notification_key: Option<String>,
+    pub public_url: Option<String>,
+    pub default_lang: crate::i18n::Lang,
+    pub timezone: chrono::FixedOffset,
+    pub max_message_bytes: usize,
+    pub offline_cap: i64,
+    pub offline_max_age_ms: i64,
+    pub idle_timeout_secs: u64,
+    pub ping_interval_secs: u64,
+    pub socket_queue: usize,
+    pub user_mailbox: usize,
+    pub login_user_limit: i64,
+    pub login_ip_limit: i64,
+    pub login_window_ms: i64,
+    pub max_body_bytes: usize,
+    pub log_json: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("invalid configuration file {0}: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    #[error("invalid value for {0}: {1}")]
+    Invalid(&'static str, String),
+    #[error("production mode refuses the development value of {0}; set it")]
+    DevSecret(&'static str),
+}
+
+fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("utc") || s == "Z" {
+        return chrono::FixedOffset::east_opt(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60;
+    chrono::FixedOffset::east_opt(sign * secs)
+}
+
+impl Config {
+    /// Resolves file < environment/flags (clap already merged those two) < defaults filled last.
+    pub fn load(cli_options: Options, file: Option<&PathBuf>) -> Result<Config, ConfigError> {
+        let from_file = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Read(path.clone(), e))?;
+                toml::from_str::<Options>(&text).map_err(|e| ConfigError::Parse(path.clone(), e))?
+            }
+            None => Options::default(),
+        };
+        Config::resolve(cli_options.over(from_file))
+    }
+
+    /// Fills defaults and validates.
+    pub fn resolve(o: Options) -> Result<Config, ConfigError> {
+        let data_dir = o.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
+        let env = match o.env.as_deref().unwrap_or("development") {
+            "development" | "dev" => Env::Development,
+            "production" | "prod" => Env::Production,
+            other => return Err(ConfigError::Invalid("CHAT_ENV", other.to_string())),
+        };
+        let default_lang = match o.default_lang.as_deref().unwrap_or("zh") {
+            "zh" | "zh-CN" | "zh-Hans" => crate::i18n::Lang::Zh,
+            "en" => crate::i18n::Lang::En,
+            other => return Err(ConfigError::Invalid("CHAT_DEFAULT_LANG", other.to_string())),
+        };
+        let tz_text = o.timezone.unwrap_or_else(|| "+08:00".into());
+        let timezone =
+            parse_offset(&tz_text).ok_or(ConfigError::Invalid("CHAT_TIMEZONE", tz_text))?;
+        let database_url = o
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("chatd.db").display()));
+        let log_json = match o.log_format.as_deref().unwrap_or("text") {
+            "text" => false,
+            "json" => true,
+            other => return Err(ConfigError::Invalid("CHAT_LOG_FORMAT", other.to_string())),
+        };
+        let cfg = Config {
+            listen: o.listen.unwrap_or_else(|| "127.0.0.1:7001".into()),
+            data_dir,
+            database_url,
+            redis_url: o.redis_url.filter(|s| !s.is_empty()),
+            redis_prefix: o.redis_prefix.unwrap_or_else(|| "chatd:".into()),
+            env,
+            jwt_secret: o.jwt_secret.unwrap_or_else(|| DEV_JWT_SECRET.into()),
+            token_ttl_secs: o.token_ttl.unwrap_or(30 * 24 * 3600).max(60),
+            visitor_salt: o.visitor_salt.unwrap_or_else(|| DEV_VISITOR_SALT.into()),
+            visitor_app_secret: o
+                .visitor_app_secret
+                .unwrap_or_else(|| DEV_VISITOR_APP_SECRET.into()),
+            notification_key: o.notification_key.filter(|s| !s.is_empty()),
+            public_url: o.public_url.filter(|s| !s.is_empty()),
+            default_lang,
+            timezone,
+            max_message_bytes: o.max_message_bytes.unwrap_or(65_536).max(1),
+            offline_cap: o.offline_cap.unwrap_or(10_000).max(1),
+            offline_max_age_ms: o.offline_max_age_days.unwrap_or(30).max(1) * 86_400_000,
+            idle_timeout_secs: o.idle_timeout.unwrap_or(90).max(1),
+            ping_interval_secs: o.ping_interval.unwrap_or(30).max(1),
+            socket_queue: o.socket_queue.unwrap_or(1024).max(1),
+            user_mailbox: o.user_mailbox.unwrap_or(1024).max(1),
+            login_user_limit: o.login_user_limit.unwrap_or(10).max(1),
+            login_ip_limit: o.login_ip_limit.unwrap_or(100).max(1),
+            login_window_ms: o.login_window.unwrap_or(900).max(1) * 1000,
+            max_body_bytes: o.max_body_bytes.unwrap_or(262_144).max(1024),
+            log_json,
+        };
+        if cfg.env == Env::Production {
+            if cfg.jwt_secret == DEV_JWT_SECRET {
+                return Err(ConfigError::DevSecret("CHAT_JWT_SECRET"));
+            }
+            if cfg.visitor_salt == DEV_VISITOR_SALT {
+                return Err(ConfigError::DevSecret("CHAT_VISITOR_SALT"));
+            }
+            if cfg.visitor_app_secret == DEV_VISITOR_APP_SECRET {
+                return Err(ConfigError::DevSecret("CHAT_VISITOR_APP_SECRET"));
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seeds() {
+        let c = Config::resolve(Options::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen, "127.0.0.1:7001");
+        assert!(c.database_url.starts_with("sqlite://"));
+        assert_eq!(c.offline_cap, 10_000);
+        assert_eq!(c.max_message_bytes, 65_536);
+    }
+
+    #[test]
+    fn production_refuses_development_secrets() {
+        let o = Options {
+            env: Some("production".into()),
+            ..Options::default()
+        };
+        assert!(matches!(Config::resolve(o), Err(ConfigError::DevSecret(_))));
+        let o = Options {
+            env: Some("production".into()),
+            jwt_secret: Some("a real secret".into()),
+            visitor_salt: Some("s".into()),
+            visitor_app_secret: Some("a".into()),
+            ..Options::default()
+        };
+        assert!(Config::resolve(o).is_ok());
+    }
+
+    #[test]
+    fn flags_and_env_override_the_file() {
+        let file = Options {
+            listen: Some("0.0.0.0:1".into()),
+            offline_cap: Some(5),
+            ..Options::default()
+        };
+        let cli = Options {
+            listen: Some("127.0.0.1:2".into()),
+            ..Options::default()
+        };
+        let c = Config::resolve(cli.over(file)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.listen, "127.0.0.1:2");
+        assert_eq!(c.offline_cap, 5);
+    }
+
+    #[test]
+    fn parses_offsets() {
+        assert_eq!(
+            parse_offset("+08:00").map(|o| o.local_minus_utc()),
+            Some(8 * 3600)
+        );
+        assert_eq!(
+            parse_offset("-05:30").map(|o| o.local_minus_utc()),
+            Some(-(5 * 3600 + 1800))
+        );
+        assert_eq!(parse_offset("UTC").map(|o| o.local_minus_utc()), Some(0));
+        assert!(parse_offset("8").is_none());
+    }
+}

@@ -1,0 +1,105 @@
+//! The one error type of the server, each variant naming its HTTP status. Rendered once into the
+//! `{"msg":"fail","data":reason}` envelope (rich API) or a bare JSON reason (compact API).
+
+use crate::i18n::{Lang, Msg};
+use warp::http::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: a business rule refused the request.
+    #[error("{}", .0.en)]
+    BadRequest(Msg),
+    /// 401: missing, invalid or revoked token.
+    #[error("{}", .0.en)]
+    Unauthorized(Msg),
+    /// 403: authenticated but not allowed.
+    #[error("{}", .0.en)]
+    Forbidden(Msg),
+    /// 404: no such resource.
+    #[error("{}", .0.en)]
+    NotFound(Msg),
+    /// 413: too large.
+    #[error("{}", .0.en)]
+    TooLarge(Msg),
+    /// 422: a parameter failed validation (the reason names the field and the rule).
+    #[error("{}", .0.en)]
+    Invalid(Msg),
+    /// 429: rate limited.
+    #[error("{}", .0.en)]
+    RateLimited(Msg),
+    /// 500: logged in full, answered generically.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The reason a client sees.
+    pub fn reason(&self, lang: Lang) -> String {
+        match self {
+            ApiError::BadRequest(m)
+            | ApiError::Unauthorized(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::TooLarge(m)
+            | ApiError::Invalid(m)
+            | ApiError::RateLimited(m) => m.get(lang).to_string(),
+            ApiError::Internal(_) => match lang {
+                Lang::En => "internal server error".into(),
+                Lang::Zh => "服务器内部错误".into(),
+            },
+        }
+    }
+
+    pub fn bad(en: &'static str, zh: &'static str) -> ApiError {
+        ApiError::BadRequest(Msg::new(en, zh))
+    }
+    pub fn forbidden(en: &'static str, zh: &'static str) -> ApiError {
+        ApiError::Forbidden(Msg::new(en, zh))
+    }
+    pub fn not_found(en: &'static str, zh: &'static str) -> ApiError {
+        ApiError::NotFound(Msg::new(en, zh))
+    }
+    pub fn unauthorized() -> ApiError {
+        ApiError::Unauthorized(Msg::new(
+            "missing, invalid or revoked token; please log in",
+            "token 缺失、无效或已失效，请重新登录",
+        ))
+    }
+    pub fn users_only() -> ApiError {
+        ApiError::forbidden(
+            "only registered users may do this; visitors must log in",
+            "游客无此权限，请先登录",
+        )
+    }
+}
+
+impl From<chatd_schema::StoreError> for ApiError {
+    fn from(e: chatd_schema::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<chatd_actors::ActorsError> for ApiError {
+    fn from(e: chatd_actors::ActorsError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<redis::RedisError> for ApiError {
+    fn from(e: redis::RedisError) -> Self {
+        ApiError::Internal(format!("redis: {e}"))
+    }
+}

@@ -1,0 +1,31 @@
+//! `GET /healthz` (the process is up) and `GET /readyz` (the database answers).
+
+use serde_json::json;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::app::App;
+use crate::http::{json_response, with_app};
+
+pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .map(|| json_response(StatusCode::OK, &json!({"status": "ok"})));
+    let readyz = warp::path!("readyz")
+        .and(warp::get())
+        .and(with_app(app))
+        .then(|app: App| async move {
+            match app.store.user_by_id(0).await {
+                Ok(_) => json_response(StatusCode::OK, &json!({"status": "ready"})),
+                Err(e) => {
+                    tracing::warn!(error = %e, "readiness check failed");
+                    json_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &json!({"status": "unavailable"}),
+                    )
+                }
+            }
+        });
+    healthz.or(readyz).unify().boxed()
+}

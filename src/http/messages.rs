@@ -1,0 +1,199 @@
+//! SPEC §3 sending, offline messages, history and sync; and the compact `GET /api/message`.
+
+use serde_json::Value;
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::app::App;
+use crate::chat::history::{history as history_op, sync as sync_op};
+use crate::chat::offline::{pull_compact, replay};
+use crate::chat::send::{send, ChatType, Outbound};
+use crate::error::ApiError;
+use crate::http::{req, with_app, Req};
+use crate::i18n::Msg;
+use crate::params::Params;
+
+pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let r = || with_app(app.clone()).and(req(app.clone()));
+    warp::path!("api" / "chat" / "socket" / "sendmessage")
+        .and(warp::post())
+        .and(r())
+        .then(send_message)
+        .or(warp::path!("api" / "chat" / "chatGetmessageOffLine")
+            .and(warp::post())
+            .and(r())
+            .then(offline_replay))
+        .unify()
+        .or(warp::path!("api" / "message")
+            .and(warp::get())
+            .and(r())
+            .then(compact_pull))
+        .unify()
+        .or(warp::path!("api" / "chat" / "history")
+            .and(warp::get())
+            .and(r())
+            .then(history))
+        .unify()
+        .or(warp::path!("api" / "chat" / "sync")
+            .and(warp::get())
+            .and(r())
+            .then(sync))
+        .unify()
+        .boxed()
+}
+
+pub fn chat_type(p: &Params) -> Result<ChatType, ApiError> {
+    match p.opt_str("chatType").as_deref() {
+        Some("single") => Ok(ChatType::Single),
+        Some("group") => Ok(ChatType::Group),
+        None | Some("") => Err(ApiError::Invalid(Msg::new(
+            "chatType is required",
+            "chatType 不能为空",
+        ))),
+        Some(_) => Err(ApiError::Invalid(Msg::new(
+            "chatType must be single or group",
+            "chatType 必须是 single 或 group",
+        ))),
+    }
+}
+
+/// `options` as JSON text of an object: given as JSON text, as a JSON object, or absent.
+fn options_text(p: &Params) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError::Invalid(Msg::new(
+            "options must be a JSON object (or its JSON text)",
+            "options 必须是 JSON 对象（或其字符串）",
+        ))
+    };
+    match p.raw("options") {
+        None | Some(Value::Null) => Ok("{}".into()),
+        Some(Value::Object(o)) => Ok(Value::Object(o.clone()).to_string()),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok("{}".into()),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(o)) => Ok(Value::Object(o).to_string()),
+            _ => Err(bad()),
+        },
+        Some(_) => Err(bad()),
+    }
+}
+
+/// POST /api/chat/socket/sendmessage
+async fn send_message(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.caller(&app).await?;
+            let p = req.params()?;
+            let to = p.i64_min("sendto_id", 1)?;
+            let chat_type = chat_type(p)?;
+            let msg_type = p.str_len("type", 1, 30)?;
+            let data = match p.raw("data") {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            };
+            if data.is_empty() {
+                return Err(ApiError::Invalid(Msg::new(
+                    "data is required",
+                    "data 不能为空",
+                )));
+            }
+            let client_msg_id = p.opt_str("client_msg_id").filter(|s| !s.is_empty());
+            let accepted = send(
+                &app,
+                &caller,
+                Outbound {
+                    chat_type,
+                    to,
+                    msg_type,
+                    data,
+                    options: options_text(p)?,
+                    client_msg_id,
+                },
+            )
+            .await?;
+            Ok(accepted.message)
+        }
+        .await,
+    )
+}
+
+/// POST /api/chat/chatGetmessageOffLine
+async fn offline_replay(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.caller(&app).await?;
+            replay(&app, caller.user_id).await?;
+            Ok(Value::String("ok".into()))
+        }
+        .await,
+    )
+}
+
+fn bool_param(p: &Params, key: &str, default: bool) -> Result<bool, ApiError> {
+    match p.opt_str(key).as_deref() {
+        None => Ok(default),
+        Some("true") | Some("1") => Ok(true),
+        Some("false") | Some("0") => Ok(false),
+        Some(_) => Err(ApiError::bad(
+            "drop must be true or false",
+            "drop 必须是 true 或 false",
+        )),
+    }
+}
+
+/// GET /api/message (compact): 400 for bad values, 401 without a valid token.
+async fn compact_pull(app: App, req: Req) -> Response {
+    req.bare(
+        async {
+            let caller = req.caller(&app).await?;
+            let p = req.params()?;
+            let sort = p.opt_str("sort").unwrap_or_else(|| "asc".into());
+            if sort != "asc" && sort != "desc" {
+                return Err(ApiError::bad(
+                    "sort must be asc or desc",
+                    "sort 必须是 asc 或 desc",
+                ));
+            }
+            let kind = p.opt_str("type").unwrap_or_else(|| "all".into());
+            if !["all", "unicast", "multicast"].contains(&kind.as_str()) {
+                return Err(ApiError::bad(
+                    "type must be all, unicast or multicast",
+                    "type 必须是 all、unicast 或 multicast",
+                ));
+            }
+            let drop = bool_param(p, "drop", true)?;
+            pull_compact(&app, caller.user_id, sort == "desc", drop, &kind).await
+        }
+        .await,
+    )
+}
+
+/// GET /api/chat/history?chatType=&id=&before_seq=&limit=
+async fn history(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.caller(&app).await?;
+            let p = req.params()?;
+            let chat_type = chat_type(p)?;
+            let id = p.i64_min("id", 1)?;
+            let before = p.opt_i64("before_seq")?;
+            let limit = p.opt_i64_range("limit", 1, 200)?.unwrap_or(50);
+            history_op(&app, &caller, chat_type, id, before, limit).await
+        }
+        .await,
+    )
+}
+
+/// GET /api/chat/sync?since=&limit=
+async fn sync(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.caller(&app).await?;
+            let p = req.params()?;
+            let limit = p.opt_i64_range("limit", 1, 1000)?.unwrap_or(200);
+            let since = p.opt_str("since");
+            sync_op(&app, &caller, since.as_deref(), limit).await
+        }
+        .await,
+    )
+}

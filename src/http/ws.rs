@@ -1,0 +1,249 @@
+//! `GET /ws`: authenticates before upgrading (401 otherwise), picks the dialect, and upgrades with
+//! tokio-tungstenite using small buffers (warp's own filter cannot set them, and tungstenite's
+//! 128 KiB default read buffer would cost that much per idle connection). Frames clients send are
+//! handled by [`WsInbound`].
+
+use bytes::Bytes;
+use chatd_actors::frames::{ack, error};
+use chatd_actors::socket::{serve, Conn, Inbound};
+use chatd_actors::{ClientFrame, Dialect};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role as WsRole, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::app::App;
+use crate::auth::{token_from, Caller, Role};
+use crate::chat::send::{send, ChatType, Outbound};
+use crate::error::ApiError;
+use crate::i18n::Lang;
+
+/// Read buffer per socket: enough for typical frames; larger frames still arrive (the buffer
+/// grows for them and shrinks back).
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 4 * 1024;
+
+fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn fail(lang: Lang, e: &ApiError) -> Response<Full<Bytes>> {
+    json(
+        e.status(),
+        serde_json::json!({"msg": "fail", "data": e.reason(lang)}),
+    )
+}
+
+/// Which dialect a connection speaks (SPEC §5, §9.11): `dialect=` wins; otherwise a token from a
+/// header means rich, `access_token` in the query compact, `token` in the query rich.
+pub fn pick_dialect(header_token: bool, query: &[(String, String)]) -> Dialect {
+    match query
+        .iter()
+        .find(|(k, _)| k == "dialect")
+        .map(|(_, v)| v.as_str())
+    {
+        Some("rich") => return Dialect::Rich,
+        Some("compact") => return Dialect::Compact,
+        _ => {}
+    }
+    if header_token {
+        return Dialect::Rich;
+    }
+    if query
+        .iter()
+        .any(|(k, v)| k == "access_token" && !v.is_empty())
+    {
+        Dialect::Compact
+    } else {
+        Dialect::Rich
+    }
+}
+
+pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let headers = req.headers();
+    let lang = Lang::pick(
+        headers.get("accept-language").and_then(|v| v.to_str().ok()),
+        app.cfg.default_lang,
+    );
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.uri().query().unwrap_or("")).unwrap_or_default();
+    let token = token_from(headers, &query);
+    let caller = match app.authenticate(token.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => return fail(lang, &e),
+    };
+    let header_token = headers.contains_key("token") || headers.contains_key("authorization");
+    let is_upgrade = headers
+        .get(hyper::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let Some(key) = headers.get("sec-websocket-key").filter(|_| is_upgrade) else {
+        return fail(
+            lang,
+            &ApiError::bad("expected a WebSocket upgrade", "需要 WebSocket 升级请求"),
+        );
+    };
+    let accept = derive_accept_key(key.as_bytes());
+    let conn = Conn {
+        user_id: caller.user_id,
+        sid: caller.sid.clone(),
+        role: caller.role.as_str().into(),
+        dialect: pick_dialect(header_token, &query),
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let task_app = app.clone();
+    app.sockets.spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket upgrade failed");
+                return;
+            }
+        };
+        let cfg = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER)
+            .write_buffer_size(WRITE_BUFFER)
+            .max_message_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024))
+            .max_frame_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024));
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), WsRole::Server, Some(cfg))
+                .await;
+        let inbound: Arc<dyn Inbound> = Arc::new(WsInbound {
+            app: task_app.clone(),
+        });
+        serve(
+            ws,
+            conn,
+            task_app.socket_cfg,
+            task_app.registry.clone(),
+            inbound,
+            task_app.shutdown.clone(),
+        )
+        .await;
+    });
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = r.headers_mut();
+    h.insert(
+        hyper::header::UPGRADE,
+        hyper::header::HeaderValue::from_static("websocket"),
+    );
+    h.insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("Upgrade"),
+    );
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&accept) {
+        h.insert("sec-websocket-accept", v);
+    }
+    r
+}
+
+/// Sends what clients write over WebSocket, under the same rules as the REST endpoint. Rich
+/// clients get an `ack` or an `error` frame; compact clients get nothing (seed 003: silent).
+pub struct WsInbound {
+    app: App,
+}
+
+impl WsInbound {
+    async fn on_frame(&self, conn: &Conn, frame: ClientFrame) -> Option<Utf8Bytes> {
+        let (chat_type, to, content, cid) = match frame {
+            ClientFrame::Unicast {
+                receiver_id,
+                content,
+                client_msg_id,
+            } => (ChatType::Single, receiver_id, content, client_msg_id),
+            ClientFrame::Multicast {
+                group_id,
+                content,
+                client_msg_id,
+            } => (ChatType::Group, group_id, content, client_msg_id),
+            ClientFrame::Invalid {
+                reason,
+                client_msg_id,
+            } => {
+                return match conn.dialect {
+                    Dialect::Rich => Some(error(client_msg_id.as_deref(), &reason)),
+                    Dialect::Compact => None,
+                }
+            }
+            ClientFrame::Ping => return Some(chatd_actors::frames::pong()),
+        };
+        let caller = Caller {
+            user_id: conn.user_id,
+            role: Role::parse(&conn.role),
+            sid: conn.sid.clone(),
+        };
+        let out = Outbound {
+            chat_type,
+            to,
+            msg_type: "text".into(),
+            data: content,
+            options: "{}".into(),
+            client_msg_id: cid.clone(),
+        };
+        let result = send(&self.app, &caller, out).await;
+        match (conn.dialect, result) {
+            (Dialect::Rich, Ok(accepted)) => Some(ack(cid.as_deref(), &accepted.message)),
+            (Dialect::Rich, Err(e)) => {
+                if let ApiError::Internal(d) = &e {
+                    tracing::error!(error = %d, "websocket send failed");
+                }
+                Some(error(cid.as_deref(), &e.reason(self.app.cfg.default_lang)))
+            }
+            (Dialect::Compact, _) => None,
+        }
+    }
+}
+
+impl Inbound for WsInbound {
+    fn handle<'a>(
+        &'a self,
+        conn: &'a Conn,
+        frame: ClientFrame,
+    ) -> Pin<Box<dyn Future<Output = Option<Utf8Bytes>> + Send + 'a>> {
+        Box::pin(self.on_frame(conn, frame))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn dialect_rules() {
+        assert_eq!(
+            pick_dialect(false, &q(&[("access_token", "t")])),
+            Dialect::Compact
+        );
+        assert_eq!(pick_dialect(false, &q(&[("token", "t")])), Dialect::Rich);
+        assert_eq!(pick_dialect(true, &q(&[])), Dialect::Rich);
+        assert_eq!(
+            pick_dialect(false, &q(&[("access_token", "t"), ("dialect", "rich")])),
+            Dialect::Rich
+        );
+        assert_eq!(
+            pick_dialect(true, &q(&[("dialect", "compact")])),
+            Dialect::Compact
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! The front service: hyper serves each connection; `/ws` is upgraded here with tokio-tungstenite
+//! (small buffers), every other request goes to the warp routes.
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower_service::Service;
+
+use crate::app::App;
+use crate::http::PeerAddr;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Body = UnsyncBoxBody<Bytes, BoxError>;
+
+async fn front<S>(
+    app: App,
+    mut routes: S,
+    peer: SocketAddr,
+    mut req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible>
+where
+    S: Service<Request<Incoming>, Response = warp::reply::Response, Error = Infallible>,
+{
+    if req.uri().path() == "/ws" {
+        let r = crate::http::ws::upgrade(app, req).await;
+        return Ok(r.map(|b| b.map_err(|never| match never {}).boxed_unsync()));
+    }
+    req.extensions_mut().insert(PeerAddr(peer));
+    let resp = routes.call(req).await?;
+    Ok(resp.map(|b| b.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync()))
+}
+
+/// Accepts connections until `stop` flips.
+pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bool>) {
+    let routes = warp::service(crate::http::routes(app.clone()));
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = stop.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let routes = routes.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                front(app.clone(), routes.clone(), peer, req)
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
