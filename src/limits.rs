@@ -1,5 +1,7 @@
 //! Rate limiting with fixed windows: Redis counters when configured (shared by all nodes), else
-//! counters in the embedded store.
+//! counters in the embedded store. Redis windows are keyed by the server clock's window index
+//! (`now / window`), so they follow the same (injectable) clock as everything else; the key
+//! expires after two windows.
 
 use chatd_schema::Store;
 use redis::aio::ConnectionManager;
@@ -16,8 +18,8 @@ pub enum Limiter {
 }
 
 impl Limiter {
-    fn key(prefix: &str, key: &str) -> String {
-        format!("{prefix}limit:{key}")
+    fn key(prefix: &str, key: &str, window_ms: i64, now: i64) -> String {
+        format!("{prefix}limit:{key}:{}", now.div_euclid(window_ms.max(1)))
     }
 
     /// Hits counted in the current window of `key`.
@@ -26,7 +28,7 @@ impl Limiter {
             Limiter::Store(store) => store.limit_count(key, window_ms, now).await?,
             Limiter::Redis { conn, prefix } => {
                 let v: Option<i64> = redis::cmd("GET")
-                    .arg(Self::key(prefix, key))
+                    .arg(Self::key(prefix, key, window_ms, now))
                     .query_async(&mut conn.clone())
                     .await?;
                 v.unwrap_or(0)
@@ -39,15 +41,13 @@ impl Limiter {
         Ok(match self {
             Limiter::Store(store) => store.limit_hit(key, window_ms, now).await?,
             Limiter::Redis { conn, prefix } => {
-                let k = Self::key(prefix, key);
-                // NX: the window starts at the first hit and is not extended by later ones.
+                let k = Self::key(prefix, key, window_ms, now);
                 let (n,): (i64,) = redis::pipe()
                     .cmd("INCR")
                     .arg(&k)
                     .cmd("PEXPIRE")
                     .arg(&k)
-                    .arg(window_ms)
-                    .arg("NX")
+                    .arg(window_ms * 2)
                     .ignore()
                     .query_async(&mut conn.clone())
                     .await?;

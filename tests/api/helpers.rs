@@ -1,0 +1,353 @@
+//! Test harness: spawns the real server on port 0 for one backend and drives it as a client app
+//! would (HTTP + real WebSockets). Every test gets fresh data: a new SQLite directory, or a new
+//! PostgreSQL database and Redis key prefix.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use chatd::app::Application;
+use chatd::config::{Config, Options};
+use chatd::Clock;
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file + embedded offline queues and sessions (the default configuration).
+    Embedded,
+    /// PostgreSQL + Redis.
+    PgRedis,
+}
+
+/// Runs `$f(Backend)` as two tests, one per backend.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$name($crate::helpers::Backend::Embedded).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_redis() {
+                super::$name($crate::helpers::Backend::PgRedis).await
+            }
+        }
+    )*};
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn unique(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let r: u32 = rand::random::<u32>() % 100_000;
+    format!("{prefix}{n}x{r}")
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("CHATD_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("CHATD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Creates a fresh PostgreSQL database and returns its URL.
+pub async fn fresh_pg_database() -> String {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let admin = pg_admin_url();
+    let mut conn = AsyncPgConnection::establish(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for these tests: {e}"));
+    let name = format!("chatd_t_{}_{}", std::process::id(), unique("db"));
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    format!("{base}/{name}")
+}
+
+pub struct TestApp {
+    pub app: Option<Application>,
+    pub base: String,
+    pub ws_base: String,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+    pub options: Options,
+    pub clock: Clock,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: i64,
+    pub uuid: String,
+    pub username: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Options)) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut options = Options {
+            listen: Some("127.0.0.1:0".into()),
+            data_dir: Some(dir.path().to_path_buf()),
+            default_lang: Some("en".into()),
+            ..Options::default()
+        };
+        if backend == Backend::PgRedis {
+            options.database_url = Some(fresh_pg_database().await);
+            options.redis_url = Some(redis_url());
+            options.redis_prefix = Some(format!("{}:", unique("chatd_t")));
+        }
+        tweak(&mut options);
+        let clock = Clock::default();
+        let app = Application::start(
+            Config::resolve(options.clone()).expect("config"),
+            clock.clone(),
+        )
+        .await
+        .expect("start");
+        let port = app.port();
+        TestApp {
+            app: Some(app),
+            base: format!("http://127.0.0.1:{port}"),
+            ws_base: format!("ws://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            backend,
+            options,
+            clock,
+            _dir: dir,
+        }
+    }
+
+    pub fn state(&self) -> &chatd::app::App {
+        self.app.as_ref().expect("running").state()
+    }
+
+    /// Stops the server gracefully and starts a new one on the same data (new port).
+    pub async fn restart(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.shutdown().await;
+        }
+        let app = Application::start(
+            Config::resolve(self.options.clone()).expect("config"),
+            self.clock.clone(),
+        )
+        .await
+        .expect("restart");
+        let port = app.port();
+        self.base = format!("http://127.0.0.1:{port}");
+        self.ws_base = format!("ws://127.0.0.1:{port}");
+        self.app = Some(app);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn finish(resp: reqwest::Response) -> (StatusCode, Value) {
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v)
+    }
+
+    /// POST a form body with header `token`.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut rb = self.http.post(self.url(path)).form(form);
+        if let Some(t) = token {
+            rb = rb.header("token", t);
+        }
+        Self::finish(rb.send().await.expect("http")).await
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut rb = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            rb = rb.header("token", t);
+        }
+        Self::finish(rb.send().await.expect("http")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut rb = self.http.get(self.url(path));
+        if let Some(t) = token {
+            rb = rb.header("token", t);
+        }
+        Self::finish(rb.send().await.expect("http")).await
+    }
+
+    pub async fn register(&self, prefix: &str) -> User {
+        let username = unique(prefix);
+        let (status, body) = self
+            .post(
+                "/api/regChat",
+                None,
+                &[("username", &username), ("password", "secret123")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        User {
+            id: body["data"]["id"].as_i64().expect("id"),
+            uuid: body["data"]["uuid"].as_str().expect("uuid").to_string(),
+            username,
+            token: body["data"]["token"].as_str().expect("token").to_string(),
+        }
+    }
+
+    pub async fn login(&self, user: &User) -> String {
+        let (status, body) = self
+            .post(
+                "/api/loginChat",
+                None,
+                &[("username", &user.username), ("password", "secret123")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"]["token"].as_str().expect("token").to_string()
+    }
+
+    /// Makes `a` and `b` friends (both directions) through the Store.
+    pub async fn befriend(&self, a: &User, b: &User) {
+        let now = self.clock.now_ms();
+        self.state()
+            .store
+            .befriend(a.id, "", b.id, "", now)
+            .await
+            .expect("befriend");
+    }
+
+    pub async fn send(&self, from: &User, to: &User, data: &str) -> (StatusCode, Value) {
+        self.post(
+            "/api/chat/socket/sendmessage",
+            Some(&from.token),
+            &[
+                ("sendto_id", &to.id.to_string()),
+                ("chatType", "single"),
+                ("type", "text"),
+                ("data", data),
+            ],
+        )
+        .await
+    }
+
+    /// A rich socket (`?token=`).
+    pub async fn ws(&self, token: &str) -> Ws {
+        self.ws_url(&format!("/ws?token={token}")).await
+    }
+
+    /// A compact socket (`?access_token=`).
+    pub async fn ws_compact(&self, token: &str) -> Ws {
+        self.ws_url(&format!("/ws?access_token={token}")).await
+    }
+
+    pub async fn ws_url(&self, path: &str) -> Ws {
+        let req = format!("{}{}", self.ws_base, path)
+            .into_client_request()
+            .expect("request");
+        let (stream, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("ws connect");
+        let ws = Ws { stream };
+        // The upgrade answers before the socket is registered; wait until it is.
+        ws
+    }
+
+    /// Waits until `user` has a live socket registered (the upgrade answers first).
+    pub async fn wait_online(&self, user: &User) {
+        for _ in 0..200 {
+            if self.state().registry.is_online(user.id) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("user {} never came online", user.id);
+    }
+
+    pub async fn wait_offline(&self, user: &User) {
+        for _ in 0..500 {
+            if !self.state().registry.is_online(user.id) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("user {} never went offline", user.id);
+    }
+}
+
+pub struct Ws {
+    pub stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Ws {
+    pub async fn send_json(&mut self, v: Value) {
+        self.stream
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .expect("ws send");
+    }
+
+    /// The next JSON text frame within 5 s (pings and pongs skipped); panics otherwise.
+    pub async fn recv(&mut self) -> Value {
+        self.try_recv(Duration::from_secs(5))
+            .await
+            .expect("expected a frame")
+    }
+
+    /// The next JSON text frame within `wait`, or None (timeout or close).
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            match next {
+                Ok(Message::Text(t)) => return serde_json::from_str(t.as_str()).ok(),
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Asserts no frame arrives within `ms`.
+    pub async fn expect_silence(&mut self, ms: u64) {
+        if let Some(v) = self.try_recv(Duration::from_millis(ms)).await {
+            panic!("expected no frame, got {v}");
+        }
+    }
+}
+
+pub fn ok_data(status: StatusCode, body: &Value) -> Value {
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["msg"], "ok", "{body}");
+    body["data"].clone()
+}
+
+pub fn fail(status: StatusCode, body: &Value, expected: StatusCode) -> String {
+    assert_eq!(status, expected, "{body}");
+    assert_eq!(body["msg"], "fail", "{body}");
+    body["data"].as_str().unwrap_or_default().to_string()
+}

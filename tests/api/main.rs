@@ -1,0 +1,10 @@
+//! Black-box tests: the real server on a free port, driven over HTTP and WebSocket, on both
+//! backends (embedded SQLite, and PostgreSQL + Redis).
+
+mod helpers;
+
+mod accounts;
+mod delivery;
+mod history;
+mod migrations;
+mod offline;

@@ -1,0 +1,114 @@
+//! SPEC §3 offline messages: replay over WebSocket, the compact pull, restart survival.
+
+use crate::helpers::*;
+use crate::on_both;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+on_both!(
+    offline_replay_after_connect,
+    compact_pull_groups_and_filters,
+    offline_queue_survives_restart
+);
+
+async fn offline_replay_after_connect(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let a = app.register("ofa").await;
+    let z = app.register("ofz").await;
+    app.befriend(&a, &z).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (s, body) = app.send(&a, &z, &format!("m{i}")).await;
+        ids.push(ok_data(s, &body)["id"].clone());
+    }
+    // No socket: 400 and the queue is kept.
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
+        .await;
+    fail(s, &body, StatusCode::BAD_REQUEST);
+    let mut ws = app.ws(&z.token).await;
+    app.wait_online(&z).await;
+    ws.expect_silence(200).await;
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
+        .await;
+    assert_eq!(ok_data(s, &body), "ok");
+    for (i, id) in ids.iter().enumerate() {
+        let f = ws.recv().await;
+        assert_eq!(f["type"], "singleChat");
+        assert_eq!(&f["data"]["id"], id, "in order");
+        assert_eq!(f["data"]["seq"], i as i64 + 1);
+    }
+    // The queue is now empty.
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
+        .await;
+    ok_data(s, &body);
+    ws.expect_silence(300).await;
+}
+
+async fn compact_pull_groups_and_filters(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let a = app.register("pla").await;
+    let c = app.register("plc").await;
+    let z = app.register("plz").await;
+    app.befriend(&a, &z).await;
+    app.befriend(&c, &z).await;
+    app.send(&a, &z, "a1").await;
+    app.send(&c, &z, "c1").await;
+    app.send(&a, &z, "a2").await;
+    let q = |extra: &str| format!("/api/message?access_token={}{extra}", z.token);
+    for bad in ["&sort=up", "&drop=maybe", "&type=broadcast"] {
+        let (s, _) = app.get(&q(bad), None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let (s, _) = app.get("/api/message", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, body) = app.get(&q("&drop=false&sort=desc"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let groups = body.as_array().unwrap();
+    assert_eq!(groups.len(), 2);
+    let of_a = groups.iter().find(|g| g["id"] == a.id.to_string()).unwrap();
+    let contents: Vec<&str> = of_a["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(contents, vec!["a2", "a1"]);
+    assert_eq!(of_a["messages"][0]["type"], "unicast");
+    assert_eq!(of_a["messages"][0]["receiverId"], z.id.to_string());
+    // multicast only: nothing, and nothing dropped.
+    let (s, body) = app.get(&q("&type=multicast"), None).await;
+    assert_eq!((s, body), (StatusCode::OK, Value::Array(vec![])));
+    // Default drop=true empties what it returned.
+    let (s, body) = app.get(&q(""), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        body.as_array().map(|g| g
+            .iter()
+            .map(|x| x["messages"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()),
+        Some(3)
+    );
+    let (_, body) = app.get(&q(""), None).await;
+    assert_eq!(body, Value::Array(vec![]));
+}
+
+async fn offline_queue_survives_restart(b: Backend) {
+    let mut app = TestApp::spawn(b).await;
+    let a = app.register("rsa").await;
+    let z = app.register("rsz").await;
+    app.befriend(&a, &z).await;
+    let (s, body) = app.send(&a, &z, "kept").await;
+    let id = ok_data(s, &body)["id"].clone();
+    app.restart().await;
+    // Sessions survive too: the old token still works after restart.
+    let mut ws = app.ws(&z.token).await;
+    app.wait_online(&z).await;
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
+        .await;
+    ok_data(s, &body);
+    assert_eq!(ws.recv().await["data"]["id"], id);
+}
