@@ -1,6 +1,8 @@
 //! Black-box tests: the real server on a free port, driven over HTTP and WebSocket, on both
 //! backends (embedded SQLite, and PostgreSQL + Redis).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod accounts;

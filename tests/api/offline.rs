@@ -68,7 +68,11 @@ async fn compact_pull_groups_and_filters(b: Backend) {
     assert_eq!(s, StatusCode::OK);
     let groups = body.as_array().unwrap();
     assert_eq!(groups.len(), 2);
-    let of_a = groups.iter().find(|g| g["id"] == a.id.to_string()).unwrap();
+    let a_id = a.id.to_string();
+    let of_a = groups
+        .iter()
+        .find(|g| g["id"].as_str() == Some(a_id.as_str()))
+        .unwrap();
     let contents: Vec<&str> = of_a["messages"]
         .as_array()
         .unwrap()
