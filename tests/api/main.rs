@@ -6,6 +6,7 @@
 mod helpers;
 
 mod accounts;
+mod connections;
 mod delivery;
 mod history;
 mod migrations;

@@ -1,0 +1,63 @@
+//! SPEC §7 connections: heartbeat and idle close; the offline queue's cap.
+
+use crate::helpers::*;
+use crate::on_both;
+use std::time::Duration;
+
+on_both!(
+    silent_sockets_are_closed_live_ones_kept,
+    offline_queue_keeps_the_newest
+);
+
+async fn silent_sockets_are_closed_live_ones_kept(b: Backend) {
+    let app = TestApp::spawn_with(b, |o| {
+        o.idle_timeout = Some(2);
+        o.ping_interval = Some(1);
+    })
+    .await;
+    let live = app.register("liv").await;
+    let mute = app.register("mut").await;
+    let mut live_ws = app.ws(&live.token).await;
+    let _mute_ws = app.ws(&mute.token).await; // never read: never answers pings
+    app.wait_online(&live).await;
+    app.wait_online(&mute).await;
+    // Reading lets the client answer the server's pings.
+    assert!(live_ws
+        .try_recv(Duration::from_millis(4500))
+        .await
+        .is_none());
+    assert!(
+        app.state().registry.is_online(live.id),
+        "a socket that answers pings stays"
+    );
+    app.wait_offline(&mute).await;
+}
+
+async fn offline_queue_keeps_the_newest(b: Backend) {
+    let app = TestApp::spawn_with(b, |o| o.offline_cap = Some(3)).await;
+    let a = app.register("cpa").await;
+    let z = app.register("cpz").await;
+    app.befriend(&a, &z).await;
+    for i in 0..5 {
+        let (s, body) = app.send(&a, &z, &format!("n{i}")).await;
+        ok_data(s, &body);
+    }
+    let (_, body) = app
+        .get(&format!("/api/message?access_token={}", z.token), None)
+        .await;
+    let contents: Vec<String> = body[0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(contents, vec!["n2", "n3", "n4"]);
+    // What was trimmed is still in history.
+    let (s, body) = app
+        .get(
+            &format!("/api/chat/history?chatType=single&id={}", a.id),
+            Some(&z.token),
+        )
+        .await;
+    assert_eq!(ok_data(s, &body)["list"].as_array().map(Vec::len), Some(5));
+}
