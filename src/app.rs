@@ -120,6 +120,7 @@ pub async fn build_state(
         ping_interval: Duration::from_secs(cfg.ping_interval_secs),
         idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
         queue: cfg.socket_queue,
+        max_frames_per_sec: cfg.ws_frames_per_sec,
     };
     Ok(Arc::new(AppState {
         tokens: Tokens::new(&cfg.jwt_secret, cfg.token_ttl_secs),

@@ -110,6 +110,9 @@ pub struct Options {
     /// Mailbox size of each user actor [default: 1024]
     #[arg(long, global = true, env = "CHAT_USER_MAILBOX")]
     pub user_mailbox: Option<usize>,
+    /// Frames a WebSocket client may send per second (bursts of twice that) [default: 50]
+    #[arg(long, global = true, env = "CHAT_WS_FRAMES_PER_SEC")]
+    pub ws_frames_per_sec: Option<u32>,
     /// Failed logins per username per window before 429 [default: 10]
     #[arg(long, global = true, env = "CHAT_LOGIN_USER_LIMIT")]
     pub login_user_limit: Option<i64>,
@@ -155,6 +158,7 @@ impl Options {
             ping_interval,
             socket_queue,
             user_mailbox,
+            ws_frames_per_sec,
             login_user_limit,
             login_ip_limit,
             login_window,
@@ -194,6 +198,7 @@ pub struct Config {
     pub ping_interval_secs: u64,
     pub socket_queue: usize,
     pub user_mailbox: usize,
+    pub ws_frames_per_sec: u32,
     pub login_user_limit: i64,
     pub login_ip_limit: i64,
     pub login_window_ms: i64,
@@ -290,6 +295,7 @@ impl Config {
             ping_interval_secs: o.ping_interval.unwrap_or(30).max(1),
             socket_queue: o.socket_queue.unwrap_or(1024).max(1),
             user_mailbox: o.user_mailbox.unwrap_or(1024).max(1),
+            ws_frames_per_sec: o.ws_frames_per_sec.unwrap_or(50).max(1),
             login_user_limit: o.login_user_limit.unwrap_or(10).max(1),
             login_ip_limit: o.login_ip_limit.unwrap_or(100).max(1),
             login_window_ms: o.login_window.unwrap_or(900).max(1) * 1000,

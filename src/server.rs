@@ -6,7 +6,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -34,7 +34,21 @@ where
         return Ok(r.map(|b| b.map_err(|never| match never {}).boxed_unsync()));
     }
     req.extensions_mut().insert(PeerAddr(peer));
+    let (method, path, started) = (
+        req.method().clone(),
+        req.uri().path().to_string(),
+        std::time::Instant::now(),
+    );
     let resp = routes.call(req).await?;
+    tracing::info!(
+        target: "chatd::http",
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        %peer,
+        "request"
+    );
     Ok(resp.map(|b| b.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync()))
 }
 
@@ -61,7 +75,10 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
             let svc = hyper::service::service_fn(move |req| {
                 front(app.clone(), routes.clone(), peer, req)
             });
+            // A client gets 30 s to send its headers (slow-loris protection).
             let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
                 .serve_connection(TokioIo::new(stream), svc)
                 .with_upgrades();
             if let Err(e) = conn.await {

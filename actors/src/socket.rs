@@ -4,7 +4,9 @@
 //! it goes to the user's offline queue: a socket never takes a message down with it.
 
 use futures_util::{SinkExt, StreamExt};
+use governor::{Quota, RateLimiter};
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
-use crate::frames::{pong, ClientFrame, Dialect};
+use crate::frames::{error, pong, ClientFrame, Dialect};
 use crate::registry::Registry;
 use crate::user::{Frame, SocketControl, SocketHandle};
 
@@ -46,6 +48,9 @@ pub struct SocketConfig {
     pub idle_timeout: Duration,
     /// Capacity of the outgoing queue; a socket that lets it fill is closed (1013).
     pub queue: usize,
+    /// Frames a client may send per second (bursts of twice that); the excess is refused
+    /// (rich: an error frame; compact: dropped silently, as seed 003 drops refused sends).
+    pub max_frames_per_sec: u32,
 }
 
 /// Most frames written before one flush.
@@ -101,6 +106,9 @@ pub async fn serve<S>(
     let mut last_seen = Instant::now();
     let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
     let write_timeout = cfg.idle_timeout;
+    let rate = NonZeroU32::new(cfg.max_frames_per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
+    let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
 
     let close_code: Option<u16> = loop {
         tokio::select! {
@@ -133,9 +141,16 @@ pub async fn serve<S>(
             msg = stream.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
                     last_seen = Instant::now();
-                    let reply = match ClientFrame::parse(text.as_str()) {
-                        ClientFrame::Ping => Some(pong()),
-                        frame => inbound.handle(&conn, frame).await,
+                    let reply = if limiter.check().is_err() {
+                        match conn.dialect {
+                            Dialect::Rich => Some(error(None, "too many frames; slow down")),
+                            Dialect::Compact => None,
+                        }
+                    } else {
+                        match ClientFrame::parse(text.as_str()) {
+                            ClientFrame::Ping => Some(pong()),
+                            frame => inbound.handle(&conn, frame).await,
+                        }
                     };
                     if let Some(reply) = reply {
                         let one = [Frame::Raw(reply)];

@@ -6,8 +6,33 @@ use std::time::Duration;
 
 on_both!(
     silent_sockets_are_closed_live_ones_kept,
-    offline_queue_keeps_the_newest
+    offline_queue_keeps_the_newest,
+    client_frames_are_rate_limited,
 );
+
+async fn client_frames_are_rate_limited(b: Backend) {
+    let app = TestApp::spawn_with(b, |o| o.ws_frames_per_sec = Some(2)).await;
+    let u = app.register("rtl").await;
+    let mut ws = app.ws(&u.token).await;
+    app.wait_online(&u).await;
+    for _ in 0..10 {
+        ws.send_json(serde_json::json!({"type": "ping"})).await;
+    }
+    let mut pongs = 0;
+    let mut refused = 0;
+    while let Some(f) = ws.try_recv(Duration::from_millis(500)).await {
+        match f["type"].as_str() {
+            Some("pong") => pongs += 1,
+            Some("error") => refused += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(pongs + refused, 10);
+    assert!(
+        (4..=5).contains(&pongs),
+        "a burst of twice the rate: {pongs}"
+    );
+}
 
 async fn silent_sockets_are_closed_live_ones_kept(b: Backend) {
     let app = TestApp::spawn_with(b, |o| {
