@@ -207,3 +207,15 @@ pub struct OfflineRow {
     pub payload: String,
     pub create_time: i64,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = friend_applications)]
+pub struct FriendApplication {
+    pub id: i64,
+    pub user_id: i64,
+    pub friend_id: i64,
+    pub nickname: String,
+    pub status: String,
+    pub create_time: i64,
+    pub update_time: i64,
+}

@@ -2,5 +2,7 @@
 //! queue, history and sync.
 
 pub mod history;
+pub mod notify;
 pub mod offline;
+pub mod revoke;
 pub mod send;

@@ -64,7 +64,7 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         .boxed()
 }
 
-const DEFAULT_USERSET: &str = r#"{"chatset":{"visitor":0,"user":0}}"#;
+pub const DEFAULT_USERSET: &str = r#"{"chatset":{"visitor":0,"user":0}}"#;
 
 fn wrong_credentials() -> ApiError {
     ApiError::bad("wrong username or password", "用户名或密码错误")
@@ -97,11 +97,13 @@ pub async fn open_session(
     Ok(v)
 }
 
-/// Creates a registered user (username checked free by the caller or by the UNIQUE index).
+/// Creates a registered user (username checked free by the caller or by the UNIQUE index),
+/// bound to `device_id` when given.
 pub async fn create_user(
     app: &App,
     username: &str,
     password: &str,
+    device_id: Option<&str>,
     req: &Req,
 ) -> Result<User, ApiError> {
     let now = app.clock.now_ms();
@@ -117,7 +119,7 @@ pub async fn create_user(
         role: "user".into(),
         invite_confirm: 1,
         userset: DEFAULT_USERSET.into(),
-        device_id: None,
+        device_id: device_id.map(str::to_string),
         uniplatform: None,
         devicemodel: None,
         deviceos: None,
@@ -151,7 +153,7 @@ async fn register(app: App, req: Req) -> Response {
             if app.store.user_by_username(&username).await?.is_some() {
                 return Err(username_taken());
             }
-            let user = create_user(&app, &username, &password, &req).await?;
+            let user = create_user(&app, &username, &password, None, &req).await?;
             open_session(&app, &user, Role::User, &req).await
         }
         .await,

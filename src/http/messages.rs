@@ -34,6 +34,11 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
             .and(r())
             .then(history))
         .unify()
+        .or(warp::path!("api" / "chat" / "revokeMessage")
+            .and(warp::post())
+            .and(r())
+            .then(revoke_message))
+        .unify()
         .or(warp::path!("api" / "chat" / "sync")
             .and(warp::get())
             .and(r())
@@ -112,6 +117,21 @@ async fn send_message(app: App, req: Req) -> Response {
             )
             .await?;
             Ok(accepted.message)
+        }
+        .await,
+    )
+}
+
+/// POST /api/chat/revokeMessage: `id`, `chatType`, `to_id` (to_name, to_avatar, create_time are
+/// accepted for compatibility and not trusted).
+async fn revoke_message(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.caller(&app).await?;
+            let p = req.params()?;
+            let id = p.str_len("id", 1, 64)?;
+            chat_type(p)?;
+            crate::chat::revoke::revoke(&app, &caller, &id, req.lang).await
         }
         .await,
     )

@@ -3,8 +3,10 @@
 //! envelope. `/ws` is taken before warp by the front service (see `server`).
 
 pub mod accounts;
+pub mod friends;
 pub mod health;
 pub mod messages;
+pub mod visitors;
 pub mod ws;
 
 use bytes::{Buf, BufMut, Bytes};
@@ -158,6 +160,10 @@ pub fn with_app(app: App) -> impl Filter<Extract = (App,), Error = Infallible> +
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     accounts::routes(app.clone())
         .or(messages::routes(app.clone()))
+        .unify()
+        .or(friends::routes(app.clone()))
+        .unify()
+        .or(visitors::routes(app.clone()))
         .unify()
         .or(health::routes(app.clone()))
         .unify()

@@ -3,3 +3,5 @@
 
 pub mod accounts;
 pub mod chat;
+pub mod friends;
+pub mod visitors;

@@ -157,3 +157,18 @@ impl Store {
             .await?))
     }
 }
+
+impl Store {
+    /// Marks a message revoked and drops its content; false when it was already revoked.
+    pub async fn revoke_message(&self, uuid: &str) -> Result<bool, StoreError> {
+        run!(self, |conn| Ok(diesel::update(
+            messages::table
+                .filter(messages::uuid.eq(uuid))
+                .filter(messages::isremove.eq(0)),
+        )
+        .set((messages::isremove.eq(1), messages::data.eq("")))
+        .execute(conn)
+        .await?
+            == 1))
+    }
+}

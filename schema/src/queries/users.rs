@@ -198,3 +198,55 @@ impl Store {
         })
     }
 }
+
+/// Visitor accounts.
+impl Store {
+    /// Turns the visitor `id` into a registered user (same id, so friends, groups and offline
+    /// messages stay). `None` when `id` is not a visitor.
+    pub async fn upgrade_visitor(
+        &self,
+        id: i64,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<Option<User>, StoreError> {
+        run!(self, |conn| Ok(diesel::update(
+            users::table.find(id).filter(users::role.eq("visitor"))
+        )
+        .set((
+            users::username.eq(username),
+            users::password.eq(password_hash),
+            users::role.eq("user"),
+            users::update_time.eq(now),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?))
+    }
+
+    /// Records what the client says about its device (only the fields it sent).
+    pub async fn set_device_fields(
+        &self,
+        id: i64,
+        fields: [Option<&str>; 4],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let [uniplatform, devicemodel, deviceos, devicebrand] = fields;
+        run!(self, |conn| {
+            let target = users::table.find(id);
+            let current: User = target.select(User::as_select()).first(conn).await?;
+            diesel::update(target)
+                .set((
+                    users::uniplatform.eq(uniplatform.map(str::to_string).or(current.uniplatform)),
+                    users::devicemodel.eq(devicemodel.map(str::to_string).or(current.devicemodel)),
+                    users::deviceos.eq(deviceos.map(str::to_string).or(current.deviceos)),
+                    users::devicebrand.eq(devicebrand.map(str::to_string).or(current.devicebrand)),
+                    users::update_time.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+}

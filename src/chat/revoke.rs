@@ -1,0 +1,89 @@
+//! Revoking a message (SPEC §3 Revoke): only the sender, only within 5 minutes of the server's
+//! `create_time` (whatever the client says). The content is dropped and a `systemNotice` with
+//! `actionType:"revoke"` goes to the peer and the sender's other devices. As in the seed, the
+//! notice's `id` is the revoked message's id, which is how existing clients find the message to
+//! mark; the notice's own stored id is `notice_id`.
+
+use chatd_actors::{Route, Target};
+use chatd_schema::models::NewMessage;
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::chat::notify::text_data;
+use crate::error::ApiError;
+use crate::i18n::Lang;
+
+pub const REVOKE_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+pub async fn revoke(
+    app: &AppState,
+    caller: &Caller,
+    uuid: &str,
+    lang: Lang,
+) -> Result<Value, ApiError> {
+    let row = app
+        .store
+        .message_by_uuid(uuid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such message", "消息不存在"))?;
+    if row.from_id != caller.user_id {
+        return Err(ApiError::forbidden(
+            "only the sender may revoke a message",
+            "只能撤回自己发送的消息",
+        ));
+    }
+    if app.clock.now_ms() - row.create_time > REVOKE_WINDOW_MS {
+        return Err(ApiError::bad(
+            "messages older than 5 minutes cannot be revoked",
+            "消息超过5分钟，不能撤回",
+        ));
+    }
+    if row.chat_type != "single" {
+        return Err(ApiError::bad(
+            "revoking group messages is not supported by this server version yet",
+            "当前版本暂不支持撤回群消息",
+        ));
+    }
+    if !app.store.revoke_message(uuid).await? {
+        return Err(ApiError::bad(
+            "this message was already revoked",
+            "该消息已撤回",
+        ));
+    }
+    let me = app
+        .store
+        .user_by_id(caller.user_id)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let name = me.display_name().to_string();
+    let text = match lang {
+        Lang::En => format!("{name} revoked a message"),
+        Lang::Zh => format!("{name}撤回了一条消息"),
+    };
+    let notice_id = uuid::Uuid::new_v4().to_string();
+    let notice = NewMessage {
+        uuid: notice_id.clone(),
+        conv_key: row.conv_key.clone(),
+        chat_type: row.chat_type.clone(),
+        msg_type: "systemNotice".into(),
+        from_id: me.id,
+        to_id: row.to_id,
+        from_name: name,
+        from_avatar: me.avatar.clone(),
+        to_name: row.to_name.clone(),
+        to_avatar: row.to_avatar.clone(),
+        data: text_data(&text),
+        options: "{}".into(),
+        extra: Some(
+            json!({"actionType": "revoke", "id": row.uuid, "notice_id": notice_id}).to_string(),
+        ),
+        client_msg_id: None,
+        create_time: app.clock.now_ms(),
+    };
+    let route = Route::Targets(vec![
+        Target::recipient(row.to_id),
+        Target::other_devices(me.id, Some(caller.sid.clone())),
+    ]);
+    Ok(app.writer.submit(notice, route).await?.message)
+}

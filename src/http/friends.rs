@@ -1,0 +1,461 @@
+//! SPEC §2 friends (users only).
+
+use chatd_schema::models::{FriendApplication, Friendship, User, UserInfo};
+use serde_json::{json, Map, Value};
+use warp::reply::Response;
+use warp::Filter;
+
+use crate::app::App;
+use crate::auth::Caller;
+use crate::chat::notify::{redirect, system_message};
+use crate::error::ApiError;
+use crate::http::{req, with_app, Req};
+use crate::i18n::{Lang, Msg};
+use crate::rules::friends::group_by_initial;
+use crate::views::{local_time, rfc3339};
+
+pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    let r = || with_app(app.clone()).and(req(app.clone()));
+    warp::path!("api" / "chat" / "applyfriend")
+        .and(warp::post())
+        .and(r())
+        .then(apply)
+        .or(warp::path!("api" / "chat" / "listapplyfriend" / u32)
+            .and(warp::get())
+            .and(r())
+            .then(list_applications))
+        .unify()
+        .or(warp::path!("api" / "chat" / "handleapply" / i64)
+            .and(warp::post())
+            .and(r())
+            .then(handle_application))
+        .unify()
+        .or(warp::path!("api" / "chat" / "goodfriendlist" / u32)
+            .and(warp::get())
+            .and(r())
+            .then(friend_list))
+        .unify()
+        .or(warp::path!("api" / "chat" / "getgoodfriendinfo" / i64)
+            .and(warp::get())
+            .and(r())
+            .then(friend_info))
+        .unify()
+        .or(warp::path!("api" / "chat" / "setblackgoodfriend" / i64)
+            .and(warp::post())
+            .and(r())
+            .then(toggle_black))
+        .unify()
+        .or(warp::path!("api" / "chat" / "setstargoodfriend" / i64)
+            .and(warp::post())
+            .and(r())
+            .then(toggle_star))
+        .unify()
+        .or(warp::path!("api" / "chat" / "setmeOrfriendCanSee" / i64)
+            .and(warp::post())
+            .and(r())
+            .then(set_visibility))
+        .unify()
+        .or(warp::path!("api" / "chat" / "ismygoodfriend" / i64)
+            .and(warp::post())
+            .and(r())
+            .then(is_my_friend))
+        .unify()
+        .or(warp::path!("api" / "chat" / "isApplyfriend" / String)
+            .and(warp::post())
+            .and(r())
+            .then(is_apply_friend))
+        .unify()
+        .or(warp::path!("api" / "chat" / "deletegoodfriend" / i64)
+            .and(warp::post())
+            .and(r())
+            .then(delete_friend))
+        .unify()
+        .boxed()
+}
+
+async fn user_caller(app: &App, req: &Req) -> Result<Caller, ApiError> {
+    let caller = req.caller(app).await?;
+    caller.require_user()?;
+    Ok(caller)
+}
+
+fn not_friend() -> ApiError {
+    ApiError::bad("this user is not your friend", "对方不是你的好友")
+}
+
+fn friendship_json(app: &App, f: &Friendship) -> Value {
+    json!({
+        "id": f.id, "user_id": f.user_id, "friend_id": f.friend_id, "nickname": f.nickname,
+        "friendlookme": f.friendlookme, "melookfriend": f.melookfriend,
+        "ismystarfriend": f.ismystarfriend, "isblack": f.isblack, "status": f.status,
+        "create_time": local_time(f.create_time, app.cfg.timezone),
+        "update_time": rfc3339(f.update_time),
+    })
+}
+
+fn application_json(app: &App, a: &FriendApplication, applicant: &User) -> Value {
+    json!({
+        "id": a.id, "user_id": a.user_id, "friend_id": a.friend_id, "nickname": a.nickname,
+        "status": a.status, "userId": a.user_id,
+        "create_time": local_time(a.create_time, app.cfg.timezone),
+        "update_time": rfc3339(a.update_time),
+        "user": {"id": applicant.id, "username": applicant.username,
+                 "avatar": applicant.avatar, "nickname": applicant.nickname},
+    })
+}
+
+fn pick(lang: Lang, en: String, zh: String) -> String {
+    Msg::owned(en, zh).get(lang).to_string()
+}
+
+/// POST /api/chat/applyfriend
+async fn apply(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            let p = req.params()?;
+            let friend_id = p.i64_min("friend_id", 1)?;
+            let note = p.opt_str_max("nickname", 50)?;
+            if friend_id == caller.user_id {
+                return Err(ApiError::bad(
+                    "you cannot add yourself as a friend",
+                    "不能添加自己为好友",
+                ));
+            }
+            let target = app
+                .store
+                .user_by_id(friend_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
+            if target.status != 1 {
+                return Err(ApiError::bad("this user is disabled", "该用户已被禁用"));
+            }
+            if target.role != "user" {
+                return Err(ApiError::bad(
+                    "visitors cannot be added as friends",
+                    "游客不能被添加为好友",
+                ));
+            }
+            if app
+                .store
+                .friendship(caller.user_id, friend_id)
+                .await?
+                .is_some()
+            {
+                return Err(ApiError::bad("you are already friends", "你们已经是好友了"));
+            }
+            if app
+                .store
+                .pending_application(caller.user_id, friend_id)
+                .await?
+                .is_some()
+            {
+                return Err(ApiError::bad(
+                    "you already applied; wait for an answer",
+                    "你已经申请过了，请等待对方处理",
+                ));
+            }
+            let now = app.clock.now_ms();
+            let me = app
+                .store
+                .user_by_id(caller.user_id)
+                .await?
+                .ok_or_else(ApiError::unauthorized)?;
+            if target.invite_confirm == 0 {
+                app.store.befriend(me.id, "", target.id, "", now).await?;
+                return Ok(Value::String("ok".into()));
+            }
+            let application = app
+                .store
+                .create_application(me.id, target.id, &note, now)
+                .await?;
+            let text = pick(
+                req.lang,
+                format!("{} wants to add you as a friend", me.display_name()),
+                format!("{} 申请添加你为好友", me.display_name()),
+            );
+            let mut extra = Map::new();
+            extra.insert(
+                "redirect".into(),
+                redirect("/pages/applyFriend/applyFriend"),
+            );
+            extra.insert("actionType".into(), json!("friendApply"));
+            extra.insert("apply_id".into(), json!(application.id));
+            system_message(&app, &target, "systemNotice", &text, extra).await?;
+            Ok(Value::String("ok".into()))
+        }
+        .await,
+    )
+}
+
+fn paging(req: &Req, page: u32, default_limit: i64, max: i64) -> Result<(i64, i64), ApiError> {
+    let limit = req
+        .params()?
+        .opt_i64_range("limit", 1, max)?
+        .unwrap_or(default_limit);
+    let page = i64::from(page.max(1));
+    Ok(((page - 1) * limit, limit))
+}
+
+/// GET /api/chat/listapplyfriend/:page?limit= (default 10)
+async fn list_applications(page: u32, app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            let (offset, limit) = paging(&req, page, 10, 100)?;
+            let rows = app
+                .store
+                .applications_to(caller.user_id, offset, limit)
+                .await?;
+            let pending = app.store.pending_count(caller.user_id).await?;
+            let all: Vec<Value> = rows
+                .iter()
+                .map(|(a, u)| application_json(&app, a, u))
+                .collect();
+            Ok(json!({"alldata": all, "pendingCount": pending}))
+        }
+        .await,
+    )
+}
+
+/// POST /api/chat/handleapply/:id
+async fn handle_application(id: i64, app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            let p = req.params()?;
+            let remark = p.opt_str_max("nickname", 50)?;
+            let status = p.opt_str("status").unwrap_or_default();
+            if !["pending", "refuse", "agree", "ignore"].contains(&status.as_str()) {
+                return Err(ApiError::Invalid(Msg::new(
+                    "status must be one of pending, refuse, agree, ignore",
+                    "status 必须是 pending、refuse、agree、ignore 之一",
+                )));
+            }
+            let application = app
+                .store
+                .application(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("no such application", "申请不存在"))?;
+            if application.friend_id != caller.user_id {
+                return Err(ApiError::forbidden(
+                    "only the addressee may handle this application",
+                    "你无权处理该申请",
+                ));
+            }
+            if application.status != "pending" {
+                return Err(ApiError::bad(
+                    "this application was already handled",
+                    "该申请已处理",
+                ));
+            }
+            if status == "pending" {
+                return Ok(Value::String("ok".into()));
+            }
+            let now = app.clock.now_ms();
+            if !app.store.settle_application(id, &status, now).await? {
+                return Err(ApiError::bad(
+                    "this application was already handled",
+                    "该申请已处理",
+                ));
+            }
+            if status == "agree" {
+                app.store
+                    .befriend(caller.user_id, &remark, application.user_id, "", now)
+                    .await?;
+                let me = app
+                    .store
+                    .user_by_id(caller.user_id)
+                    .await?
+                    .ok_or_else(ApiError::unauthorized)?;
+                if let Some(applicant) = app.store.user_by_id(application.user_id).await? {
+                    let text = pick(
+                        req.lang,
+                        format!(
+                            "{} accepted your friend request; say hello!",
+                            me.display_name()
+                        ),
+                        format!("{} 通过了你的好友申请，打个招呼吧", me.display_name()),
+                    );
+                    let mut extra = Map::new();
+                    extra.insert("actionType".into(), json!("friendAgree"));
+                    extra.insert("friend_id".into(), json!(me.id));
+                    system_message(&app, &applicant, "systemNotice", &text, extra).await?;
+                }
+            }
+            Ok(Value::String("ok".into()))
+        }
+        .await,
+    )
+}
+
+/// GET /api/chat/goodfriendlist/:page?limit= (default 2000)
+async fn friend_list(page: u32, app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            let (offset, limit) = paging(&req, page, 2000, 5000)?;
+            let rows = app.store.friends_of(caller.user_id, offset, limit).await?;
+            let count = app.store.friend_count(caller.user_id).await?;
+            let items: Vec<(String, Value)> = rows
+                .iter()
+                .map(|(f, u)| {
+                    let name = if f.nickname.is_empty() { u.display_name().to_string() } else { f.nickname.clone() };
+                    let item = json!({"id": f.id, "beizhu": f.nickname, "username": u.username,
+                        "avatar": u.avatar, "friend_nickname": u.nickname, "friend_id": u.id,
+                        "name": name});
+                    (name, item)
+                })
+                .collect();
+            let groups = group_by_initial(items);
+            let index: Vec<&str> = groups.iter().map(|(t, _)| t.as_str()).collect();
+            let new_list: Vec<Value> = groups
+                .iter()
+                .map(|(title, list)| json!({"title": title, "list": list}))
+                .collect();
+            Ok(json!({"count": count, "rows": {"newList": new_list, "indexList": index, "total": count}}))
+        }
+        .await,
+    )
+}
+
+fn user_with_info(u: &User, info: Option<&UserInfo>) -> Value {
+    json!({
+        "id": u.id, "username": u.username, "avatar": u.avatar, "nickname": u.nickname,
+        "role": u.role, "status": u.status, "uuid": u.uuid,
+        "userinfo": info.map(|i| json!({"id": i.id, "gender": i.gender, "birthday": i.birthday,
+            "bio": i.bio, "location": i.location, "website": i.website})),
+    })
+}
+
+/// GET /api/chat/getgoodfriendinfo/:id (the friend's user id)
+async fn friend_info(id: i64, app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            let row = app
+                .store
+                .friendship(caller.user_id, id)
+                .await?
+                .ok_or_else(not_friend)?;
+            let user = app.store.user_by_id(id).await?.ok_or_else(not_friend)?;
+            let info = app.store.user_info(id).await?;
+            let mut v = friendship_json(&app, &row);
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("friendinfo".into(), user_with_info(&user, info.as_ref()));
+            }
+            Ok(v)
+        }
+        .await,
+    )
+}
+
+async fn toggle(id: i64, app: App, req: Req, star: bool) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            let n = app
+                .store
+                .toggle_friend_flag(caller.user_id, id, star, app.clock.now_ms())
+                .await?;
+            if n == 0 {
+                return Err(not_friend());
+            }
+            Ok(Value::String("ok".into()))
+        }
+        .await,
+    )
+}
+
+/// POST /api/chat/setblackgoodfriend/:id
+async fn toggle_black(id: i64, app: App, req: Req) -> Response {
+    toggle(id, app, req, false).await
+}
+
+/// POST /api/chat/setstargoodfriend/:id
+async fn toggle_star(id: i64, app: App, req: Req) -> Response {
+    toggle(id, app, req, true).await
+}
+
+/// POST /api/chat/setmeOrfriendCanSee/:id
+async fn set_visibility(id: i64, app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            let p = req.params()?;
+            let flag = |k: &str| -> Result<i32, ApiError> {
+                match p.opt_i64(k)? {
+                    Some(v @ (0 | 1)) => Ok(v as i32),
+                    _ => Err(ApiError::Invalid(Msg::owned(
+                        format!("{k} must be 0 or 1"),
+                        format!("{k} 必须是 0 或 1"),
+                    ))),
+                }
+            };
+            let (look_me, me_look) = (flag("friendlookme")?, flag("melookfriend")?);
+            let n = app
+                .store
+                .set_friend_visibility(caller.user_id, id, look_me, me_look, app.clock.now_ms())
+                .await?;
+            if n == 0 {
+                return Err(not_friend());
+            }
+            Ok(Value::String("ok".into()))
+        }
+        .await,
+    )
+}
+
+/// POST /api/chat/ismygoodfriend/:id
+async fn is_my_friend(id: i64, app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            let row = app
+                .store
+                .friendship(caller.user_id, id)
+                .await?
+                .ok_or_else(not_friend)?;
+            Ok(friendship_json(&app, &row))
+        }
+        .await,
+    )
+}
+
+/// POST /api/chat/isApplyfriend/:uuid
+async fn is_apply_friend(uuid: String, app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            let applicant = app
+                .store
+                .user_by_uuid(&uuid)
+                .await?
+                .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
+            let application = app
+                .store
+                .pending_application(applicant.id, caller.user_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::bad(
+                        "this user has no pending application to you",
+                        "对方没有申请加你为好友",
+                    )
+                })?;
+            Ok(application_json(&app, &application, &applicant))
+        }
+        .await,
+    )
+}
+
+/// POST /api/chat/deletegoodfriend/:id
+async fn delete_friend(id: i64, app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = user_caller(&app, &req).await?;
+            app.store.unfriend(caller.user_id, id).await?;
+            Ok(Value::String("ok".into()))
+        }
+        .await,
+    )
+}
