@@ -2,7 +2,7 @@
 //! serves until told to stop (tests bind port 0 and read `port()`).
 
 use chatd_actors::socket::SocketConfig;
-use chatd_actors::{Clock, Delivery, OfflineConfig, OfflineQueue, Registry, Writer};
+use chatd_actors::{Clock, Delivery, Groups, OfflineConfig, OfflineQueue, Registry, Writer};
 use chatd_schema::Store;
 use redis::aio::ConnectionManager;
 use std::net::SocketAddr;
@@ -29,6 +29,7 @@ pub struct AppState {
     pub registry: Registry,
     pub delivery: Delivery,
     pub writer: Writer,
+    pub groups: Groups,
     pub socket_cfg: SocketConfig,
     /// Flips to true on shutdown; every socket task watches it.
     pub shutdown: watch::Receiver<bool>,
@@ -116,6 +117,7 @@ pub async fn build_state(
     let registry = Registry::new(offline, clock.clone(), cfg.user_mailbox);
     let delivery = Delivery::new(registry.clone());
     let writer = Writer::spawn(store.clone(), delivery.clone(), clock.clone());
+    let groups = Groups::new(store.clone(), delivery.clone(), 4096);
     let socket_cfg = SocketConfig {
         ping_interval: Duration::from_secs(cfg.ping_interval_secs),
         idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
@@ -132,6 +134,7 @@ pub async fn build_state(
         registry,
         delivery,
         writer,
+        groups,
         socket_cfg,
         shutdown,
         sockets: TaskTracker::new(),

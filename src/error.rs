@@ -66,6 +66,9 @@ impl ApiError {
     pub fn bad(en: &'static str, zh: &'static str) -> ApiError {
         ApiError::BadRequest(Msg::new(en, zh))
     }
+    pub fn bad_owned(en: String, zh: String) -> ApiError {
+        ApiError::BadRequest(Msg::owned(en, zh))
+    }
     pub fn forbidden(en: &'static str, zh: &'static str) -> ApiError {
         ApiError::Forbidden(Msg::new(en, zh))
     }

@@ -26,6 +26,7 @@ pub mod http;
 pub mod i18n;
 pub mod limits;
 pub mod params;
+pub mod qr;
 pub mod rules;
 pub mod server;
 pub mod sessions;

@@ -6,6 +6,7 @@
 //! - [`frames`]: wire frames of both dialects, in and out; [`outgoing::Outgoing`] renders a message once per dialect
 //! - [`offline`]: the offline queue (Redis list per user, or the embedded store)
 //! - [`user`]: `UserActor`, one per connected user, owning that user's sockets
+//! - [`group`]: `GroupActor`, one per active group: member list in memory, fan-out
 //! - [`registry`]: user id → actor; spawns and retires user actors
 //! - [`delivery`]: the one place that routes a message to users (local actor or offline queue:
 //!   the seam where other nodes plug in)
@@ -16,6 +17,7 @@ pub mod clock;
 pub mod delivery;
 pub mod error;
 pub mod frames;
+pub mod group;
 pub mod message;
 pub mod offline;
 pub mod outgoing;
@@ -28,6 +30,7 @@ pub use clock::Clock;
 pub use delivery::{Delivery, Target};
 pub use error::ActorsError;
 pub use frames::{ClientFrame, Dialect};
+pub use group::{GroupActor, Groups};
 pub use offline::{OfflineConfig, OfflineQueue, QueuedItem};
 pub use outgoing::Outgoing;
 pub use registry::Registry;

@@ -13,13 +13,25 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::delivery::{Delivery, OfflineBatch, Target};
 use crate::error::ActorsError;
+use crate::group::{Fanout, GroupActor};
 use crate::message::message_json;
 use crate::outgoing::Outgoing;
+use kameo::actor::ActorRef;
 
 /// Where a stored message goes.
 #[derive(Debug, Clone)]
 pub enum Route {
     Targets(Vec<Target>),
+    /// Through the group's actor, which holds the member list.
+    Group {
+        group: ActorRef<GroupActor>,
+        sender: i64,
+        sender_sid: Option<Arc<str>>,
+        /// Members who blacklisted the sender.
+        exclude: Vec<i64>,
+        /// Non-members who get it too.
+        also: Vec<i64>,
+    },
 }
 
 /// A stored message as the sender's answer.
@@ -95,6 +107,7 @@ async fn run(
         let now = clock.now_ms();
         let mut offline = OfflineBatch::default();
         let mut replies = Vec::with_capacity(jobs.len());
+        let mut fanouts = Vec::new();
         for (job, res) in jobs.into_iter().zip(results) {
             let answer = match res {
                 Ok(stored) => {
@@ -103,6 +116,24 @@ async fn run(
                         let out = Arc::new(Outgoing::message(&message, now));
                         match &job.route {
                             Route::Targets(targets) => delivery.route(targets, &out, &mut offline),
+                            Route::Group {
+                                group,
+                                sender,
+                                sender_sid,
+                                exclude,
+                                also,
+                            } => {
+                                fanouts.push((
+                                    group.clone(),
+                                    Fanout {
+                                        out,
+                                        sender: *sender,
+                                        sender_sid: sender_sid.clone(),
+                                        exclude: exclude.clone(),
+                                        also: also.clone(),
+                                    },
+                                ));
+                            }
                         }
                     }
                     Ok(Accepted {
@@ -117,6 +148,13 @@ async fn run(
                 }
             };
             replies.push((job.reply, answer));
+        }
+        // Group actors take fan-outs in acceptance order; waiting for mailbox room here keeps that
+        // order (their handlers never wait on the network per member, so room comes quickly).
+        for (group, fanout) in fanouts {
+            if group.tell(fanout).send().await.is_err() {
+                tracing::error!("a group actor stopped before fanning out a stored message");
+            }
         }
         if let Err(e) = delivery.flush(offline).await {
             // The messages are in history (sync serves them); only the queue write failed.

@@ -17,6 +17,7 @@ mod queries;
 pub mod schema;
 pub mod store;
 
+pub use queries::groups::NewMember;
 pub use queries::messages::StoredMessage;
 pub use queries::users::UserField;
 pub use store::{Backend, Store, StoreError};

@@ -219,3 +219,19 @@ pub struct FriendApplication {
     pub create_time: i64,
     pub update_time: i64,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = chat_groups)]
+pub struct Group {
+    pub id: i64,
+    pub uuid: String,
+    pub user_id: i64,
+    pub name: String,
+    pub avatar: String,
+    pub remark: String,
+    pub invite_confirm: i32,
+    pub status: i32,
+    pub sort_order: i32,
+    pub create_time: i64,
+    pub update_time: i64,
+}

@@ -1,6 +1,6 @@
 //! Revoking a message (SPEC §3 Revoke): only the sender, only within 5 minutes of the server's
 //! `create_time` (whatever the client says). The content is dropped and a `systemNotice` with
-//! `actionType:"revoke"` goes to the peer and the sender's other devices. As in the seed, the
+//! `actionType:"revoke"` goes to the peer (or the group's members) and the sender's other devices. As in the seed, the
 //! notice's `id` is the revoked message's id, which is how existing clients find the message to
 //! mark; the notice's own stored id is `notice_id`.
 
@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::chat::groups::{member_avatar, member_name};
 use crate::chat::notify::text_data;
 use crate::error::ApiError;
 use crate::i18n::Lang;
@@ -39,12 +40,6 @@ pub async fn revoke(
             "消息超过5分钟，不能撤回",
         ));
     }
-    if row.chat_type != "single" {
-        return Err(ApiError::bad(
-            "revoking group messages is not supported by this server version yet",
-            "当前版本暂不支持撤回群消息",
-        ));
-    }
     if !app.store.revoke_message(uuid).await? {
         return Err(ApiError::bad(
             "this message was already revoked",
@@ -56,7 +51,31 @@ pub async fn revoke(
         .user_by_id(caller.user_id)
         .await?
         .ok_or_else(ApiError::unauthorized)?;
-    let name = me.display_name().to_string();
+    // In a group the notice names the sender as the group knows them.
+    let (name, avatar, route) = if row.chat_type == "group" {
+        let member = app.store.group_member(row.to_id, me.id).await?;
+        let blockers = Vec::new();
+        (
+            member_name(member.as_ref(), &me),
+            member_avatar(member.as_ref(), &me),
+            Route::Group {
+                group: app.groups.get(row.to_id),
+                sender: me.id,
+                sender_sid: Some(caller.sid.clone()),
+                exclude: blockers,
+                also: Vec::new(),
+            },
+        )
+    } else {
+        (
+            me.display_name().to_string(),
+            me.avatar.clone(),
+            Route::Targets(vec![
+                Target::recipient(row.to_id),
+                Target::other_devices(me.id, Some(caller.sid.clone())),
+            ]),
+        )
+    };
     let text = match lang {
         Lang::En => format!("{name} revoked a message"),
         Lang::Zh => format!("{name}撤回了一条消息"),
@@ -70,7 +89,7 @@ pub async fn revoke(
         from_id: me.id,
         to_id: row.to_id,
         from_name: name,
-        from_avatar: me.avatar.clone(),
+        from_avatar: avatar,
         to_name: row.to_name.clone(),
         to_avatar: row.to_avatar.clone(),
         data: text_data(&text),
@@ -81,9 +100,5 @@ pub async fn revoke(
         client_msg_id: None,
         create_time: app.clock.now_ms(),
     };
-    let route = Route::Targets(vec![
-        Target::recipient(row.to_id),
-        Target::other_devices(me.id, Some(caller.sid.clone())),
-    ]);
     Ok(app.writer.submit(notice, route).await?.message)
 }

@@ -7,6 +7,7 @@ use chatd_schema::models::NewMessage;
 
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::chat::groups::{active_group, active_member, group_ref, member_avatar, member_name};
 use crate::error::ApiError;
 use crate::i18n::Msg;
 use crate::rules::chat::{chatset_for, may_send_single, SingleChatFacts};
@@ -108,18 +109,42 @@ async fn send_single(app: &AppState, caller: &Caller, m: Outbound) -> Result<Acc
     Ok(app.writer.submit(msg, route).await?)
 }
 
-/// Group sending arrives with the groups work (GroupActor fan-out); until then only membership
-/// is checked, and since no group endpoint exists yet nobody is a member.
+/// A group message: the sender must be an active member of an active group; members who
+/// blacklisted the sender are skipped; the sender's identity (group nickname, then nickname, then
+/// username; group avatar, then avatar) travels with the message (seed 004).
 async fn send_group(app: &AppState, caller: &Caller, m: Outbound) -> Result<Accepted, ApiError> {
-    let member = app.store.group_member(m.to, caller.user_id).await?;
-    match member {
-        Some(row) if row.status == 1 => Err(ApiError::bad(
-            "group messages are not supported by this server version yet",
-            "当前版本暂不支持群聊消息",
-        )),
-        _ => Err(ApiError::forbidden(
-            "you are not an active member of this group",
-            "你不是该群的成员",
-        )),
-    }
+    let group = active_group(app.store.group_by_id(m.to).await?)?;
+    let member = active_member(app, group.id, caller.user_id).await?;
+    let sender = app
+        .store
+        .user_by_id(caller.user_id)
+        .await?
+        .filter(|u| u.status == 1)
+        .ok_or_else(ApiError::unauthorized)?;
+    let blockers = app.store.blockers_of(sender.id).await?;
+    let msg = NewMessage {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        conv_key: conv::group(group.id),
+        chat_type: "group".into(),
+        msg_type: m.msg_type,
+        from_id: sender.id,
+        to_id: group.id,
+        from_name: member_name(Some(&member), &sender),
+        from_avatar: member_avatar(Some(&member), &sender),
+        to_name: group.name.clone(),
+        to_avatar: group.avatar.clone(),
+        data: m.data,
+        options: m.options,
+        extra: Some(serde_json::json!({"group": group_ref(&group)}).to_string()),
+        client_msg_id: m.client_msg_id,
+        create_time: app.clock.now_ms(),
+    };
+    let route = Route::Group {
+        group: app.groups.get(group.id),
+        sender: sender.id,
+        sender_sid: Some(caller.sid.clone()),
+        exclude: blockers,
+        also: Vec::new(),
+    };
+    Ok(app.writer.submit(msg, route).await?)
 }

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod friends;
+pub mod groups;
 pub mod health;
 pub mod messages;
 pub mod visitors;
@@ -162,6 +163,8 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = Infallible
         .or(messages::routes(app.clone()))
         .unify()
         .or(friends::routes(app.clone()))
+        .unify()
+        .or(groups::routes(app.clone()))
         .unify()
         .or(visitors::routes(app.clone()))
         .unify()

@@ -1,12 +1,243 @@
-//! Group membership as the message paths need it (the group endpoints add more).
+//! Groups and their members.
 
-use crate::models::GroupMember;
-use crate::schema::{chat_groups, group_members};
+use crate::models::{Group, GroupMember, User};
+use crate::schema::{chat_groups, friendships, group_members, users};
 use crate::store::{run, Store, StoreError};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+/// A member row to insert.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub user_id: i64,
+    pub status: i32,
+    pub invited_by: Option<i64>,
+    pub join_desc: Option<String>,
+}
 
 impl Store {
+    /// Creates a group owned by `owner` with `members` (the owner first), all active.
+    pub async fn create_group(
+        &self,
+        uuid: &str,
+        owner: i64,
+        name: &str,
+        avatar: &str,
+        members: &[i64],
+        now: i64,
+    ) -> Result<Group, StoreError> {
+        run!(self, |conn| {
+            conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                let group: Group = diesel::insert_into(chat_groups::table)
+                    .values((
+                        chat_groups::uuid.eq(uuid),
+                        chat_groups::user_id.eq(owner),
+                        chat_groups::name.eq(name),
+                        chat_groups::avatar.eq(avatar),
+                        chat_groups::invite_confirm.eq(0),
+                        chat_groups::status.eq(1),
+                        chat_groups::create_time.eq(now),
+                        chat_groups::update_time.eq(now),
+                    ))
+                    .returning(Group::as_returning())
+                    .get_result(c)
+                    .await?;
+                for m in members {
+                    diesel::insert_into(group_members::table)
+                        .values((
+                            group_members::group_id.eq(group.id),
+                            group_members::user_id.eq(*m),
+                            group_members::status.eq(1),
+                            group_members::invited_by.eq(Some(owner)),
+                            group_members::joined_at.eq(now),
+                            group_members::create_time.eq(now),
+                            group_members::update_time.eq(now),
+                        ))
+                        .on_conflict((group_members::group_id, group_members::user_id))
+                        .do_nothing()
+                        .execute(c)
+                        .await?;
+                }
+                Ok(group)
+            })
+            .await
+            .map_err(StoreError::from)
+        })
+    }
+
+    pub async fn group_by_id(&self, id: i64) -> Result<Option<Group>, StoreError> {
+        run!(self, |conn| Ok(chat_groups::table
+            .find(id)
+            .select(Group::as_select())
+            .first(conn)
+            .await
+            .optional()?))
+    }
+
+    /// Active groups `user_id` is an active member of, newest first, with the member row.
+    pub async fn groups_of(
+        &self,
+        user_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<(Group, GroupMember)>, StoreError> {
+        run!(self, |conn| Ok(group_members::table
+            .inner_join(chat_groups::table)
+            .filter(group_members::user_id.eq(user_id))
+            .filter(group_members::status.eq(1))
+            .filter(chat_groups::status.eq(1))
+            .order(chat_groups::id.desc())
+            .offset(offset)
+            .limit(limit)
+            .select((Group::as_select(), GroupMember::as_select()))
+            .load(conn)
+            .await?))
+    }
+
+    /// Member rows of a group with `status` (1 active, 2 pending), with their users, by join order.
+    pub async fn group_members_with_users(
+        &self,
+        group_id: i64,
+        status: i32,
+    ) -> Result<Vec<(GroupMember, User)>, StoreError> {
+        run!(self, |conn| Ok(group_members::table
+            .inner_join(users::table.on(users::id.eq(group_members::user_id)))
+            .filter(group_members::group_id.eq(group_id))
+            .filter(group_members::status.eq(status))
+            .order(group_members::id.asc())
+            .select((GroupMember::as_select(), User::as_select()))
+            .load(conn)
+            .await?))
+    }
+
+    /// Ids of a group's active members.
+    pub async fn active_member_ids(&self, group_id: i64) -> Result<Vec<i64>, StoreError> {
+        run!(self, |conn| Ok(group_members::table
+            .filter(group_members::group_id.eq(group_id))
+            .filter(group_members::status.eq(1))
+            .order(group_members::id.asc())
+            .select(group_members::user_id)
+            .load(conn)
+            .await?))
+    }
+
+    /// Users who blacklisted `sender` (their friendship row for the sender has `isblack`).
+    pub async fn blockers_of(&self, sender: i64) -> Result<Vec<i64>, StoreError> {
+        run!(self, |conn| Ok(friendships::table
+            .filter(friendships::friend_id.eq(sender))
+            .filter(friendships::isblack.eq(1))
+            .select(friendships::user_id)
+            .load(conn)
+            .await?))
+    }
+
+    /// Sets name, avatar, remark and join setting in one write (the caller passes all four).
+    pub async fn update_group(&self, g: &Group, now: i64) -> Result<(), StoreError> {
+        run!(self, |conn| {
+            diesel::update(chat_groups::table.find(g.id))
+                .set((
+                    chat_groups::name.eq(&g.name),
+                    chat_groups::avatar.eq(&g.avatar),
+                    chat_groups::remark.eq(&g.remark),
+                    chat_groups::invite_confirm.eq(g.invite_confirm),
+                    chat_groups::status.eq(g.status),
+                    chat_groups::update_time.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    pub async fn set_member_nickname(
+        &self,
+        group_id: i64,
+        user_id: i64,
+        nickname: &str,
+        now: i64,
+    ) -> Result<usize, StoreError> {
+        run!(self, |conn| Ok(diesel::update(
+            group_members::table
+                .filter(group_members::group_id.eq(group_id))
+                .filter(group_members::user_id.eq(user_id))
+                .filter(group_members::status.eq(1)),
+        )
+        .set((
+            group_members::nickname.eq(nickname),
+            group_members::update_time.eq(now),
+        ))
+        .execute(conn)
+        .await?))
+    }
+
+    /// Adds (or re-adds) a member row with the given status.
+    pub async fn upsert_member(
+        &self,
+        group_id: i64,
+        m: &NewMember,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        run!(self, |conn| {
+            diesel::insert_into(group_members::table)
+                .values((
+                    group_members::group_id.eq(group_id),
+                    group_members::user_id.eq(m.user_id),
+                    group_members::status.eq(m.status),
+                    group_members::invited_by.eq(m.invited_by),
+                    group_members::join_desc.eq(&m.join_desc),
+                    group_members::joined_at.eq(now),
+                    group_members::create_time.eq(now),
+                    group_members::update_time.eq(now),
+                ))
+                .on_conflict((group_members::group_id, group_members::user_id))
+                .do_update()
+                .set((
+                    group_members::status.eq(m.status),
+                    group_members::invited_by.eq(m.invited_by),
+                    group_members::join_desc.eq(&m.join_desc),
+                    group_members::joined_at.eq(now),
+                    group_members::update_time.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Activates a pending member; false when there was no pending row.
+    pub async fn activate_member(
+        &self,
+        group_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        run!(self, |conn| Ok(diesel::update(
+            group_members::table
+                .filter(group_members::group_id.eq(group_id))
+                .filter(group_members::user_id.eq(user_id))
+                .filter(group_members::status.eq(2)),
+        )
+        .set((
+            group_members::status.eq(1),
+            group_members::joined_at.eq(now),
+            group_members::update_time.eq(now),
+        ))
+        .execute(conn)
+        .await?
+            == 1))
+    }
+
+    pub async fn remove_member(&self, group_id: i64, user_id: i64) -> Result<bool, StoreError> {
+        run!(self, |conn| Ok(diesel::delete(
+            group_members::table
+                .filter(group_members::group_id.eq(group_id))
+                .filter(group_members::user_id.eq(user_id)),
+        )
+        .execute(conn)
+        .await?
+            == 1))
+    }
+
     /// Groups `user_id` is an active member of (in an active group), with the join time.
     pub async fn member_groups(&self, user_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
         run!(self, |conn| Ok(group_members::table
@@ -32,5 +263,17 @@ impl Store {
             .first(conn)
             .await
             .optional()?))
+    }
+
+    /// The friendship rows `ids` of `owner` that are active and not blacklisted: their friend ids.
+    pub async fn friends_from_rows(&self, owner: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        run!(self, |conn| Ok(friendships::table
+            .filter(friendships::id.eq_any(ids))
+            .filter(friendships::user_id.eq(owner))
+            .filter(friendships::status.eq(1))
+            .filter(friendships::isblack.eq(0))
+            .select(friendships::friend_id)
+            .load(conn)
+            .await?))
     }
 }

@@ -1,0 +1,258 @@
+//! Group operations (SPEC §4): composition of the default name and avatar, announcements, and
+//! every membership change. Store writes happen here; each change ends by reloading the group
+//! actor's member list, so fan-outs accepted afterwards see the new membership.
+
+use chatd_actors::{Accepted, Route};
+use chatd_schema::conv;
+use chatd_schema::models::{Group, GroupMember, NewMessage, User};
+use serde_json::{json, Map, Value};
+
+use crate::app::AppState;
+use crate::chat::notify::text_data;
+use crate::error::ApiError;
+use crate::views::{local_time, rfc3339};
+
+/// The `group` field of a group message.
+pub fn group_ref(g: &Group) -> Value {
+    json!({"id": g.id, "uuid": g.uuid, "name": g.name, "avatar": g.avatar, "user_id": g.user_id,
+           "remark": g.remark, "invite_confirm": g.invite_confirm})
+}
+
+pub fn member_json(app: &AppState, m: &GroupMember, u: Option<&User>) -> Value {
+    let mut v = json!({
+        "id": m.id, "group_id": m.group_id, "groupId": m.group_id, "user_id": m.user_id,
+        "nickname": m.nickname, "avatar": m.avatar, "status": m.status, "order": m.sort_order,
+        "create_time": local_time(m.create_time, app.cfg.timezone),
+        "update_time": rfc3339(m.update_time),
+    });
+    if let (Some(obj), Some(u)) = (v.as_object_mut(), u) {
+        obj.insert(
+            "user".into(),
+            json!({"id": u.id, "username": u.username, "avatar": u.avatar, "nickname": u.nickname,
+                   "uuid": u.uuid, "role": u.role}),
+        );
+    }
+    v
+}
+
+pub fn group_json(app: &AppState, g: &Group, members: Vec<Value>) -> Value {
+    json!({
+        "id": g.id, "uuid": g.uuid, "user_id": g.user_id, "name": g.name, "avatar": g.avatar,
+        "remark": g.remark, "invite_confirm": g.invite_confirm, "status": g.status,
+        "order": g.sort_order, "create_time": local_time(g.create_time, app.cfg.timezone),
+        "update_time": rfc3339(g.update_time), "group_users": members,
+    })
+}
+
+/// Name in a group: group nickname, else nickname, else username (seed 004).
+pub fn member_name(m: Option<&GroupMember>, u: &User) -> String {
+    match m.filter(|m| !m.nickname.is_empty()) {
+        Some(m) => m.nickname.clone(),
+        None => u.display_name().to_string(),
+    }
+}
+
+/// Avatar in a group: group avatar, else the user's.
+pub fn member_avatar(m: Option<&GroupMember>, u: &User) -> String {
+    match m.filter(|m| !m.avatar.is_empty()) {
+        Some(m) => m.avatar.clone(),
+        None => u.avatar.clone(),
+    }
+}
+
+/// The default name (display names joined by `、`, at most 50 characters) and avatar (the first 9
+/// members' avatars joined by `,`) of a member list.
+pub fn compose(members: &[(GroupMember, User)]) -> (String, String) {
+    let name: String = members
+        .iter()
+        .map(|(m, u)| member_name(Some(m), u))
+        .collect::<Vec<_>>()
+        .join("、")
+        .chars()
+        .take(50)
+        .collect();
+    let avatar = members
+        .iter()
+        .take(9)
+        .map(|(m, u)| member_avatar(Some(m), u))
+        .collect::<Vec<_>>()
+        .join(",");
+    (name, avatar)
+}
+
+pub fn active_group(g: Option<Group>) -> Result<Group, ApiError> {
+    g.filter(|g| g.status == 1)
+        .ok_or_else(|| ApiError::not_found("no such group", "群不存在或已解散"))
+}
+
+pub fn owner_only(g: &Group, user_id: i64) -> Result<(), ApiError> {
+    if g.user_id == user_id {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only the group owner can do this",
+            "只有群主才能操作",
+        ))
+    }
+}
+
+/// The caller's active member row, or 403.
+pub async fn active_member(
+    app: &AppState,
+    group_id: i64,
+    user_id: i64,
+) -> Result<GroupMember, ApiError> {
+    app.store
+        .group_member(group_id, user_id)
+        .await?
+        .filter(|m| m.status == 1)
+        .ok_or_else(|| {
+            ApiError::forbidden("you are not a member of this group", "你不是该群的成员")
+        })
+}
+
+/// Applies a membership change: `change` runs, then the composed avatar (and the name, when it
+/// was still the composed default) is recomputed and the group actor reloads its members.
+pub async fn after_membership_change(
+    app: &AppState,
+    mut g: Group,
+    before: (String, String),
+) -> Result<Group, ApiError> {
+    let members = app.store.group_members_with_users(g.id, 1).await?;
+    let (name, avatar) = compose(&members);
+    if g.name == before.0 {
+        g.name = name;
+    }
+    g.avatar = avatar;
+    app.store.update_group(&g, app.clock.now_ms()).await?;
+    app.groups.reload(g.id).await;
+    Ok(g)
+}
+
+pub async fn composed(app: &AppState, group_id: i64) -> Result<(String, String), ApiError> {
+    Ok(compose(
+        &app.store.group_members_with_users(group_id, 1).await?,
+    ))
+}
+
+/// Announces `text` to the group as a `systemNotice` from `from`, carrying `group`. `also` are
+/// non-members who get it too; `only` limits it to those users instead of the members.
+pub async fn announce(
+    app: &AppState,
+    g: &Group,
+    from: &User,
+    text: &str,
+    action: Option<&str>,
+    also: Vec<i64>,
+    only: Option<Vec<i64>>,
+) -> Result<Accepted, ApiError> {
+    let member = app.store.group_member(g.id, from.id).await?;
+    let mut extra = Map::new();
+    extra.insert("group".into(), group_ref(g));
+    if let Some(a) = action {
+        extra.insert("actionType".into(), json!(a));
+    }
+    let msg = NewMessage {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        conv_key: conv::group(g.id),
+        chat_type: "group".into(),
+        msg_type: "systemNotice".into(),
+        from_id: from.id,
+        to_id: g.id,
+        from_name: member_name(member.as_ref(), from),
+        from_avatar: member_avatar(member.as_ref(), from),
+        to_name: g.name.clone(),
+        to_avatar: g.avatar.clone(),
+        data: text_data(text),
+        options: "{}".into(),
+        extra: Some(Value::Object(extra).to_string()),
+        client_msg_id: None,
+        create_time: app.clock.now_ms(),
+    };
+    let route = match only {
+        Some(users) => Route::Targets(
+            users
+                .into_iter()
+                .map(chatd_actors::Target::recipient)
+                .collect(),
+        ),
+        None => Route::Group {
+            group: app.groups.get(g.id),
+            sender: from.id,
+            sender_sid: None,
+            exclude: Vec::new(),
+            also,
+        },
+    };
+    Ok(app.writer.submit(msg, route).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chatd_schema::models::{GroupMember, User};
+
+    fn pair(id: i64, nick: &str, group_nick: &str, avatar: &str) -> (GroupMember, User) {
+        let m = GroupMember {
+            id,
+            group_id: 1,
+            user_id: id,
+            nickname: group_nick.into(),
+            avatar: String::new(),
+            status: 1,
+            sort_order: 50,
+            invited_by: None,
+            join_desc: None,
+            joined_at: 0,
+            create_time: 0,
+            update_time: 0,
+        };
+        let u = User {
+            id,
+            uuid: String::new(),
+            username: format!("user{id}"),
+            password: String::new(),
+            nickname: nick.into(),
+            avatar: avatar.into(),
+            mobile: None,
+            email: None,
+            status: 1,
+            last_login: None,
+            last_login_ip: None,
+            register_time: 0,
+            register_ip: None,
+            is_deleted: 0,
+            role: "user".into(),
+            sort_order: 50,
+            invite_confirm: 1,
+            userset: String::new(),
+            device_id: None,
+            uniplatform: None,
+            devicemodel: None,
+            deviceos: None,
+            devicebrand: None,
+            create_time: 0,
+            update_time: 0,
+        };
+        (m, u)
+    }
+
+    #[test]
+    fn composes_name_and_avatar() {
+        let members: Vec<_> = (1..=11)
+            .map(|i| {
+                pair(
+                    i,
+                    if i == 2 { "二" } else { "" },
+                    if i == 3 { "g3" } else { "" },
+                    &format!("a{i}"),
+                )
+            })
+            .collect();
+        let (name, avatar) = compose(&members);
+        assert!(name.starts_with("user1、二、g3、user4"));
+        assert!(name.chars().count() <= 50);
+        assert_eq!(avatar.split(',').count(), 9);
+        assert!(avatar.starts_with("a1,a2,"));
+    }
+}
