@@ -6,9 +6,11 @@
 mod helpers;
 
 mod accounts;
+mod big_group;
 mod connections;
 mod delivery;
 mod friends;
+mod groups;
 mod history;
 mod migrations;
 mod offline;
