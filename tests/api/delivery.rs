@@ -295,20 +295,20 @@ async fn oversize_and_invalid_sends_are_refused(b: Backend) {
         )
         .await;
     assert_eq!(ok_data(s, &body)["options"], json!({"w": 3}));
-    // Not a member of a group: 403.
+    // No such group: 404 (non-members of a real group get 403, see groups.rs).
     let (s, body) = app
         .post(
             "/api/chat/socket/sendmessage",
             Some(&a.token),
             &[
-                ("sendto_id", "1"),
+                ("sendto_id", "99999999"),
                 ("chatType", "group"),
                 ("type", "text"),
                 ("data", "x"),
             ],
         )
         .await;
-    fail(s, &body, StatusCode::FORBIDDEN);
+    fail(s, &body, StatusCode::NOT_FOUND);
 }
 
 async fn slow_reader_is_disconnected_and_loses_nothing(b: Backend) {
