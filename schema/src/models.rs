@@ -235,3 +235,15 @@ pub struct Group {
     pub create_time: i64,
     pub update_time: i64,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = group_requests)]
+pub struct GroupRequest {
+    pub id: i64,
+    pub group_id: i64,
+    pub user_id: i64,
+    pub invited_by: i64,
+    pub status: String,
+    pub create_time: i64,
+    pub update_time: i64,
+}

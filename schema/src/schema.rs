@@ -190,6 +190,7 @@ diesel::table! {
 
 diesel::joinable!(user_infos -> users (user_id));
 diesel::joinable!(group_members -> chat_groups (group_id));
+diesel::joinable!(group_requests -> chat_groups (group_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_infos,

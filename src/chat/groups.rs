@@ -5,11 +5,13 @@
 use chatd_actors::{Accepted, Route};
 use chatd_schema::conv;
 use chatd_schema::models::{Group, GroupMember, NewMessage, User};
+use chatd_schema::NewMember;
 use serde_json::{json, Map, Value};
 
 use crate::app::AppState;
 use crate::chat::notify::text_data;
 use crate::error::ApiError;
+use crate::i18n::Lang;
 use crate::views::{local_time, rfc3339};
 
 /// The `group` field of a group message.
@@ -185,6 +187,118 @@ pub async fn announce(
         },
     };
     Ok(app.writer.submit(msg, route).await?)
+}
+
+fn t(lang: Lang, en: String, zh: String) -> String {
+    crate::i18n::Msg::owned(en, zh).get(lang).to_string()
+}
+
+/// Activates `user` in the group (invited by `inviter`) and announces it.
+pub async fn join(
+    app: &AppState,
+    g: Group,
+    user: &User,
+    inviter: Option<i64>,
+    lang: Lang,
+) -> Result<Group, ApiError> {
+    let before = composed(app, g.id).await?;
+    let m = NewMember {
+        user_id: user.id,
+        status: 1,
+        invited_by: inviter,
+        join_desc: None,
+    };
+    app.store
+        .upsert_member(g.id, &m, app.clock.now_ms())
+        .await?;
+    let g = after_membership_change(app, g, before).await?;
+    let text = t(
+        lang,
+        format!("{} joined the group", user.display_name()),
+        format!("{}加入了群聊", user.display_name()),
+    );
+    announce(app, &g, user, &text, Some("join"), Vec::new(), None).await?;
+    Ok(g)
+}
+
+/// The owner dissolves the group: everyone is told, then the group and its actor are retired.
+pub async fn dissolve(app: &AppState, g: &Group, owner: &User, lang: Lang) -> Result<(), ApiError> {
+    let text = t(
+        lang,
+        format!("{} dissolved the group", owner.display_name()),
+        format!("{}解散了该群", owner.display_name()),
+    );
+    announce(app, g, owner, &text, Some("dissolve"), Vec::new(), None).await?;
+    let dissolved = Group {
+        status: 0,
+        ..g.clone()
+    };
+    app.store
+        .update_group(&dissolved, app.clock.now_ms())
+        .await?;
+    app.groups.retire(g.id).await;
+    Ok(())
+}
+
+/// A member leaves; only the owner is told.
+pub async fn leave(app: &AppState, g: Group, user: &User, lang: Lang) -> Result<(), ApiError> {
+    let before = composed(app, g.id).await?;
+    let name = member_name(app.store.group_member(g.id, user.id).await?.as_ref(), user);
+    app.store.remove_member(g.id, user.id).await?;
+    let g = after_membership_change(app, g, before).await?;
+    let text = t(
+        lang,
+        format!("{name} left the group"),
+        format!("{name}退出了群聊"),
+    );
+    announce(
+        app,
+        &g,
+        user,
+        &text,
+        Some("quit"),
+        Vec::new(),
+        Some(vec![g.user_id]),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The owner removes `target` (not themselves); the removed member and the members are told.
+pub async fn remove(
+    app: &AppState,
+    g: Group,
+    owner: &User,
+    target: i64,
+    lang: Lang,
+) -> Result<(), ApiError> {
+    if target == owner.id {
+        return Err(ApiError::bad(
+            "the owner cannot remove themselves; dissolve the group instead",
+            "群主不能移除自己，请解散群",
+        ));
+    }
+    let row = app
+        .store
+        .group_member(g.id, target)
+        .await?
+        .ok_or_else(|| ApiError::bad("this user is not in the group", "该用户不在群里"))?;
+    let user = app
+        .store
+        .user_by_id(target)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
+    let before = composed(app, g.id).await?;
+    app.store.remove_member(g.id, target).await?;
+    let g = after_membership_change(app, g, before).await?;
+    let name = member_name(Some(&row), &user);
+    let text = t(
+        lang,
+        format!("{} removed {name} from the group", owner.display_name()),
+        format!("{}将 {name} 移出了群聊", owner.display_name()),
+    );
+    announce(app, &g, owner, &text, Some("removed"), vec![target], None).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use warp::{Filter, Reply};
 
 use crate::app::App;
 use crate::chat::groups::{
-    active_group, active_member, after_membership_change, announce, composed, group_json,
-    member_json, member_name, owner_only,
+    active_group, active_member, after_membership_change, announce, composed, dissolve, group_json,
+    join, leave, member_json, owner_only, remove,
 };
 use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
@@ -249,41 +249,10 @@ async fn delete_or_quit(app: App, req: Req) -> Response {
             active_member(&app, g.id, caller.user_id).await?;
             let user = me(&app, caller.user_id).await?;
             if g.user_id == caller.user_id {
-                let text = t(
-                    req.lang,
-                    format!("{} dissolved the group", user.display_name()),
-                    format!("{}解散了该群", user.display_name()),
-                );
-                announce(&app, &g, &user, &text, Some("dissolve"), Vec::new(), None).await?;
-                let dissolved = Group {
-                    status: 0,
-                    ..g.clone()
-                };
-                app.store
-                    .update_group(&dissolved, app.clock.now_ms())
-                    .await?;
-                app.groups.retire(g.id).await;
-                return Ok(Value::String("ok".into()));
+                dissolve(&app, &g, &user, req.lang).await?;
+            } else {
+                leave(&app, g, &user, req.lang).await?;
             }
-            let before = composed(&app, g.id).await?;
-            let name = member_name(app.store.group_member(g.id, user.id).await?.as_ref(), &user);
-            app.store.remove_member(g.id, user.id).await?;
-            let g = after_membership_change(&app, g, before).await?;
-            let text = t(
-                req.lang,
-                format!("{name} left the group"),
-                format!("{name}退出了群聊"),
-            );
-            announce(
-                &app,
-                &g,
-                &user,
-                &text,
-                Some("quit"),
-                Vec::new(),
-                Some(vec![g.user_id]),
-            )
-            .await?;
             Ok(Value::String("ok".into()))
         }
         .await,
@@ -296,31 +265,7 @@ async fn delete_user(app: App, req: Req) -> Response {
         async {
             let target = req.params()?.i64_min("user_id", 1)?;
             let (g, owner) = owned(&app, &req, "group_id").await?;
-            if target == owner.id {
-                return Err(ApiError::bad(
-                    "the owner cannot remove themselves; dissolve the group instead",
-                    "群主不能移除自己，请解散群",
-                ));
-            }
-            let row =
-                app.store.group_member(g.id, target).await?.ok_or_else(|| {
-                    ApiError::bad("this user is not in the group", "该用户不在群里")
-                })?;
-            let user = app
-                .store
-                .user_by_id(target)
-                .await?
-                .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
-            let before = composed(&app, g.id).await?;
-            app.store.remove_member(g.id, target).await?;
-            let g = after_membership_change(&app, g, before).await?;
-            let name = member_name(Some(&row), &user);
-            let text = t(
-                req.lang,
-                format!("{} removed {name} from the group", owner.display_name()),
-                format!("{}将 {name} 移出了群聊", owner.display_name()),
-            );
-            announce(&app, &g, &owner, &text, Some("removed"), vec![target], None).await?;
+            remove(&app, g, &owner, target, req.lang).await?;
             Ok(Value::String("ok".into()))
         }
         .await,
@@ -359,34 +304,6 @@ async fn join_setting(app: App, req: Req) -> Response {
         }
         .await,
     )
-}
-
-/// Activates `user` in the group and announces it.
-async fn join(
-    app: &App,
-    g: Group,
-    user: &User,
-    inviter: Option<i64>,
-    lang: Lang,
-) -> Result<(), ApiError> {
-    let before = composed(app, g.id).await?;
-    let m = NewMember {
-        user_id: user.id,
-        status: 1,
-        invited_by: inviter,
-        join_desc: None,
-    };
-    app.store
-        .upsert_member(g.id, &m, app.clock.now_ms())
-        .await?;
-    let g = after_membership_change(app, g, before).await?;
-    let text = t(
-        lang,
-        format!("{} joined the group", user.display_name()),
-        format!("{}加入了群聊", user.display_name()),
-    );
-    announce(app, &g, user, &text, Some("join"), Vec::new(), None).await?;
-    Ok(())
 }
 
 /// POST /api/chat/groupInviteUser: group_id, user_id, addGroupDesc 0–500. The inviter is always

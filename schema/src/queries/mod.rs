@@ -5,5 +5,6 @@ pub mod groups;
 pub mod limits;
 pub mod messages;
 pub mod offline;
+pub mod requests;
 pub mod sessions;
 pub mod users;
