@@ -3,10 +3,12 @@
 //! envelope. `/ws` is taken before warp by the front service (see `server`).
 
 pub mod accounts;
+pub mod compact;
 pub mod friends;
 pub mod groups;
 pub mod health;
 pub mod messages;
+pub mod notification;
 pub mod visitors;
 pub mod ws;
 
@@ -165,6 +167,10 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = Infallible
         .or(friends::routes(app.clone()))
         .unify()
         .or(groups::routes(app.clone()))
+        .unify()
+        .or(compact::routes(app.clone()))
+        .unify()
+        .or(notification::routes(app.clone()))
         .unify()
         .or(visitors::routes(app.clone()))
         .unify()
