@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_service::Service;
+use warp::Filter;
 
 use crate::app::App;
 use crate::http::PeerAddr;
@@ -54,7 +55,21 @@ where
 
 /// Accepts connections until `stop` flips.
 pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bool>) {
-    let routes = warp::service(crate::http::routes(app.clone()));
+    // H5 builds of the client apps run in browsers on other origins; tokens travel in headers (no
+    // cookies), so any origin may call the API.
+    let cors = warp::cors()
+        .allow_any_origin()
+        .allow_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+        .allow_headers([
+            "token",
+            "authorization",
+            "content-type",
+            "accept-language",
+            "x-security-sign",
+            "x-api-key",
+        ])
+        .max_age(86_400);
+    let routes = warp::service(crate::http::routes(app.clone()).with(cors));
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.changed() => break,

@@ -16,7 +16,33 @@ on_both!(
     search_user_rules,
     profile_settings_and_updates,
     get_user_set_info_rules,
+    browsers_on_other_origins_may_call,
 );
+
+async fn browsers_on_other_origins_may_call(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let pre = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url("/api/chat/searchUser"))
+        .header("origin", "http://localhost:8080")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "token,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 200);
+    assert!(pre.headers().contains_key("access-control-allow-origin"));
+    let resp = app
+        .http
+        .post(app.url("/api/loginChat"))
+        .header("origin", "http://localhost:8080")
+        .form(&[("username", "nosuchuser3"), ("password", "whatever1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().contains_key("access-control-allow-origin"));
+}
 
 async fn register_login_and_user_object(b: Backend) {
     let app = TestApp::spawn(b).await;
