@@ -67,8 +67,15 @@ ensure_redis() {
   redis_ok || { log "Redis is not reachable at $CHATD_TEST_REDIS_URL"; exit 1; }
 }
 
+ensure_ffmpeg() {
+  command -v ffmpeg >/dev/null 2>&1 && return 0
+  log "installing ffmpeg (video screenshots)"
+  apt_install ffmpeg
+}
+
 ensure_postgres
 ensure_redis
+ensure_ffmpeg
 
 # Leftovers of earlier runs: the per-test databases and Redis key prefixes.
 for db in $(psql "$CHATD_TEST_PG_URL" -Atqc "select datname from pg_database where datname like 'chatd_t_%'"); do

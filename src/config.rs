@@ -125,6 +125,15 @@ pub struct Options {
     /// Largest request body of the JSON/form API in bytes [default: 262144]
     #[arg(long, global = true, env = "CHAT_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Largest upload in bytes (413 past it) [default: 20971520]
+    #[arg(long, global = true, env = "CHAT_UPLOAD_MAX_BYTES")]
+    pub upload_max_bytes: Option<usize>,
+    /// ffmpeg binary for video screenshots [default: ffmpeg]
+    #[arg(long, global = true, env = "CHAT_FFMPEG")]
+    pub ffmpeg: Option<String>,
+    /// Hosts (comma-separated) besides our own uploads that getVideoScreenshot may read [default: none]
+    #[arg(long, global = true, env = "CHAT_VIDEO_HOSTS")]
+    pub video_hosts: Option<String>,
     /// Log format: text or json [default: text]
     #[arg(long, global = true, env = "CHAT_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -163,6 +172,9 @@ impl Options {
             login_ip_limit,
             login_window,
             max_body_bytes,
+            upload_max_bytes,
+            ffmpeg,
+            video_hosts,
             log_format
         )
     }
@@ -203,6 +215,9 @@ pub struct Config {
     pub login_ip_limit: i64,
     pub login_window_ms: i64,
     pub max_body_bytes: usize,
+    pub upload_max_bytes: usize,
+    pub ffmpeg: String,
+    pub video_hosts: Vec<String>,
     pub log_json: bool,
 }
 
@@ -300,6 +315,15 @@ impl Config {
             login_ip_limit: o.login_ip_limit.unwrap_or(100).max(1),
             login_window_ms: o.login_window.unwrap_or(900).max(1) * 1000,
             max_body_bytes: o.max_body_bytes.unwrap_or(262_144).max(1024),
+            upload_max_bytes: o.upload_max_bytes.unwrap_or(20 * 1024 * 1024).max(1024),
+            ffmpeg: o.ffmpeg.unwrap_or_else(|| "ffmpeg".into()),
+            video_hosts: o
+                .video_hosts
+                .unwrap_or_default()
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
             log_json,
         };
         if cfg.env == Env::Production {

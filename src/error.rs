@@ -21,6 +21,9 @@ pub enum ApiError {
     /// 413: too large.
     #[error("{}", .0.en)]
     TooLarge(Msg),
+    /// 415: an upload whose content is not an allowed type.
+    #[error("{}", .0.en)]
+    Unsupported(Msg),
     /// 422: a parameter failed validation (the reason names the field and the rule).
     #[error("{}", .0.en)]
     Invalid(Msg),
@@ -40,6 +43,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -54,6 +58,7 @@ impl ApiError {
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::TooLarge(m)
+            | ApiError::Unsupported(m)
             | ApiError::Invalid(m)
             | ApiError::RateLimited(m) => m.get(lang).to_string(),
             ApiError::Internal(_) => match lang {

@@ -22,6 +22,7 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod i18n;
 pub mod limits;

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod compact;
+pub mod files;
 pub mod friends;
 pub mod groups;
 pub mod health;
@@ -43,6 +44,22 @@ pub struct Req {
 }
 
 impl Req {
+    /// A request whose body is read by its handler (uploads).
+    pub fn without_body(
+        lang: Lang,
+        headers: HeaderMap,
+        query: Vec<(String, String)>,
+        ip: Option<IpAddr>,
+    ) -> Req {
+        Req {
+            lang,
+            headers,
+            query,
+            params: Ok(Params::default()),
+            ip,
+        }
+    }
+
     pub fn params(&self) -> Result<&Params, ApiError> {
         self.params.as_ref().map_err(|e| match e {
             ApiError::TooLarge(m) => ApiError::TooLarge(m.clone()),
@@ -171,6 +188,8 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = Infallible
         .or(compact::routes(app.clone()))
         .unify()
         .or(notification::routes(app.clone()))
+        .unify()
+        .or(files::routes(app.clone()))
         .unify()
         .or(visitors::routes(app.clone()))
         .unify()
