@@ -73,9 +73,34 @@ ensure_ffmpeg() {
   apt_install ffmpeg
 }
 
+export CHATD_TEST_S3_ENDPOINT="${CHATD_TEST_S3_ENDPOINT:-http://127.0.0.1:9090}"
+
+s3_ok() {
+  python3 -c "import urllib.request,sys; urllib.request.urlopen('$CHATD_TEST_S3_ENDPOINT/', timeout=2)" >/dev/null 2>&1
+}
+
+# A local S3-compatible server for the object-store tests: moto's, from PyPI.
+ensure_s3() {
+  s3_ok && return 0
+  command -v python3 >/dev/null 2>&1 || apt_install python3
+  if ! command -v moto_server >/dev/null 2>&1; then
+    log "installing moto (local S3-compatible server)"
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+    python3 -m pip install -q 'moto[server]' 2>/dev/null \
+      || python3 -m pip install -q --break-system-packages 'moto[server]'
+    hash -r
+  fi
+  local port="${CHATD_TEST_S3_ENDPOINT##*:}"
+  log "starting moto_server on port $port"
+  setsid nohup moto_server -H 127.0.0.1 -p "$port" </dev/null >/tmp/chatd-moto.log 2>&1 &
+  for _ in $(seq 1 80); do s3_ok && break; sleep 0.25; done
+  s3_ok || { log "the S3 test server is not reachable at $CHATD_TEST_S3_ENDPOINT"; exit 1; }
+}
+
 ensure_postgres
 ensure_redis
 ensure_ffmpeg
+ensure_s3
 
 # Leftovers of earlier runs: the per-test databases and Redis key prefixes.
 for db in $(psql "$CHATD_TEST_PG_URL" -Atqc "select datname from pg_database where datname like 'chatd_t_%'"); do

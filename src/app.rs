@@ -30,6 +30,8 @@ pub struct AppState {
     pub delivery: Delivery,
     pub writer: Writer,
     pub groups: Groups,
+    /// The object store of `uploadAliyun`, when configured.
+    pub objects: Option<std::sync::Arc<crate::objects::ObjectStore>>,
     pub socket_cfg: SocketConfig,
     /// Flips to true on shutdown; every socket task watches it.
     pub shutdown: watch::Receiver<bool>,
@@ -124,7 +126,12 @@ pub async fn build_state(
         queue: cfg.socket_queue,
         max_frames_per_sec: cfg.ws_frames_per_sec,
     };
+    let objects = match &cfg.s3 {
+        Some(s3) => Some(Arc::new(crate::objects::ObjectStore::new(s3)?)),
+        None => None,
+    };
     Ok(Arc::new(AppState {
+        objects,
         tokens: Tokens::new(&cfg.jwt_secret, cfg.token_ttl_secs),
         cfg,
         store,

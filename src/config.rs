@@ -134,6 +134,34 @@ pub struct Options {
     /// Hosts (comma-separated) besides our own uploads that getVideoScreenshot may read [default: none]
     #[arg(long, global = true, env = "CHAT_VIDEO_HOSTS")]
     pub video_hosts: Option<String>,
+    /// S3-compatible object store endpoint for uploadAliyun, e.g. https://oss-cn-hangzhou.aliyuncs.com [default: none, local storage]
+    #[arg(long, global = true, env = "CHAT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Object store bucket
+    #[arg(long, global = true, env = "CHAT_S3_BUCKET")]
+    pub s3_bucket: Option<String>,
+    /// Object store region (Aliyun: e.g. oss-cn-hangzhou) [default: us-east-1]
+    #[arg(long, global = true, env = "CHAT_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// Object store access key id
+    #[arg(
+        long,
+        global = true,
+        env = "CHAT_S3_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub s3_access_key: Option<String>,
+    /// Object store secret key
+    #[arg(
+        long,
+        global = true,
+        env = "CHAT_S3_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub s3_secret_key: Option<String>,
+    /// Path-style bucket URLs (MinIO, moto) instead of virtual-host style (Aliyun OSS, AWS) [default: false]
+    #[arg(long, global = true, env = "CHAT_S3_PATH_STYLE")]
+    pub s3_path_style: Option<bool>,
     /// Log format: text or json [default: text]
     #[arg(long, global = true, env = "CHAT_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -175,6 +203,12 @@ impl Options {
             upload_max_bytes,
             ffmpeg,
             video_hosts,
+            s3_endpoint,
+            s3_bucket,
+            s3_region,
+            s3_access_key,
+            s3_secret_key,
+            s3_path_style,
             log_format
         )
     }
@@ -218,7 +252,19 @@ pub struct Config {
     pub upload_max_bytes: usize,
     pub ffmpeg: String,
     pub video_hosts: Vec<String>,
+    pub s3: Option<S3Config>,
     pub log_json: bool,
+}
+
+/// An S3-compatible object store (Aliyun OSS speaks it).
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub path_style: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -324,6 +370,23 @@ impl Config {
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect(),
+            s3: match (o.s3_endpoint.filter(|s| !s.is_empty()), o.s3_bucket) {
+                (Some(endpoint), Some(bucket)) => Some(S3Config {
+                    endpoint,
+                    bucket,
+                    region: o.s3_region.unwrap_or_else(|| "us-east-1".into()),
+                    access_key: o.s3_access_key.unwrap_or_default(),
+                    secret_key: o.s3_secret_key.unwrap_or_default(),
+                    path_style: o.s3_path_style.unwrap_or(false),
+                }),
+                (Some(_), None) => {
+                    return Err(ConfigError::Invalid(
+                        "CHAT_S3_BUCKET",
+                        "required with CHAT_S3_ENDPOINT".into(),
+                    ))
+                }
+                _ => None,
+            },
             log_json,
         };
         if cfg.env == Env::Production {

@@ -26,6 +26,7 @@ pub mod files;
 pub mod http;
 pub mod i18n;
 pub mod limits;
+pub mod objects;
 pub mod params;
 pub mod qr;
 pub mod rules;

@@ -1,6 +1,6 @@
 //! SPEC §6 files: local uploads (content-sniffed, server-named, size-limited), `uploadAliyun`
-//! (stored locally with the seed's answer: no object store is wired in yet), video screenshots
-//! with ffmpeg, and read-only serving of `/public/uploads/`.
+//! (into the configured S3-compatible store, else locally, with the seed's answer either way),
+//! video screenshots with ffmpeg, and read-only serving of `/public/uploads/`.
 
 use base64::Engine;
 use bytes::{Buf, Bytes};
@@ -223,7 +223,18 @@ async fn upload_aliyun(
         app.authenticate(token_from(&req.headers, &req.query).as_deref()).await?;
         let (bytes, fields) = read_multipart(&req.headers, body, "img", app.cfg.upload_max_bytes).await?;
         let class: i64 = fields.get("imageClassId").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-        let (rel, url, _) = store_upload(&app, &req.headers, "images", &bytes).await?;
+        let (rel, url) = match &app.objects {
+            Some(objects) => {
+                let (mime, ext) = sniff_allowed(&bytes).ok_or_else(unsupported_type)?;
+                let key = stored_name("images", app.clock.now_ms(), app.cfg.timezone, ext);
+                let url = objects.put(&key, bytes, mime).await?;
+                (key, url)
+            }
+            None => {
+                let (rel, url, _) = store_upload(&app, &req.headers, "images", &bytes).await?;
+                (rel, url)
+            }
+        };
         Ok(json!({
             "code": 200,
             "msg": Msg::new("uploaded", "上传成功").get(req.lang),

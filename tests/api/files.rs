@@ -10,8 +10,91 @@ use serde_json::Value;
 on_both!(
     upload_download_and_refusals,
     upload_aliyun_answers_like_the_seed,
-    video_screenshots
+    upload_aliyun_into_the_object_store,
+    video_screenshots,
 );
+
+/// `uploadAliyun` with an S3-compatible store configured: the moto server that scripts/test.sh
+/// starts (CHATD_TEST_S3_ENDPOINT), path-style, a fresh bucket per test.
+async fn upload_aliyun_into_the_object_store(b: Backend) {
+    use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+    use std::time::Duration;
+    let endpoint =
+        std::env::var("CHATD_TEST_S3_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:9090".into());
+    let name = format!("chatd-t-{}", rand::random::<u32>());
+    let bucket = Bucket::new(
+        endpoint.parse().unwrap(),
+        UrlStyle::Path,
+        name.clone(),
+        "us-east-1",
+    )
+    .unwrap();
+    let creds = Credentials::new("test", "test");
+    let http = reqwest::Client::new();
+    let created = http
+        .put(bucket.create_bucket(&creds).sign(Duration::from_secs(60)))
+        .header("content-length", "0")
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!("the S3 test server at {endpoint} is required (scripts/test.sh starts it): {e}")
+        });
+    assert!(created.status().is_success(), "{}", created.status());
+    let app = TestApp::spawn_with(b, |o| {
+        o.s3_endpoint = Some(endpoint.clone());
+        o.s3_bucket = Some(name.clone());
+        o.s3_access_key = Some("test".into());
+        o.s3_secret_key = Some("test".into());
+        o.s3_path_style = Some(true);
+    })
+    .await;
+    let u = app.register("s3u").await;
+    let png = tiny_png(6, 6);
+    let form = Form::new()
+        .part("img", Part::bytes(png.clone()).file_name("a.png"))
+        .text("imageClassId", "0");
+    let resp = app
+        .http
+        .post(app.url("/api/chat/uploadAliyun"))
+        .header("token", &u.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    let key = body["data"][0]["path"].as_str().unwrap().to_string();
+    assert_eq!(
+        body["data"][0]["url"].as_str().unwrap(),
+        bucket.object_url(&key).unwrap().as_str()
+    );
+    // Readable in the object store.
+    let got = http
+        .get(
+            bucket
+                .get_object(Some(&creds), &key)
+                .sign(Duration::from_secs(60)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), png);
+    // Content sniffing applies here too.
+    let form = Form::new().part(
+        "img",
+        Part::bytes(b"#!/bin/sh echo hi".to_vec()).file_name("a.png"),
+    );
+    let resp = app
+        .http
+        .post(app.url("/api/chat/uploadAliyun"))
+        .header("token", &u.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+}
 
 fn tiny_png(w: u32, h: u32) -> Vec<u8> {
     let mut out = Vec::new();
