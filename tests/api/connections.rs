@@ -8,7 +8,41 @@ on_both!(
     silent_sockets_are_closed_live_ones_kept,
     offline_queue_keeps_the_newest,
     client_frames_are_rate_limited,
+    offline_queue_drops_what_is_too_old,
 );
+
+async fn offline_queue_drops_what_is_too_old(b: Backend) {
+    let app = TestApp::spawn_with(b, |o| o.offline_max_age_days = Some(1)).await;
+    let a = app.register("aga").await;
+    let z = app.register("agz").await;
+    app.befriend(&a, &z).await;
+    let (s, body) = app.send(&a, &z, "old news").await;
+    ok_data(s, &body);
+    app.clock.advance(2 * 86_400_000);
+    let (s, body) = app.send(&a, &z, "fresh").await;
+    ok_data(s, &body);
+    let (_, body) = app
+        .get(&format!("/api/message?access_token={}", z.token), None)
+        .await;
+    let contents: Vec<&str> = body[0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert_eq!(contents, vec!["fresh"]);
+    let (s, body) = app
+        .get(
+            &format!("/api/chat/history?chatType=single&id={}", a.id),
+            Some(&z.token),
+        )
+        .await;
+    assert_eq!(
+        ok_data(s, &body)["list"].as_array().map(Vec::len),
+        Some(2),
+        "history keeps it"
+    );
+}
 
 async fn client_frames_are_rate_limited(b: Backend) {
     let app = TestApp::spawn_with(b, |o| o.ws_frames_per_sec = Some(2)).await;
