@@ -9,6 +9,14 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// `en` or `zh`, whichever this language is (for reasons built with `format!`).
+    pub fn text(self, en: String, zh: String) -> String {
+        match self {
+            Lang::En => en,
+            Lang::Zh => zh,
+        }
+    }
+
     /// The first language of `Accept-Language` we speak (by q-value, then order), else `default`.
     pub fn pick(header: Option<&str>, default: Lang) -> Lang {
         let Some(h) = header else { return default };

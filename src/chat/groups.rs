@@ -189,10 +189,6 @@ pub async fn announce(
     Ok(app.writer.submit(msg, route).await?)
 }
 
-fn t(lang: Lang, en: String, zh: String) -> String {
-    crate::i18n::Msg::owned(en, zh).get(lang).to_string()
-}
-
 /// Activates `user` in the group (invited by `inviter`) and announces it.
 pub async fn join(
     app: &AppState,
@@ -212,8 +208,7 @@ pub async fn join(
         .upsert_member(g.id, &m, app.clock.now_ms())
         .await?;
     let g = after_membership_change(app, g, before).await?;
-    let text = t(
-        lang,
+    let text = lang.text(
         format!("{} joined the group", user.display_name()),
         format!("{}加入了群聊", user.display_name()),
     );
@@ -223,8 +218,7 @@ pub async fn join(
 
 /// The owner dissolves the group: everyone is told, then the group and its actor are retired.
 pub async fn dissolve(app: &AppState, g: &Group, owner: &User, lang: Lang) -> Result<(), ApiError> {
-    let text = t(
-        lang,
+    let text = lang.text(
         format!("{} dissolved the group", owner.display_name()),
         format!("{}解散了该群", owner.display_name()),
     );
@@ -246,8 +240,7 @@ pub async fn leave(app: &AppState, g: Group, user: &User, lang: Lang) -> Result<
     let name = member_name(app.store.group_member(g.id, user.id).await?.as_ref(), user);
     app.store.remove_member(g.id, user.id).await?;
     let g = after_membership_change(app, g, before).await?;
-    let text = t(
-        lang,
+    let text = lang.text(
         format!("{name} left the group"),
         format!("{name}退出了群聊"),
     );
@@ -292,8 +285,7 @@ pub async fn remove(
     app.store.remove_member(g.id, target).await?;
     let g = after_membership_change(app, g, before).await?;
     let name = member_name(Some(&row), &user);
-    let text = t(
-        lang,
+    let text = lang.text(
         format!("{} removed {name} from the group", owner.display_name()),
         format!("{}将 {name} 移出了群聊", owner.display_name()),
     );

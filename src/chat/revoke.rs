@@ -54,7 +54,6 @@ pub async fn revoke(
     // In a group the notice names the sender as the group knows them.
     let (name, avatar, route) = if row.chat_type == "group" {
         let member = app.store.group_member(row.to_id, me.id).await?;
-        let blockers = Vec::new();
         (
             member_name(member.as_ref(), &me),
             member_avatar(member.as_ref(), &me),
@@ -62,7 +61,7 @@ pub async fn revoke(
                 group: app.groups.get(row.to_id),
                 sender: me.id,
                 sender_sid: Some(caller.sid.clone()),
-                exclude: blockers,
+                exclude: Vec::new(),
                 also: Vec::new(),
             },
         )

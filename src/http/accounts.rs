@@ -134,7 +134,11 @@ pub async fn create_user(
     }
 }
 
-fn username_taken() -> ApiError {
+pub fn disabled() -> ApiError {
+    ApiError::bad("this account is disabled", "该账号已被禁用")
+}
+
+pub fn username_taken() -> ApiError {
     ApiError::bad(
         "this username is already taken",
         "该账号已存在，请换一个账号注册",
@@ -208,7 +212,7 @@ pub async fn check_credentials(
     match user {
         Some(u) if ok => {
             if u.status != 1 {
-                return Err(ApiError::bad("this account is disabled", "该账号已被禁用"));
+                return Err(disabled());
             }
             Ok(u)
         }

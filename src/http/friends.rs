@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Msg;
 use crate::rules::friends::group_by_initial;
 use crate::views::{local_time, rfc3339};
 
@@ -104,10 +104,6 @@ fn application_json(app: &App, a: &FriendApplication, applicant: &User) -> Value
     })
 }
 
-fn pick(lang: Lang, en: String, zh: String) -> String {
-    Msg::owned(en, zh).get(lang).to_string()
-}
-
 /// POST /api/chat/applyfriend
 async fn apply(app: App, req: Req) -> Response {
     req.reply(
@@ -169,8 +165,7 @@ async fn apply(app: App, req: Req) -> Response {
                 .store
                 .create_application(me.id, target.id, &note, now)
                 .await?;
-            let text = pick(
-                req.lang,
+            let text = req.lang.text(
                 format!("{} wants to add you as a friend", me.display_name()),
                 format!("{} 申请添加你为好友", me.display_name()),
             );
@@ -269,8 +264,7 @@ async fn handle_application(id: i64, app: App, req: Req) -> Response {
                     .await?
                     .ok_or_else(ApiError::unauthorized)?;
                 if let Some(applicant) = app.store.user_by_id(application.user_id).await? {
-                    let text = pick(
-                        req.lang,
+                    let text = req.lang.text(
                         format!(
                             "{} accepted your friend request; say hello!",
                             me.display_name()

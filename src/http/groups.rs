@@ -15,7 +15,7 @@ use crate::chat::groups::{
 use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
-use crate::i18n::{Lang, Msg};
+use crate::i18n::Msg;
 
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let r = || with_app(app.clone()).and(req(app.clone()));
@@ -62,10 +62,6 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
             .then(qrcode))
         .unify()
         .boxed()
-}
-
-fn t(lang: Lang, en: String, zh: String) -> String {
-    Msg::owned(en, zh).get(lang).to_string()
 }
 
 async fn me(app: &App, id: i64) -> Result<User, ApiError> {
@@ -127,8 +123,7 @@ async fn create(app: App, req: Req) -> Response {
             let (name, avatar) = composed(&app, g.id).await?;
             let g = Group { name, avatar, ..g };
             app.store.update_group(&g, now).await?;
-            let text = t(
-                req.lang,
+            let text = req.lang.text(
                 format!("{} created a group; start chatting", owner.display_name()),
                 format!("{}创建了一个群，大家可以开始聊天了", owner.display_name()),
             );
@@ -186,8 +181,7 @@ async fn rename(app: App, req: Req) -> Response {
             let (mut g, owner) = owned(&app, &req, "id").await?;
             g.name = name.clone();
             app.store.update_group(&g, app.clock.now_ms()).await?;
-            let text = t(
-                req.lang,
+            let text = req.lang.text(
                 format!("{} renamed the group to {name}", owner.display_name()),
                 format!("{}修改群名称为 {name}", owner.display_name()),
             );
@@ -206,8 +200,7 @@ async fn remark(app: App, req: Req) -> Response {
             let (mut g, owner) = owned(&app, &req, "id").await?;
             g.remark = remark.clone();
             app.store.update_group(&g, app.clock.now_ms()).await?;
-            let text = t(
-                req.lang,
+            let text = req.lang.text(
                 format!("[Announcement] {remark}"),
                 format!("[新公告] {remark}"),
             );
@@ -285,8 +278,7 @@ async fn join_setting(app: App, req: Req) -> Response {
             let (mut g, owner) = owned(&app, &req, "group_id").await?;
             g.invite_confirm = set as i32;
             app.store.update_group(&g, app.clock.now_ms()).await?;
-            let text = t(
-                req.lang,
+            let text = req.lang.text(
                 format!("{} changed how members join", owner.display_name()),
                 format!("{}修改了进群设置", owner.display_name()),
             );
@@ -345,7 +337,7 @@ async fn invite(app: App, req: Req) -> Response {
             let m = NewMember { user_id: target.id, status: 2, invited_by: Some(caller.user_id), join_desc: Some(desc.to_string()) };
             app.store.upsert_member(g.id, &m, now).await?;
             if let Some(owner) = app.store.user_by_id(g.user_id).await? {
-                let text = t(req.lang, format!("{} asks to join {}", target.display_name(), g.name),
+                let text = req.lang.text(format!("{} asks to join {}", target.display_name(), g.name),
                     format!("{} 申请加入群 {}", target.display_name(), g.name));
                 let mut extra = Map::new();
                 let mut r = redirect("/pages/groupApply/groupApply");
@@ -407,16 +399,14 @@ async fn agree_or_no(app: App, req: Req) -> Response {
                     ));
                 }
                 let g = after_membership_change(&app, g, before).await?;
-                let text = t(
-                    req.lang,
+                let text = req.lang.text(
                     format!("{} joined the group", user.display_name()),
                     format!("{}加入了群聊", user.display_name()),
                 );
                 announce(&app, &g, &user, &text, Some("join"), Vec::new(), None).await?;
             } else {
                 app.store.remove_member(g.id, user.id).await?;
-                let text = t(
-                    req.lang,
+                let text = req.lang.text(
                     format!("your request to join {} was declined", g.name),
                     format!("你加入群 {} 的申请被拒绝了", g.name),
                 );

@@ -11,7 +11,9 @@ use crate::app::App;
 use crate::auth::{hash_password, Role};
 use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
-use crate::http::accounts::{check_credentials, create_user, open_session, DEFAULT_USERSET};
+use crate::http::accounts::{
+    check_credentials, create_user, disabled, open_session, username_taken, DEFAULT_USERSET,
+};
 use crate::http::{req, with_app, Req};
 use crate::i18n::{Lang, Msg};
 use crate::params::Params;
@@ -100,10 +102,6 @@ async fn welcome(app: &App, user: &User, lang: Lang) -> Result<(), ApiError> {
     );
     system_message(app, user, "text", text.get(lang), extra).await?;
     Ok(())
-}
-
-fn disabled() -> ApiError {
-    ApiError::bad("this account is disabled", "该账号已被禁用")
 }
 
 /// Creates the visitor account of a device: `VIS` + the first 8 characters of the device id,
@@ -223,10 +221,7 @@ async fn visitor_reg_chat(app: App, req: Req) -> Response {
             let (device, ts) = device_params(p)?;
             gate(&app, &sign, &device, &ts).await?;
             if app.store.user_by_username(&username).await?.is_some() {
-                return Err(ApiError::bad(
-                    "this username is already taken",
-                    "该账号已存在，请换一个账号注册",
-                ));
+                return Err(username_taken());
             }
             let user = match app.store.user_by_device(&device).await? {
                 Some(u) if u.status != 1 => return Err(disabled()),
@@ -244,12 +239,7 @@ async fn visitor_reg_chat(app: App, req: Req) -> Response {
                                 "该账号不是游客",
                             ))
                         }
-                        Err(e) if e.is_unique_violation() => {
-                            return Err(ApiError::bad(
-                                "this username is already taken",
-                                "该账号已存在，请换一个账号注册",
-                            ))
-                        }
+                        Err(e) if e.is_unique_violation() => return Err(username_taken()),
                         Err(e) => return Err(e.into()),
                     }
                 }

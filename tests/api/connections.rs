@@ -9,7 +9,29 @@ on_both!(
     offline_queue_keeps_the_newest,
     client_frames_are_rate_limited,
     offline_queue_drops_what_is_too_old,
+    shutdown_closes_sockets_with_1001,
 );
+
+async fn shutdown_closes_sockets_with_1001(b: Backend) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut app = TestApp::spawn(b).await;
+    let u = app.register("sdn").await;
+    let mut ws = app.ws(&u.token).await;
+    app.wait_online(&u).await;
+    let server = app.app.take().unwrap();
+    let stopping = tokio::spawn(server.shutdown());
+    let mut code = None;
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(5), ws.stream.next()).await
+    {
+        if let Ok(Message::Close(Some(c))) = frame {
+            code = Some(u16::from(c.code));
+            break;
+        }
+    }
+    stopping.await.unwrap();
+    assert_eq!(code, Some(1001));
+}
 
 async fn offline_queue_drops_what_is_too_old(b: Backend) {
     let app = TestApp::spawn_with(b, |o| o.offline_max_age_days = Some(1)).await;
