@@ -1,1 +1,9 @@
-//! Benchmarks and the load generator live here (see BENCHMARKS.md once issue 7 lands).
+//! Benchmarks and the load generator for chatd (issue 7). The criterion benches live in
+//! `benches/`; the load generator is `src/bin/loadgen.rs`, built from the modules here:
+//! [`setup`] makes accounts and a group through the REST API, [`conn`] opens and reads sockets,
+//! [`stats`] counts what arrived, [`report`] prints it.
+
+pub mod conn;
+pub mod report;
+pub mod setup;
+pub mod stats;

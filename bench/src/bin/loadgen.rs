@@ -1,0 +1,385 @@
+//! The load generator: drives chatd (users and a group made through its REST API) or one of the
+//! peer servers (`--peer`: `?access_token=<uid>&groups=<g>`) with compact `multicast` frames, and
+//! reports deliveries/s, latency, lost/duplicated/reordered deliveries, connect time and server RSS
+//! as one JSON line and a table. See BENCHMARKS.md for the scenarios.
+
+use anyhow::{bail, Context, Result};
+use chatd_bench::conn::{connect, now_us, receive, source, Progress, Ws};
+use chatd_bench::report::{print_table, rss_kib, Report};
+use chatd_bench::setup::world;
+use chatd_bench::stats::{payload, percentile, totals, warmup};
+use clap::{Parser, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser, Debug)]
+#[command(about = "Load generator for chatd and its peers")]
+struct Args {
+    /// Server address.
+    #[arg(long, default_value = "127.0.0.1:7001")]
+    server: SocketAddr,
+    /// Speak to a peer server (uid tokens, membership in the query) instead of chatd.
+    #[arg(long)]
+    peer: bool,
+    /// Name for the report (defaults to chatd or peer).
+    #[arg(long)]
+    label: Option<String>,
+    /// The server's process id, to report its resident memory.
+    #[arg(long)]
+    pid: Option<u32>,
+    /// Keep chatd accounts (and the group) here and reuse them on the next run.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Source addresses 127.0.0.2… the connections are spread over.
+    #[arg(long, default_value_t = 8)]
+    sources: usize,
+    /// Connections opened at once.
+    #[arg(long, default_value_t = 128)]
+    connect_concurrency: usize,
+    /// Concurrent REST calls while setting up.
+    #[arg(long, default_value_t = 4)]
+    setup_concurrency: usize,
+    /// Worker threads of the load generator.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+enum Mode {
+    /// One group; one member publishes, every other member receives.
+    Fanout {
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        /// Messages to publish.
+        #[arg(long, default_value_t = 10_000)]
+        messages: u32,
+        /// At most this many messages not yet delivered to every receiver (when no --rate).
+        #[arg(long, default_value_t = 16)]
+        window: u64,
+        /// Messages per second instead of a window.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Payload bytes.
+        #[arg(long, default_value_t = 100)]
+        payload: usize,
+        /// Give up when nothing is delivered for this long (seconds).
+        #[arg(long, default_value_t = 10)]
+        stall: u64,
+    },
+    /// Idle authenticated connections, for memory per connection.
+    Idle {
+        #[arg(long, default_value_t = 10_000)]
+        conns: usize,
+        /// Seconds to hold them before measuring.
+        #[arg(long, default_value_t = 3)]
+        hold: u64,
+    },
+}
+
+fn bar(len: u64, msg: &str) -> ProgressBar {
+    let b = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+    {
+        b.set_style(style.progress_chars("=> "));
+    }
+    b.set_message(msg.to_string());
+    b
+}
+
+/// Opens one connection per path, `concurrency` at a time; returns them in order and the
+/// connect times in µs.
+async fn open_all(args: &Args, paths: Vec<String>) -> Result<(Vec<Ws>, Vec<u32>, f64)> {
+    let b = bar(paths.len() as u64, "connecting");
+    let started = Instant::now();
+    let server = args.server;
+    let sources = args.sources;
+    let results: Vec<Result<(Ws, u32)>> = futures_util::stream::iter(paths.into_iter().enumerate())
+        .map(|(i, p)| {
+            let b = b.clone();
+            async move {
+                let t = Instant::now();
+                let ws = connect(server, &p, source(i, sources)).await?;
+                b.inc(1);
+                Ok((ws, t.elapsed().as_micros() as u32))
+            }
+        })
+        .buffered(args.connect_concurrency.max(1))
+        .collect()
+        .await;
+    b.finish_and_clear();
+    let total_s = started.elapsed().as_secs_f64();
+    let mut socks = Vec::with_capacity(results.len());
+    let mut times = Vec::with_capacity(results.len());
+    for r in results {
+        let (ws, t) = r?;
+        socks.push(ws);
+        times.push(t);
+    }
+    times.sort_unstable();
+    Ok((socks, times, total_s))
+}
+
+/// Connection paths and the group id for `n` members (the first publishes).
+async fn members(args: &Args, n: usize, group: bool) -> Result<(Vec<String>, String)> {
+    if args.peer {
+        let paths = (1..=n)
+            .map(|uid| format!("/ws?access_token={uid}&groups=1"))
+            .collect();
+        return Ok((paths, "1".into()));
+    }
+    let b = bar(n as u64, "setting up");
+    let w = world(
+        &format!("http://{}", args.server),
+        n,
+        group,
+        args.state.as_deref(),
+        args.setup_concurrency,
+        &b,
+    )
+    .await?;
+    b.finish_and_clear();
+    let paths = w
+        .users
+        .iter()
+        .map(|u| format!("/ws?access_token={}", u.token))
+        .collect();
+    Ok((paths, w.group.map(|g| g.to_string()).unwrap_or_default()))
+}
+
+fn frame(group: &str, content: &str) -> Message {
+    Message::Text(
+        serde_json::json!({"type": "multicast", "groupId": group, "content": content})
+            .to_string()
+            .into(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn fanout(
+    args: &Args,
+    n: usize,
+    messages: u32,
+    window: u64,
+    rate: Option<f64>,
+    size: usize,
+    stall: Duration,
+) -> Result<Report> {
+    if n < 2 {
+        bail!("a fan-out needs at least 2 members");
+    }
+    let (paths, group) = members(args, n, true).await?;
+    let (mut socks, connect_us, connect_s) = open_all(args, paths).await?;
+    let publisher = socks.remove(0);
+    let receivers = socks.len() as u32;
+    const WARMUPS: u32 = 50;
+    let progress = Arc::new(Progress::new(messages, WARMUPS, receivers));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tasks: Vec<_> = socks
+        .into_iter()
+        .map(|ws| tokio::spawn(receive(ws, progress.clone(), messages, stop_rx.clone())))
+        .collect();
+    let (mut tx, mut rx) = publisher.split();
+    // The publisher's own socket is read too (pings, other devices' echoes).
+    let drain = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+
+    // Warm up until one message reaches every receiver: every socket is registered.
+    let mut ready = false;
+    for k in 0..WARMUPS {
+        tx.send(frame(&group, &warmup(k))).await?;
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until {
+            if progress.warmups[k as usize].load(Ordering::Acquire) >= receivers {
+                ready = true;
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(50), progress.notify.notified()).await;
+        }
+        if ready {
+            break;
+        }
+    }
+    if !ready {
+        bail!("no warm-up message reached all {receivers} receivers");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let b = bar(u64::from(messages), "publishing");
+    let first_send = now_us();
+    let mut last_progress = (0u64, Instant::now());
+    let started = Instant::now();
+    let mut stalled = false;
+    'send: for seq in 0..messages {
+        match rate {
+            Some(r) => {
+                let due = started + Duration::from_secs_f64(f64::from(seq) / r);
+                tokio::time::sleep_until(due.into()).await;
+            }
+            None => loop {
+                let done = progress.completed.load(Ordering::Acquire);
+                if u64::from(seq) < done + window {
+                    break;
+                }
+                if done != last_progress.0 {
+                    last_progress = (done, Instant::now());
+                } else if last_progress.1.elapsed() > stall {
+                    stalled = true;
+                    break 'send;
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(100), progress.notify.notified())
+                    .await;
+            },
+        }
+        tx.send(frame(&group, &payload(seq, now_us(), size))).await?;
+        b.set_position(progress.completed.load(Ordering::Relaxed));
+    }
+    // Wait for the tail (or a stall).
+    let mut last = (progress.completed.load(Ordering::Acquire), Instant::now());
+    while !stalled && progress.completed.load(Ordering::Acquire) < u64::from(messages) {
+        let done = progress.completed.load(Ordering::Acquire);
+        b.set_position(done);
+        if done != last.0 {
+            last = (done, Instant::now());
+        } else if last.1.elapsed() > stall {
+            break;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(100), progress.notify.notified()).await;
+    }
+    b.finish_and_clear();
+    let sent_s = started.elapsed().as_secs_f64();
+    let rss = args.pid.and_then(rss_kib);
+    let _ = stop_tx.send(true);
+    let mut tracks = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        tracks.push(t.await.context("receiver")?);
+    }
+    let _ = tx.close().await;
+    drain.abort();
+    let span_us = progress
+        .last_delivery_us
+        .load(Ordering::Acquire)
+        .saturating_sub(first_send)
+        .max(1);
+    let t = totals(tracks, messages);
+    Ok(Report {
+        server: label(args),
+        mode: "fanout".into(),
+        members: n,
+        messages,
+        window: rate.is_none().then_some(window),
+        rate,
+        payload: size,
+        deliveries_per_sec: t.delivered as f64 / (span_us as f64 / 1e6),
+        totals: t,
+        publish_s: sent_s,
+        connect_s,
+        connect_p50_ms: f64::from(percentile(&connect_us, 50.0)) / 1000.0,
+        connect_p99_ms: f64::from(percentile(&connect_us, 99.0)) / 1000.0,
+        rss_kib: rss,
+        rss_per_conn_kib: None,
+    })
+}
+
+async fn idle(args: &Args, n: usize, hold: u64) -> Result<Report> {
+    let (paths, _) = members(args, n, false).await?;
+    let paths: Vec<String> = if args.peer {
+        (1..=n)
+            .map(|uid| format!("/ws?access_token={uid}"))
+            .collect()
+    } else {
+        paths
+    };
+    let before = args.pid.and_then(rss_kib);
+    let (socks, connect_us, connect_s) = open_all(args, paths).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let progress = Arc::new(Progress::new(0, 0, 0));
+    let tasks: Vec<_> = socks
+        .into_iter()
+        .map(|ws| tokio::spawn(receive(ws, progress.clone(), 0, stop_rx.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(hold)).await;
+    let after = args.pid.and_then(rss_kib);
+    let open = tasks.iter().filter(|t| !t.is_finished()).count();
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    if open != n {
+        bail!("only {open} of {n} connections stayed open");
+    }
+    Ok(Report {
+        server: label(args),
+        mode: "idle".into(),
+        members: n,
+        messages: 0,
+        window: None,
+        rate: None,
+        payload: 0,
+        deliveries_per_sec: 0.0,
+        totals: Default::default(),
+        publish_s: 0.0,
+        connect_s,
+        connect_p50_ms: f64::from(percentile(&connect_us, 50.0)) / 1000.0,
+        connect_p99_ms: f64::from(percentile(&connect_us, 99.0)) / 1000.0,
+        rss_kib: after,
+        rss_per_conn_kib: match (before, after) {
+            (Some(b), Some(a)) => Some(a.saturating_sub(b) as f64 / n as f64),
+            _ => None,
+        },
+    })
+}
+
+fn label(args: &Args) -> String {
+    args.label.clone().unwrap_or_else(|| {
+        if args.peer {
+            "peer".into()
+        } else {
+            "chatd".into()
+        }
+    })
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()?;
+    now_us();
+    let report = rt.block_on(async {
+        match args.mode.clone() {
+            Mode::Fanout {
+                members,
+                messages,
+                window,
+                rate,
+                payload,
+                stall,
+            } => {
+                fanout(
+                    &args,
+                    members,
+                    messages,
+                    window,
+                    rate,
+                    payload,
+                    Duration::from_secs(stall),
+                )
+                .await
+            }
+            Mode::Idle { conns, hold } => idle(&args, conns, hold).await,
+        }
+    })?;
+    println!("{}", serde_json::to_string(&report)?);
+    print_table(&report);
+    Ok(())
+}

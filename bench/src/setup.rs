@@ -1,0 +1,215 @@
+//! Creating the load generator's users and group through chatd's own REST API, as a client app
+//! would: register, let the owner befriend everyone (members accept requests without
+//! confirmation), then one `group/create` with all friendship rows. Registration costs an Argon2id
+//! hash per user, so a state file can keep the accounts for the next run against the same server.
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::{stream, StreamExt, TryStreamExt};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::Path;
+
+const PASSWORD: &str = "loadgen-password-1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Account {
+    pub id: i64,
+    pub token: String,
+}
+
+/// What a run needs from the server; kept in the state file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct World {
+    pub base: String,
+    pub users: Vec<Account>,
+    /// The group of all `users` (the first is its owner), when one was made.
+    pub group: Option<i64>,
+}
+
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    pub fn new(base: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Result<Value> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .form(form);
+        if let Some(t) = token {
+            req = req.header("token", t);
+        }
+        let resp = req.send().await.with_context(|| format!("{path}"))?;
+        let status = resp.status();
+        let body: Value = serde_json::from_str(&resp.text().await?)
+            .with_context(|| format!("{path}: answer is not JSON"))?;
+        if !status.is_success() {
+            bail!("{path}: {status} {body}");
+        }
+        Ok(body)
+    }
+
+    pub async fn register(&self, username: &str) -> Result<Account> {
+        let body = self
+            .call(
+                reqwest::Method::POST,
+                "/api/regChat",
+                None,
+                &[("username", username), ("password", PASSWORD)],
+            )
+            .await?;
+        let d = &body["data"];
+        Ok(Account {
+            id: d["id"].as_i64().ok_or_else(|| anyhow!("no id in {body}"))?,
+            token: d["token"]
+                .as_str()
+                .ok_or_else(|| anyhow!("no token in {body}"))?
+                .to_string(),
+        })
+    }
+
+    /// `owner` befriends `member` without a confirmation step.
+    async fn befriend(&self, owner: &Account, member: &Account) -> Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/api/chat/updateUserinfo",
+            Some(&member.token),
+            &[("fieldname", "invite_confirm"), ("fieldValue", "0")],
+        )
+        .await?;
+        self.call(
+            reqwest::Method::POST,
+            "/api/chat/applyfriend",
+            Some(&owner.token),
+            &[("friend_id", &member.id.to_string())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The owner's friendship row ids (what `group/create` takes).
+    async fn friendship_rows(&self, owner: &Account) -> Result<Vec<i64>> {
+        let mut rows = Vec::new();
+        for page in 1.. {
+            let body = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/chat/goodfriendlist/{page}?limit=5000"),
+                    Some(&owner.token),
+                    &[],
+                )
+                .await?;
+            let before = rows.len();
+            for title in body["data"]["rows"]["newList"].as_array().into_iter().flatten() {
+                for item in title["list"].as_array().into_iter().flatten() {
+                    rows.extend(item["id"].as_i64());
+                }
+            }
+            if rows.len() == before {
+                break;
+            }
+        }
+        Ok(rows)
+    }
+
+    async fn create_group(&self, owner: &Account, rows: &[i64]) -> Result<i64> {
+        let ids: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+        let body = self
+            .call(
+                reqwest::Method::POST,
+                "/api/chat/group/create",
+                Some(&owner.token),
+                &[("userIds", &ids.join(","))],
+            )
+            .await?;
+        body["data"]["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow!("no group id in {body}"))
+    }
+}
+
+/// Registers `n` users (and makes them one group when `group`), or reuses the state file's.
+pub async fn world(
+    base: &str,
+    n: usize,
+    group: bool,
+    state: Option<&Path>,
+    concurrency: usize,
+    bar: &ProgressBar,
+) -> Result<World> {
+    if let Some(path) = state.filter(|p| p.exists()) {
+        let w: World = serde_json::from_slice(&std::fs::read(path)?)?;
+        if w.base == base && w.users.len() >= n && (w.group.is_some() || !group) {
+            let mut w = w;
+            w.users.truncate(n);
+            if group && w.users.len() != n {
+                bail!("the state file's group has another size");
+            }
+            return Ok(w);
+        }
+    }
+    let api = Api::new(base);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    bar.set_length(n as u64);
+    bar.set_message("registering");
+    let users: Vec<Account> = stream::iter(0..n)
+        .map(|i| {
+            let api = &api;
+            async move {
+                let a = api.register(&format!("lg{stamp}_{i}")).await;
+                bar.inc(1);
+                a
+            }
+        })
+        .buffered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    let mut w = World {
+        base: base.to_string(),
+        users,
+        group: None,
+    };
+    if group && n > 1 {
+        bar.set_position(0);
+        bar.set_length(n as u64 - 1);
+        bar.set_message("befriending");
+        let owner = &w.users[0];
+        stream::iter(&w.users[1..])
+            .map(|m| {
+                let api = &api;
+                async move {
+                    let r = api.befriend(owner, m).await;
+                    bar.inc(1);
+                    r
+                }
+            })
+            .buffer_unordered(concurrency.max(1) * 4)
+            .try_collect::<Vec<()>>()
+            .await?;
+        bar.set_message("creating the group");
+        let rows = api.friendship_rows(owner).await?;
+        w.group = Some(api.create_group(owner, &rows).await?);
+    }
+    if let Some(path) = state {
+        std::fs::write(path, serde_json::to_vec(&w)?)?;
+    }
+    Ok(w)
+}
