@@ -30,6 +30,8 @@ pub struct AppState {
     pub delivery: Delivery,
     pub writer: Writer,
     pub groups: Groups,
+    /// Group-send checks, cached per (group, sender).
+    pub send_facts: crate::chat::facts::FactsCache,
     /// The object store of `uploadAliyun`, when configured.
     pub objects: Option<std::sync::Arc<crate::objects::ObjectStore>>,
     pub socket_cfg: SocketConfig,
@@ -116,7 +118,7 @@ pub async fn build_state(
             Limiter::Store(store.clone()),
         ),
     };
-    let registry = Registry::new(offline, clock.clone(), cfg.user_mailbox);
+    let registry = Registry::new(offline, clock.clone());
     let delivery = Delivery::new(registry.clone());
     let writer = Writer::spawn(store.clone(), delivery.clone(), clock.clone());
     let groups = Groups::new(store.clone(), delivery.clone(), 4096);
@@ -142,6 +144,7 @@ pub async fn build_state(
         delivery,
         writer,
         groups,
+        send_facts: Default::default(),
         socket_cfg,
         shutdown,
         sockets: TaskTracker::new(),
@@ -189,7 +192,7 @@ impl Application {
     /// (at most 10 s), and returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        self.app.registry.shutdown().await;
+        self.app.registry.shutdown();
         self.app.sockets.close();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.app.sockets.wait()).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;

@@ -107,9 +107,6 @@ pub struct Options {
     /// Frames a socket may have queued before it is closed as too slow (1013) [default: 1024]
     #[arg(long, global = true, env = "CHAT_SOCKET_QUEUE")]
     pub socket_queue: Option<usize>,
-    /// Mailbox size of each user actor [default: 1024]
-    #[arg(long, global = true, env = "CHAT_USER_MAILBOX")]
-    pub user_mailbox: Option<usize>,
     /// Frames a WebSocket client may send per second (bursts of twice that) [default: 50]
     #[arg(long, global = true, env = "CHAT_WS_FRAMES_PER_SEC")]
     pub ws_frames_per_sec: Option<u32>,
@@ -194,7 +191,6 @@ impl Options {
             idle_timeout,
             ping_interval,
             socket_queue,
-            user_mailbox,
             ws_frames_per_sec,
             login_user_limit,
             login_ip_limit,
@@ -243,7 +239,6 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     pub ping_interval_secs: u64,
     pub socket_queue: usize,
-    pub user_mailbox: usize,
     pub ws_frames_per_sec: u32,
     pub login_user_limit: i64,
     pub login_ip_limit: i64,
@@ -355,7 +350,6 @@ impl Config {
             idle_timeout_secs: o.idle_timeout.unwrap_or(90).max(1),
             ping_interval_secs: o.ping_interval.unwrap_or(30).max(1),
             socket_queue: o.socket_queue.unwrap_or(1024).max(1),
-            user_mailbox: o.user_mailbox.unwrap_or(1024).max(1),
             ws_frames_per_sec: o.ws_frames_per_sec.unwrap_or(50).max(1),
             login_user_limit: o.login_user_limit.unwrap_or(10).max(1),
             login_ip_limit: o.login_ip_limit.unwrap_or(100).max(1),

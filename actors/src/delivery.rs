@@ -1,14 +1,13 @@
-//! Delivery: the one place that routes a push to users. A user with a local actor gets it through
-//! the actor's bounded mailbox (`try_send`: never waits); everyone else, and anyone whose mailbox
-//! is full, goes to the offline queue, in one write per batch. Other nodes plug in here later.
+//! Delivery: the one place that routes a push to users. A user with local sockets gets it in each
+//! socket's bounded queue (`try_send`: never waits); everyone else, and any socket that cannot
+//! keep up, goes to the offline queue, in one write per batch. Other nodes plug in here later.
 
-use kameo::error::SendError;
 use std::sync::Arc;
 
 use crate::error::ActorsError;
 use crate::outgoing::Outgoing;
 use crate::registry::Registry;
-use crate::user::Deliver;
+use crate::user::Pushes;
 
 /// One user a push is for.
 #[derive(Debug, Clone)]
@@ -60,24 +59,22 @@ impl Delivery {
 
     /// Routes `out` to each target; offline entries are added to `batch`.
     pub fn route(&self, targets: &[Target], out: &Arc<Outgoing>, batch: &mut OfflineBatch) {
+        let outs: Pushes = Arc::from([out.clone()]);
         for t in targets {
-            let spill = match self.registry.get(t.user_id) {
-                Some(actor) => {
-                    let msg = Deliver {
-                        out: out.clone(),
-                        exclude_sid: t.exclude_sid.clone(),
-                        queue_if_absent: t.queue_if_absent,
-                    };
-                    match actor.tell(msg).try_send() {
-                        Ok(()) => false,
-                        // A full mailbox spills this user and never delays the others.
-                        Err(SendError::MailboxFull(_)) => true,
-                        Err(_) => t.queue_if_absent,
-                    }
-                }
-                None => t.queue_if_absent,
-            };
-            if spill {
+            self.route_one(t, &outs, batch);
+        }
+    }
+
+    /// Routes several messages (in order) to one target, as one push.
+    pub fn route_one(&self, t: &Target, outs: &Pushes, batch: &mut OfflineBatch) {
+        let spill = self
+            .registry
+            .with_online(t.user_id, |o| {
+                o.push(outs, t.exclude_sid.as_deref(), t.queue_if_absent)
+            })
+            .unwrap_or(t.queue_if_absent);
+        if spill {
+            for out in outs.iter() {
                 if let Some(p) = &out.payload {
                     batch.items.push((t.user_id, p.clone()));
                 }

@@ -6,11 +6,12 @@
 
 use chatd_schema::Store;
 use kameo::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::delivery::{Delivery, OfflineBatch, Target};
 use crate::outgoing::Outgoing;
+use crate::user::Pushes;
 
 pub struct GroupActor {
     group_id: i64,
@@ -38,40 +39,69 @@ impl Actor for GroupActor {
     }
 }
 
-/// Deliver a stored group message to the members.
-pub struct Fanout {
+/// One stored group message to deliver.
+pub struct FanoutItem {
     pub out: Arc<Outgoing>,
     pub sender: i64,
     /// The sender's session: its other devices get the message, this one does not.
     pub sender_sid: Option<Arc<str>>,
-    /// Members who blacklisted the sender.
+    /// Members who blacklisted the sender (any order; the fan-out sorts it once).
     pub exclude: Vec<i64>,
     /// Non-members who must get it too (a removed member told of the removal).
     pub also: Vec<i64>,
+}
+
+impl FanoutItem {
+    /// Needs `exclude` sorted: it is asked once per member.
+    fn reaches(&self, member: i64) -> bool {
+        member != self.sender && self.exclude.binary_search(&member).is_err()
+    }
+}
+
+/// Deliver stored group messages (one writer batch, in acceptance order) to the members. Each
+/// member gets the batch as one push, so its socket writes it with one flush.
+pub struct Fanout {
+    pub items: Vec<FanoutItem>,
 }
 
 impl Message<Fanout> for GroupActor {
     type Reply = ();
 
     async fn handle(&mut self, msg: Fanout, _: &mut Context<Self, Self::Reply>) {
-        let skip: HashSet<i64> = msg.exclude.iter().copied().collect();
-        let mut targets: Vec<Target> = self
-            .members
-            .iter()
-            .filter(|m| **m != msg.sender && !skip.contains(m))
-            .map(|m| Target::recipient(*m))
-            .collect();
-        targets.extend(
-            msg.also
-                .iter()
-                .filter(|u| **u != msg.sender)
-                .map(|u| Target::recipient(*u)),
-        );
-        if msg.sender > 0 {
-            targets.push(Target::other_devices(msg.sender, msg.sender_sid.clone()));
+        let mut items = msg.items;
+        for i in &mut items {
+            i.exclude.sort_unstable();
         }
+        let all: Pushes = items.iter().map(|i| i.out.clone()).collect();
         let mut batch = OfflineBatch::default();
-        self.delivery.route(&targets, &msg.out, &mut batch);
+        for &member in &self.members {
+            if items.iter().all(|i| i.reaches(member)) {
+                self.delivery
+                    .route_one(&Target::recipient(member), &all, &mut batch);
+            } else {
+                let some: Pushes = items
+                    .iter()
+                    .filter(|i| i.reaches(member))
+                    .map(|i| i.out.clone())
+                    .collect();
+                if !some.is_empty() {
+                    self.delivery
+                        .route_one(&Target::recipient(member), &some, &mut batch);
+                }
+            }
+        }
+        for item in &items {
+            let mut extra: Vec<Target> = item
+                .also
+                .iter()
+                .filter(|u| **u != item.sender)
+                .map(|u| Target::recipient(*u))
+                .collect();
+            if item.sender > 0 {
+                extra.push(Target::other_devices(item.sender, item.sender_sid.clone()));
+            }
+            self.delivery.route(&extra, &item.out, &mut batch);
+        }
         if let Err(e) = self.delivery.flush(batch).await {
             tracing::error!(group = self.group_id, error = %e, "offline write of a group message failed");
         }

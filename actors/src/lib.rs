@@ -5,10 +5,10 @@
 //! - [`message`]: the rich message object rendered from a stored row
 //! - [`frames`]: wire frames of both dialects, in and out; [`outgoing::Outgoing`] renders a message once per dialect
 //! - [`offline`]: the offline queue (Redis list per user, or the embedded store)
-//! - [`user`]: `UserActor`, one per connected user, owning that user's sockets
+//! - [`user`]: [`user::Online`], a connected user's sockets, and what their queues carry
 //! - [`group`]: `GroupActor`, one per active group: member list in memory, fan-out
-//! - [`registry`]: user id → actor; spawns and retires user actors
-//! - [`delivery`]: the one place that routes a message to users (local actor or offline queue:
+//! - [`registry`]: user id → sockets; attach, detach, close
+//! - [`delivery`]: the one place that routes a message to users (local sockets or offline queue:
 //!   the seam where other nodes plug in)
 //! - [`writer`]: the batching message writer: durable store write, then in-order fan-out
 //! - [`socket`]: the per-connection loop (read, write with coalescing, heartbeat, idle close, spill)
@@ -34,4 +34,4 @@ pub use group::{GroupActor, Groups};
 pub use offline::{OfflineConfig, OfflineQueue, QueuedItem};
 pub use outgoing::Outgoing;
 pub use registry::Registry;
-pub use writer::{Accepted, Route, Writer};
+pub use writer::{Accepted, Pending, Route, Writer};

@@ -55,7 +55,7 @@ impl Outgoing {
 
 /// `{"type":"singleChat","data":<message>,"timestamp":now}` built around the already-encoded
 /// message, so it is not serialized twice.
-fn rich_frame(payload: &str, now: i64) -> Utf8Bytes {
+pub fn rich_frame(payload: &str, now: i64) -> Utf8Bytes {
     let mut s = String::with_capacity(payload.len() + 64);
     s.push_str(r#"{"type":"singleChat","data":"#);
     s.push_str(payload);

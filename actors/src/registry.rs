@@ -1,15 +1,13 @@
-//! The Registry: user id → `UserActor`. It spawns an actor on a user's first connection and
-//! forgets it when the actor retires. It is never on the per-recipient path of a group fan-out.
+//! The Registry: user id → the user's socket list ([`Online`]), present while the user has a
+//! socket here. Deliveries look a user up and push through the list directly (one read lock).
 
-use kameo::actor::ActorId;
-use kameo::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
 use crate::offline::OfflineQueue;
-use crate::user::{Attach, CloseSessions, Detach, Shutdown, SocketHandle, UserActor};
+use crate::user::{Online, SocketHandle};
 
 #[derive(Clone)]
 pub struct Registry {
@@ -17,22 +15,21 @@ pub struct Registry {
 }
 
 struct Inner {
-    users: RwLock<HashMap<i64, ActorRef<UserActor>>>,
+    /// A user is here while at least one of their sockets is attached. Attach and detach take
+    /// the write lock, deliveries the read lock: a push never lands on a detached socket.
+    users: RwLock<HashMap<i64, Arc<Online>>>,
     offline: OfflineQueue,
     clock: Clock,
-    mailbox: usize,
     next_conn: AtomicU64,
 }
 
 impl Registry {
-    /// `mailbox` bounds every user actor's mailbox.
-    pub fn new(offline: OfflineQueue, clock: Clock, mailbox: usize) -> Registry {
+    pub fn new(offline: OfflineQueue, clock: Clock) -> Registry {
         Registry {
             inner: Arc::new(Inner {
                 users: RwLock::new(HashMap::new()),
                 offline,
                 clock,
-                mailbox: mailbox.max(1),
                 next_conn: AtomicU64::new(1),
             }),
         }
@@ -50,87 +47,53 @@ impl Registry {
         self.inner.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn get(&self, user_id: i64) -> Option<ActorRef<UserActor>> {
+    /// Runs `f` on the user's socket list, if the user has a local actor.
+    pub fn with_online<R>(&self, user_id: i64, f: impl FnOnce(&Online) -> R) -> Option<R> {
         let map = self.inner.users.read().unwrap_or_else(|p| p.into_inner());
-        map.get(&user_id).cloned()
+        map.get(&user_id).map(|o| f(o))
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<i64, Arc<Online>>> {
+        self.inner.users.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<i64, Arc<Online>>> {
+        self.inner.users.write().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn is_online(&self, user_id: i64) -> bool {
-        self.get(user_id).is_some()
+        self.read().contains_key(&user_id)
     }
 
     /// Number of users with a local actor.
     pub fn online_users(&self) -> usize {
-        self.inner
-            .users
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+        self.read().len()
     }
 
-    fn get_or_spawn(&self, user_id: i64) -> ActorRef<UserActor> {
-        let mut map = self.inner.users.write().unwrap_or_else(|p| p.into_inner());
-        map.entry(user_id)
-            .or_insert_with(|| {
-                UserActor::spawn_with_mailbox(
-                    UserActor::new(user_id, self.clone()),
-                    kameo::mailbox::bounded(self.inner.mailbox),
-                )
-            })
-            .clone()
+    /// Registers a socket.
+    pub fn attach(&self, user_id: i64, handle: SocketHandle) {
+        self.write().entry(user_id).or_default().add(handle);
     }
 
-    /// Removes the entry for `user_id` if it is still the actor `id` (a retiring actor must
-    /// not remove its successor).
-    pub(crate) fn forget(&self, user_id: i64, id: ActorId) {
-        let mut map = self.inner.users.write().unwrap_or_else(|p| p.into_inner());
-        if map.get(&user_id).map(|a| a.id()) == Some(id) {
+    /// Unregisters a socket; once this returns nothing more is queued to it.
+    pub fn detach(&self, user_id: i64, conn_id: u64) {
+        let mut map = self.write();
+        if map.get(&user_id).is_some_and(|o| o.remove(conn_id)) {
             map.remove(&user_id);
         }
     }
 
-    /// Registers a socket with the user's actor, spawning one when needed.
-    pub async fn attach(&self, user_id: i64, handle: SocketHandle) {
-        loop {
-            let actor = self.get_or_spawn(user_id);
-            match actor.ask(Attach(handle.clone())).await {
-                Ok(true) => return,
-                // Closing or already gone: drop the stale entry and spawn a fresh actor.
-                _ => self.forget(user_id, actor.id()),
-            }
+    /// Closes the sockets of revoked sessions (1008).
+    pub fn close_sessions(&self, user_id: i64, sids: Vec<String>) {
+        if let Some(o) = self.read().get(&user_id) {
+            o.close(1008, |s| sids.iter().any(|sid| **sid == *s.sid));
         }
     }
 
-    /// Unregisters a socket; returns once the actor has processed it, so nothing more will be
-    /// queued to that socket afterwards.
-    pub async fn detach(&self, user_id: i64, conn_id: u64) {
-        if let Some(actor) = self.get(user_id) {
-            let _ = actor.ask(Detach { conn_id }).await;
-        }
-    }
-
-    /// Closes the sockets of revoked sessions.
-    pub async fn close_sessions(&self, user_id: i64, sids: Vec<String>) {
-        if sids.is_empty() {
-            return;
-        }
-        if let Some(actor) = self.get(user_id) {
-            let _ = actor.tell(CloseSessions(sids)).send().await;
-        }
-    }
-
-    /// Asks every user actor to close its sockets with 1001.
-    pub async fn shutdown(&self) {
-        let actors: Vec<ActorRef<UserActor>> = self
-            .inner
-            .users
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for a in actors {
-            let _ = a.tell(Shutdown).send().await;
+    /// Closes every socket with 1001 (server going away).
+    pub fn shutdown(&self) {
+        for o in self.read().values() {
+            o.close(1001, |_| true);
         }
     }
 }

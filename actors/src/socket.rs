@@ -3,6 +3,7 @@
 //! peers and closes silent ones. When it ends, for whatever reason, everything still queued for
 //! it goes to the user's offline queue: a socket never takes a message down with it.
 
+use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use std::future::Future;
@@ -32,15 +33,28 @@ pub struct Conn {
     pub dialect: Dialect,
 }
 
+/// The answer to a client frame, once it is known.
+pub type Later = Pin<Box<dyn Future<Output = Option<Utf8Bytes>> + Send + 'static>>;
+
 /// Handles what clients send over WebSocket (implemented by the server: sending needs the rules
-/// and the store). Returns the frame to answer with, if any.
+/// and the store). The returned future accepts the frame (checks, and its place in acceptance
+/// order); it resolves to [`Later`], the frame to answer with, which the socket awaits while it
+/// goes on reading: answers are written in the order the frames came.
 pub trait Inbound: Send + Sync + 'static {
     fn handle<'a>(
         &'a self,
         conn: &'a Conn,
         frame: ClientFrame,
-    ) -> Pin<Box<dyn Future<Output = Option<Utf8Bytes>> + Send + 'a>>;
+    ) -> Pin<Box<dyn Future<Output = Later> + Send + 'a>>;
 }
+
+/// An answer that is already known.
+pub fn now(reply: Option<Utf8Bytes>) -> Later {
+    Box::pin(std::future::ready(reply))
+}
+
+/// Frames of one socket accepted but not yet answered; past this the socket stops reading.
+const IN_FLIGHT: usize = 64;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SocketConfig {
@@ -62,12 +76,8 @@ async fn write_frames<S>(sink: &mut Sink<S>, frames: &[Frame], dialect: Dialect)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    for f in frames {
-        let bytes = match f {
-            Frame::Push(out) => out.bytes(dialect).clone(),
-            Frame::Raw(b) => b.clone(),
-        };
-        if sink.feed(Message::Text(bytes)).await.is_err() {
+    for text in frames.iter().flat_map(|f| f.texts(dialect)) {
+        if sink.feed(Message::Text(text.clone())).await.is_err() {
             return false;
         }
     }
@@ -88,20 +98,19 @@ pub async fn serve<S>(
     let conn_id = registry.next_conn_id();
     let (tx, mut rx) = mpsc::channel(cfg.queue.max(1));
     let control = Arc::new(SocketControl::default());
-    registry
-        .attach(
-            conn.user_id,
-            SocketHandle {
-                conn_id,
-                sid: conn.sid.clone(),
-                dialect: conn.dialect,
-                tx,
-                control: control.clone(),
-            },
-        )
-        .await;
+    registry.attach(
+        conn.user_id,
+        SocketHandle {
+            conn_id,
+            sid: conn.sid.clone(),
+            dialect: conn.dialect,
+            tx,
+            control: control.clone(),
+        },
+    );
 
     let (mut sink, mut stream) = ws.split();
+    let mut answers: FuturesOrdered<Later> = FuturesOrdered::new();
     let mut unsent: Vec<Frame> = Vec::new();
     let mut last_seen = Instant::now();
     let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
@@ -117,6 +126,10 @@ pub async fn serve<S>(
             frame = rx.recv() => {
                 let Some(frame) = frame else { break Some(1000) };
                 let mut batch = vec![frame];
+                // Under load, let the fan-outs queued behind this wake-up land first: one
+                // write then carries several messages (with nothing else to run, this returns
+                // at once).
+                tokio::task::yield_now().await;
                 while batch.len() < COALESCE {
                     match rx.try_recv() {
                         Ok(f) => batch.push(f),
@@ -138,27 +151,30 @@ pub async fn serve<S>(
                     }
                 }
             }
-            msg = stream.next() => match msg {
+            Some(reply) = answers.next(), if !answers.is_empty() => {
+                if let Some(reply) = reply {
+                    let one = [Frame::Raw(reply)];
+                    let w = write_frames(&mut sink, &one, conn.dialect);
+                    if !matches!(tokio::time::timeout(write_timeout, w).await, Ok(true)) {
+                        break None;
+                    }
+                }
+            }
+            msg = stream.next(), if answers.len() < IN_FLIGHT => match msg {
                 Some(Ok(Message::Text(text))) => {
                     last_seen = Instant::now();
-                    let reply = if limiter.check().is_err() {
-                        match conn.dialect {
+                    let answer = if limiter.check().is_err() {
+                        now(match conn.dialect {
                             Dialect::Rich => Some(error(None, "too many frames; slow down")),
                             Dialect::Compact => None,
-                        }
+                        })
                     } else {
                         match ClientFrame::parse(text.as_str()) {
-                            ClientFrame::Ping => Some(pong()),
+                            ClientFrame::Ping => now(Some(pong())),
                             frame => inbound.handle(&conn, frame).await,
                         }
                     };
-                    if let Some(reply) = reply {
-                        let one = [Frame::Raw(reply)];
-                        let w = write_frames(&mut sink, &one, conn.dialect);
-                        if !matches!(tokio::time::timeout(write_timeout, w).await, Ok(true)) {
-                            break None;
-                        }
-                    }
+                    answers.push_back(answer);
                 }
                 Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
                     last_seen = Instant::now();
@@ -180,18 +196,16 @@ pub async fn serve<S>(
         }
     };
 
-    // After detach the actor holds no sender for this socket, so the queue is final.
-    registry.detach(conn.user_id, conn_id).await;
+    // After detach the registry holds no sender for this socket, so the queue is final.
+    registry.detach(conn.user_id, conn_id);
     rx.close();
     while let Ok(f) = rx.try_recv() {
         unsent.push(f);
     }
     let payloads: Vec<(i64, Arc<str>)> = unsent
         .iter()
-        .filter_map(|f| match f {
-            Frame::Push(out) => out.payload.clone().map(|p| (conn.user_id, p)),
-            Frame::Raw(_) => None,
-        })
+        .flat_map(|f| f.payloads())
+        .map(|p| (conn.user_id, p.clone()))
         .collect();
     if !payloads.is_empty() {
         let now = registry.clock().now_ms();

@@ -1,23 +1,63 @@
-//! `UserActor`: one per connected user. It owns the user's sockets (one per device), hands each
-//! push to every socket's bounded queue, and spills to the offline queue whatever cannot be
-//! delivered: a full socket queue closes that socket (1013) and queues the message; a push that
-//! arrives when no socket is left is queued.
+//! A connected user: [`Online`], the user's sockets (one per device), kept in the registry.
+//! Pushes go straight into every socket's bounded queue ([`Online::push`]), so a fan-out costs one
+//! queue send per socket and no task wake-up besides the socket's own. What cannot be delivered
+//! goes to the offline queue: a full socket queue closes that socket (1013) and queues the
+//! message; a push for a user with no socket left is queued.
+//!
+//! This was a `UserActor` per user (DESIGN.md); once pushes stopped passing through it, all it
+//! did was serialize attach and detach, which the registry's lock does, for a task and a mailbox
+//! less per connected user.
 
-use kameo::prelude::*;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, Notify};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::frames::Dialect;
 use crate::outgoing::Outgoing;
-use crate::registry::Registry;
 
 /// What a socket's outgoing queue carries.
 #[derive(Debug, Clone)]
 pub enum Frame {
     Push(Arc<Outgoing>),
+    /// Several messages of one fan-out batch, written with one flush.
+    Batch(Pushes),
     Raw(Utf8Bytes),
+}
+
+/// Messages handed on together (one writer batch of a conversation), shared by all recipients.
+pub type Pushes = Arc<[Arc<Outgoing>]>;
+
+impl Frame {
+    pub fn of(outs: &Pushes) -> Frame {
+        match &**outs {
+            [one] => Frame::Push(one.clone()),
+            _ => Frame::Batch(outs.clone()),
+        }
+    }
+
+    fn outs(&self) -> &[Arc<Outgoing>] {
+        match self {
+            Frame::Push(out) => std::slice::from_ref(out),
+            Frame::Batch(outs) => outs,
+            Frame::Raw(_) => &[],
+        }
+    }
+
+    /// The text frames this carries, in order, as `dialect` renders them.
+    pub fn texts(&self, dialect: Dialect) -> impl Iterator<Item = &Utf8Bytes> {
+        let raw = match self {
+            Frame::Raw(b) => Some(b),
+            _ => None,
+        };
+        raw.into_iter()
+            .chain(self.outs().iter().map(move |o| o.bytes(dialect)))
+    }
+
+    /// What the offline queue keeps of this frame.
+    pub fn payloads(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.outs().iter().filter_map(|o| o.payload.as_ref())
+    }
 }
 
 /// Lets the actor (or a revocation) ask a socket task to close with a given code.
@@ -51,122 +91,39 @@ pub struct SocketHandle {
     pub control: Arc<SocketControl>,
 }
 
-pub struct UserActor {
-    user_id: i64,
+/// The sockets of one online user: changed by the registry (attach, detach), read by every
+/// delivery.
+#[derive(Debug, Default)]
+pub struct Online {
+    inner: Mutex<OnlineInner>,
+}
+
+#[derive(Debug, Default)]
+struct OnlineInner {
     sockets: Vec<SocketHandle>,
-    registry: Registry,
-    /// Set when the last socket left: from then on pushes go to the offline queue and attaches
-    /// are refused (the attacher spawns a fresh actor).
-    closing: bool,
 }
 
-impl UserActor {
-    pub fn new(user_id: i64, registry: Registry) -> Self {
-        UserActor {
-            user_id,
-            sockets: Vec::new(),
-            registry,
-            closing: false,
-        }
+impl Online {
+    fn lock(&self) -> MutexGuard<'_, OnlineInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn spill(&self, payloads: Vec<Arc<str>>) {
-        if payloads.is_empty() {
-            return;
-        }
-        let items: Vec<(i64, Arc<str>)> = payloads.into_iter().map(|p| (self.user_id, p)).collect();
-        let offline = self.registry.offline();
-        if let Err(e) = offline.push(&items, self.registry.clock().now_ms()).await {
-            tracing::error!(user = self.user_id, error = %e, "offline spill failed");
-        }
-    }
-}
-
-impl Actor for UserActor {
-    type Args = Self;
-    type Error = kameo::error::Infallible;
-
-    async fn on_start(args: Self::Args, _: ActorRef<Self>) -> Result<Self, Self::Error> {
-        Ok(args)
-    }
-
-    /// Pushes still in the mailbox when the actor stops are queued offline, never dropped.
-    async fn on_undelivered(
-        &mut self,
-        _reason: ActorStopReason,
-        undelivered: Vec<BoxMessage<Self>>,
-    ) -> Result<(), Self::Error> {
-        let mut payloads = Vec::new();
-        for msg in undelivered {
-            if let Ok(d) = msg.as_any().downcast::<Deliver>() {
-                if d.queue_if_absent {
-                    payloads.extend(d.out.payload.clone());
-                }
-            }
-        }
-        self.spill(payloads).await;
-        Ok(())
-    }
-}
-
-/// Adds a socket. Replies false when the actor is closing (the caller must spawn a new one).
-pub struct Attach(pub SocketHandle);
-
-impl Message<Attach> for UserActor {
-    type Reply = bool;
-
-    async fn handle(&mut self, msg: Attach, _: &mut Context<Self, Self::Reply>) -> bool {
-        if self.closing {
-            return false;
-        }
-        self.sockets.push(msg.0);
-        true
-    }
-}
-
-/// Removes a socket; the actor retires after its last one.
-pub struct Detach {
-    pub conn_id: u64,
-}
-
-impl Message<Detach> for UserActor {
-    type Reply = ();
-
-    async fn handle(&mut self, msg: Detach, ctx: &mut Context<Self, Self::Reply>) {
-        self.sockets.retain(|s| s.conn_id != msg.conn_id);
-        if self.sockets.is_empty() && !self.closing {
-            self.closing = true;
-            self.registry.forget(self.user_id, ctx.actor_ref().id());
-            ctx.stop();
-        }
-    }
-}
-
-/// A push to every socket of the user except those of session `exclude_sid`.
-pub struct Deliver {
-    pub out: Arc<Outgoing>,
-    pub exclude_sid: Option<Arc<str>>,
-    /// Queue offline when no eligible socket exists (true for recipients; false for the
-    /// sender's own other devices, whose message is already in history).
-    pub queue_if_absent: bool,
-}
-
-impl Message<Deliver> for UserActor {
-    type Reply = ();
-
-    async fn handle(&mut self, msg: Deliver, _: &mut Context<Self, Self::Reply>) {
+    /// Queues `outs` (one frame) on every socket but those of session `exclude_sid`. Returns true
+    /// when the caller must queue the payloads offline: a socket could not take them (it is
+    /// closed with 1013 and spills what it held), or no eligible socket exists and
+    /// `queue_if_absent`.
+    pub fn push(&self, outs: &Pushes, exclude_sid: Option<&str>, queue_if_absent: bool) -> bool {
+        let mut inner = self.lock();
         let mut eligible = 0usize;
         let mut overflowed = false;
-        self.sockets.retain(|s| {
-            if msg.exclude_sid.as_deref() == Some(&*s.sid) {
+        inner.sockets.retain(|s| {
+            if exclude_sid == Some(&*s.sid) {
                 return true;
             }
             eligible += 1;
-            match s.tx.try_send(Frame::Push(msg.out.clone())) {
+            match s.tx.try_send(Frame::of(outs)) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    // A socket that cannot keep up is closed; what it had not been sent is
-                    // spilled by its task, and this push is spilled here.
                     s.control.close(1013);
                     overflowed = true;
                     false
@@ -178,48 +135,29 @@ impl Message<Deliver> for UserActor {
                 }
             }
         });
-        let absent = eligible == 0 && msg.queue_if_absent;
-        if overflowed || absent {
-            self.spill(msg.out.payload.iter().cloned().collect()).await;
-        }
+        overflowed || (eligible == 0 && queue_if_absent)
     }
-}
 
-/// Closes every socket opened with one of the given sessions (logout, password change).
-pub struct CloseSessions(pub Vec<String>);
-
-impl Message<CloseSessions> for UserActor {
-    type Reply = ();
-
-    async fn handle(&mut self, msg: CloseSessions, _: &mut Context<Self, Self::Reply>) {
-        for s in &self.sockets {
-            if msg.0.iter().any(|sid| **sid == *s.sid) {
-                s.control.close(1008);
-            }
-        }
+    /// The current sockets (offline replay writes through them with back-pressure).
+    pub fn handles(&self) -> Vec<SocketHandle> {
+        self.lock().sockets.clone()
     }
-}
 
-/// The senders of every socket (offline replay writes through them with back-pressure).
-pub struct Sockets;
-
-impl Message<Sockets> for UserActor {
-    type Reply = Vec<SocketHandle>;
-
-    async fn handle(&mut self, _: Sockets, _: &mut Context<Self, Self::Reply>) -> Self::Reply {
-        self.sockets.clone()
+    pub(crate) fn add(&self, handle: SocketHandle) {
+        self.lock().sockets.push(handle);
     }
-}
 
-/// Closes every socket with 1001 (server going away).
-pub struct Shutdown;
+    /// Removes a socket; true when none is left.
+    pub(crate) fn remove(&self, conn_id: u64) -> bool {
+        let mut inner = self.lock();
+        inner.sockets.retain(|s| s.conn_id != conn_id);
+        inner.sockets.is_empty()
+    }
 
-impl Message<Shutdown> for UserActor {
-    type Reply = ();
-
-    async fn handle(&mut self, _: Shutdown, _: &mut Context<Self, Self::Reply>) {
-        for s in &self.sockets {
-            s.control.close(1001);
+    /// Asks the sockets `pick` selects to close with `code`.
+    pub(crate) fn close(&self, code: u16, pick: impl Fn(&SocketHandle) -> bool) {
+        for s in self.lock().sockets.iter().filter(|s| pick(s)) {
+            s.control.close(code);
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::delivery::{Delivery, OfflineBatch, Target};
 use crate::error::ActorsError;
-use crate::group::{Fanout, GroupActor};
+use crate::group::{Fanout, FanoutItem, GroupActor};
 use crate::message::message_json;
 use crate::outgoing::Outgoing;
 use kameo::actor::ActorRef;
@@ -64,12 +64,28 @@ impl Writer {
 
     /// Stores `msg`, routes it, and returns it once durable.
     pub async fn submit(&self, msg: NewMessage, route: Route) -> Result<Accepted, ActorsError> {
+        self.enqueue(msg, route).await?.await_answer().await
+    }
+
+    /// Takes `msg` in (its place in acceptance order is fixed when this returns) and gives back
+    /// the answer to await later: a socket can accept its next frame while this one is stored,
+    /// so a burst from one client is stored in one batch and fanned out back to back.
+    pub async fn enqueue(&self, msg: NewMessage, route: Route) -> Result<Pending, ActorsError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send((msg, Job { route, reply }))
             .await
             .map_err(|_| ActorsError::WriterGone)?;
-        answer.await.map_err(|_| ActorsError::WriterGone)?
+        Ok(Pending(answer))
+    }
+}
+
+/// The answer to an enqueued message: resolves once it is durable and routed.
+pub struct Pending(oneshot::Receiver<Result<Accepted, ActorsError>>);
+
+impl Pending {
+    pub async fn await_answer(self) -> Result<Accepted, ActorsError> {
+        self.0.await.map_err(|_| ActorsError::WriterGone)?
     }
 }
 
@@ -107,7 +123,7 @@ async fn run(
         let now = clock.now_ms();
         let mut offline = OfflineBatch::default();
         let mut replies = Vec::with_capacity(jobs.len());
-        let mut fanouts = Vec::new();
+        let mut fanouts: Vec<(ActorRef<GroupActor>, Fanout)> = Vec::new();
         for (job, res) in jobs.into_iter().zip(results) {
             let answer = match res {
                 Ok(stored) => {
@@ -123,16 +139,20 @@ async fn run(
                                 exclude,
                                 also,
                             } => {
-                                fanouts.push((
-                                    group.clone(),
-                                    Fanout {
-                                        out,
-                                        sender: *sender,
-                                        sender_sid: sender_sid.clone(),
-                                        exclude: exclude.clone(),
-                                        also: also.clone(),
-                                    },
-                                ));
+                                let item = FanoutItem {
+                                    out,
+                                    sender: *sender,
+                                    sender_sid: sender_sid.clone(),
+                                    exclude: exclude.clone(),
+                                    also: also.clone(),
+                                };
+                                // One fan-out per group per batch, its messages in order.
+                                match fanouts.iter_mut().find(|(g, _)| g.id() == group.id()) {
+                                    Some((_, f)) => f.items.push(item),
+                                    None => {
+                                        fanouts.push((group.clone(), Fanout { items: vec![item] }))
+                                    }
+                                }
                             }
                         }
                     }

@@ -83,7 +83,10 @@ pub fn print_table(r: &Report) {
                 r.connect_s, r.connect_p50_ms, r.connect_p99_ms
             ),
         ),
-        ("server RSS KiB", r.rss_kib.map_or("-".into(), |v| v.to_string())),
+        (
+            "server RSS KiB",
+            r.rss_kib.map_or("-".into(), |v| v.to_string()),
+        ),
         ("RSS per connection KiB", opt(r.rss_per_conn_kib)),
     ];
     for (k, v) in rows {

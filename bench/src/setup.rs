@@ -115,7 +115,11 @@ impl Api {
                 )
                 .await?;
             let before = rows.len();
-            for title in body["data"]["rows"]["newList"].as_array().into_iter().flatten() {
+            for title in body["data"]["rows"]["newList"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 for item in title["list"].as_array().into_iter().flatten() {
                     rows.extend(item["id"].as_i64());
                 }
@@ -174,7 +178,7 @@ pub async fn world(
         .map(|i| {
             let api = &api;
             async move {
-                let a = api.register(&format!("lg{stamp}_{i}")).await;
+                let a = api.register(&username(stamp, i)).await;
                 bar.inc(1);
                 a
             }
@@ -212,4 +216,40 @@ pub async fn world(
         std::fs::write(path, serde_json::to_vec(&w)?)?;
     }
     Ok(w)
+}
+
+/// `lg<run stamp>_<i>`, both in base 36: at most 16 characters up to i = 1.6M (usernames are
+/// limited to 20), unique per run.
+fn username(stamp: u128, i: usize) -> String {
+    format!("lg{}_{}", base36(stamp), base36(i as u128))
+}
+
+fn base36(mut n: u128) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_fit_the_limit_and_differ() {
+        let stamp = 1_763_880_000_000u128;
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(35), "z");
+        assert_eq!(base36(36), "10");
+        let big = username(stamp, 1_000_000);
+        assert!(big.len() <= 20, "{big}");
+        assert_ne!(username(stamp, 1), username(stamp, 36));
+    }
 }

@@ -7,6 +7,7 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncMigrationHarness, AsyncPgConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -58,6 +59,9 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Arc<Db>,
+    /// Bumped after every write to users, groups, members or friendships: a cache of those
+    /// rows (the send path's) is valid while the generation it was read at is current.
+    generation: Arc<AtomicU64>,
 }
 
 /// Runs the same diesel code against whichever backend the store holds. `$conn` is bound to a
@@ -82,6 +86,17 @@ macro_rules! run {
     };
 }
 pub(crate) use run;
+
+/// [`run!`] for a write to users, groups, members or friendships: once it has run, the store's
+/// generation moves on, so caches of those rows refresh.
+macro_rules! run_write {
+    ($store:expr, |$conn:ident| $body:expr) => {{
+        let out = $crate::store::run!($store, |$conn| $body);
+        $store.changed();
+        out
+    }};
+}
+pub(crate) use run_write;
 
 impl Store {
     /// Connects to `url` (`postgres://…`, `postgresql://…`, `sqlite://path` or a bare file path)
@@ -115,9 +130,7 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Migration(e.to_string()))??;
-        Ok(Store {
-            db: Arc::new(Db::Pg(pool)),
-        })
+        Ok(Store::new(Db::Pg(pool)))
     }
 
     async fn connect_sqlite(path: String) -> Result<Store, StoreError> {
@@ -140,11 +153,27 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Connect(e.to_string()))??;
-        Ok(Store {
-            db: Arc::new(Db::Sqlite(tokio::sync::Mutex::new(
-                SyncConnectionWrapper::new(conn),
-            ))),
-        })
+        Ok(Store::new(Db::Sqlite(tokio::sync::Mutex::new(
+            SyncConnectionWrapper::new(conn),
+        ))))
+    }
+
+    fn new(db: Db) -> Store {
+        Store {
+            db: Arc::new(db),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The current generation of user, group, member and friendship rows. Read it before
+    /// reading rows to cache: if it is unchanged later, no write has touched them since. (Writes
+    /// made by other processes are not seen; multi-node will carry them over the bus.)
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,6 +1,7 @@
 //! Chat operations called by the HTTP handlers and the WebSocket path alike: sending, the offline
 //! queue, history and sync.
 
+pub mod facts;
 pub mod groups;
 pub mod history;
 pub mod notify;

@@ -2,7 +2,7 @@
 //! compact pull (`GET /api/message`).
 
 use chatd_actors::outgoing::{compact_frame, Outgoing};
-use chatd_actors::user::{Frame, Sockets};
+use chatd_actors::user::Frame;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +20,10 @@ fn no_socket() -> ApiError {
 /// Pushes every queued message to the user's sockets in order (waiting for room in each socket's
 /// queue), then removes what was pushed. With no socket the queue is kept.
 pub async fn replay(app: &AppState, user_id: i64) -> Result<(), ApiError> {
-    let actor = app.registry.get(user_id).ok_or_else(no_socket)?;
-    let sockets = actor.ask(Sockets).await.map_err(|_| no_socket())?;
+    let sockets = app
+        .registry
+        .with_online(user_id, |o| o.handles())
+        .ok_or_else(no_socket)?;
     if sockets.is_empty() {
         return Err(no_socket());
     }

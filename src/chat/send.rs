@@ -1,13 +1,13 @@
 //! Sending a message: validate, apply the delivery rules, then hand it to the writer, which
 //! stores it (durable, seq, idempotent) and routes it before we answer.
 
-use chatd_actors::{Accepted, Route, Target};
+use chatd_actors::{Accepted, Pending, Route, Target};
 use chatd_schema::conv;
-use chatd_schema::models::NewMessage;
+use chatd_schema::models::{NewMessage, User};
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::chat::groups::{active_group, active_member, group_ref, member_avatar, member_name};
+use crate::chat::facts::group_send_facts;
 use crate::error::ApiError;
 use crate::i18n::Msg;
 use crate::rules::chat::{chatset_for, may_send_single, SingleChatFacts};
@@ -30,7 +30,23 @@ pub struct Outbound {
     pub client_msg_id: Option<String>,
 }
 
+/// Sends and waits until the message is durable and routed.
 pub async fn send(app: &AppState, caller: &Caller, m: Outbound) -> Result<Accepted, ApiError> {
+    Ok(accept(app, caller, m).await?.await_answer().await?)
+}
+
+/// Checks and enqueues a message; its place in acceptance order is fixed when this returns, and
+/// the [`Pending`] answer resolves once it is stored and routed.
+pub async fn accept(app: &AppState, caller: &Caller, m: Outbound) -> Result<Pending, ApiError> {
+    let (msg, route) = prepare(app, caller, m).await?;
+    Ok(app.writer.enqueue(msg, route).await?)
+}
+
+async fn prepare(
+    app: &AppState,
+    caller: &Caller,
+    m: Outbound,
+) -> Result<(NewMessage, Route), ApiError> {
     if m.data.len() > app.cfg.max_message_bytes {
         return Err(ApiError::TooLarge(Msg::owned(
             format!("message data exceeds {} bytes", app.cfg.max_message_bytes),
@@ -51,7 +67,20 @@ pub async fn send(app: &AppState, caller: &Caller, m: Outbound) -> Result<Accept
     }
 }
 
-async fn send_single(app: &AppState, caller: &Caller, m: Outbound) -> Result<Accepted, ApiError> {
+/// The sender's account, which must be active (a disabled account cannot send).
+pub async fn active_sender(app: &AppState, user_id: i64) -> Result<User, ApiError> {
+    app.store
+        .user_by_id(user_id)
+        .await?
+        .filter(|u| u.status == 1)
+        .ok_or_else(ApiError::unauthorized)
+}
+
+async fn send_single(
+    app: &AppState,
+    caller: &Caller,
+    m: Outbound,
+) -> Result<(NewMessage, Route), ApiError> {
     let me = caller.user_id;
     if m.to == me {
         return Err(ApiError::bad(
@@ -59,12 +88,7 @@ async fn send_single(app: &AppState, caller: &Caller, m: Outbound) -> Result<Acc
             "不能给自己发消息",
         ));
     }
-    let sender = app
-        .store
-        .user_by_id(me)
-        .await?
-        .filter(|u| u.status == 1)
-        .ok_or_else(ApiError::unauthorized)?;
+    let sender = active_sender(app, me).await?;
     let recipient = app
         .store
         .user_by_id(m.to)
@@ -106,45 +130,41 @@ async fn send_single(app: &AppState, caller: &Caller, m: Outbound) -> Result<Acc
         Target::recipient(recipient.id),
         Target::other_devices(me, Some(caller.sid.clone())),
     ]);
-    Ok(app.writer.submit(msg, route).await?)
+    Ok((msg, route))
 }
 
 /// A group message: the sender must be an active member of an active group; members who
 /// blacklisted the sender are skipped; the sender's identity (group nickname, then nickname, then
 /// username; group avatar, then avatar) travels with the message (seed 004).
-async fn send_group(app: &AppState, caller: &Caller, m: Outbound) -> Result<Accepted, ApiError> {
-    let group = active_group(app.store.group_by_id(m.to).await?)?;
-    let member = active_member(app, group.id, caller.user_id).await?;
-    let sender = app
-        .store
-        .user_by_id(caller.user_id)
-        .await?
-        .filter(|u| u.status == 1)
-        .ok_or_else(ApiError::unauthorized)?;
-    let blockers = app.store.blockers_of(sender.id).await?;
+async fn send_group(
+    app: &AppState,
+    caller: &Caller,
+    m: Outbound,
+) -> Result<(NewMessage, Route), ApiError> {
+    let facts = group_send_facts(app, m.to, caller.user_id).await?;
     let msg = NewMessage {
         uuid: uuid::Uuid::new_v4().to_string(),
-        conv_key: conv::group(group.id),
+        conv_key: conv::group(facts.group_id),
         chat_type: "group".into(),
         msg_type: m.msg_type,
-        from_id: sender.id,
-        to_id: group.id,
-        from_name: member_name(Some(&member), &sender),
-        from_avatar: member_avatar(Some(&member), &sender),
-        to_name: group.name.clone(),
-        to_avatar: group.avatar.clone(),
+        from_id: facts.sender_id,
+        to_id: facts.group_id,
+        from_name: facts.from_name.clone(),
+        from_avatar: facts.from_avatar.clone(),
+        to_name: facts.to_name.clone(),
+        to_avatar: facts.to_avatar.clone(),
         data: m.data,
         options: m.options,
-        extra: Some(serde_json::json!({"group": group_ref(&group)}).to_string()),
+        extra: Some(facts.extra.clone()),
         client_msg_id: m.client_msg_id,
         create_time: app.clock.now_ms(),
     };
     let route = Route::Group {
-        group: app.groups.get(group.id),
-        sender: sender.id,
+        group: app.groups.get(facts.group_id),
+        sender: facts.sender_id,
         sender_sid: Some(caller.sid.clone()),
-        exclude: blockers,
+        exclude: facts.blockers.clone(),
         also: Vec::new(),
     };
-    Ok(app.writer.submit(msg, route).await?)
+    Ok((msg, route))
 }

@@ -231,8 +231,7 @@ async fn logout(app: App, req: Req) -> Response {
             let caller = req.caller(&app).await?;
             app.sessions.revoke(&caller.sid, caller.user_id).await?;
             app.registry
-                .close_sessions(caller.user_id, vec![caller.sid.to_string()])
-                .await;
+                .close_sessions(caller.user_id, vec![caller.sid.to_string()]);
             Ok(Value::Bool(true))
         }
         .await,
@@ -403,7 +402,7 @@ async fn set_password(app: App, req: Req) -> Response {
                 .set_password(me.id, &hash, app.clock.now_ms())
                 .await?;
             let revoked = app.sessions.revoke_others(me.id, &caller.sid).await?;
-            app.registry.close_sessions(me.id, revoked).await;
+            app.registry.close_sessions(me.id, revoked);
             Ok(Value::String("ok".into()))
         }
         .await,

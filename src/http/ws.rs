@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use chatd_actors::frames::{ack, error};
-use chatd_actors::socket::{serve, Conn, Inbound};
+use chatd_actors::socket::{now, serve, Conn, Inbound, Later};
 use chatd_actors::{ClientFrame, Dialect};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -16,18 +16,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role as WsRole, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_tungstenite::WebSocketStream;
 
 use crate::app::App;
 use crate::auth::{token_from, Caller, Role};
-use crate::chat::send::{send, ChatType, Outbound};
+use crate::chat::send::{accept, ChatType, Outbound};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 
 /// Read buffer per socket: enough for typical frames; larger frames still arrive (the buffer
 /// grows for them and shrinks back).
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 2 * 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
@@ -158,7 +157,7 @@ pub struct WsInbound {
 }
 
 impl WsInbound {
-    async fn on_frame(&self, conn: &Conn, frame: ClientFrame) -> Option<Utf8Bytes> {
+    async fn on_frame(&self, conn: &Conn, frame: ClientFrame) -> Later {
         let (chat_type, to, content, cid) = match frame {
             ClientFrame::Unicast {
                 receiver_id,
@@ -174,12 +173,12 @@ impl WsInbound {
                 reason,
                 client_msg_id,
             } => {
-                return match conn.dialect {
+                return now(match conn.dialect {
                     Dialect::Rich => Some(error(client_msg_id.as_deref(), &reason)),
                     Dialect::Compact => None,
-                }
+                });
             }
-            ClientFrame::Ping => return Some(chatd_actors::frames::pong()),
+            ClientFrame::Ping => return now(Some(chatd_actors::frames::pong())),
         };
         let caller = Caller {
             user_id: conn.user_id,
@@ -194,17 +193,33 @@ impl WsInbound {
             options: "{}".into(),
             client_msg_id: cid.clone(),
         };
-        let result = send(&self.app, &caller, out).await;
-        match (conn.dialect, result) {
-            (Dialect::Rich, Ok(accepted)) => Some(ack(cid.as_deref(), &accepted.message)),
-            (Dialect::Rich, Err(e)) => {
+        let dialect = conn.dialect;
+        let lang = self.app.cfg.default_lang;
+        let refused = move |e: ApiError| match dialect {
+            Dialect::Rich => {
                 if let ApiError::Internal(d) = &e {
                     tracing::error!(error = %d, "websocket send failed");
                 }
-                Some(error(cid.as_deref(), &e.reason(self.app.cfg.default_lang)))
+                Some(error(cid.as_deref(), &e.reason(lang)))
             }
-            (Dialect::Compact, _) => None,
-        }
+            Dialect::Compact => None,
+        };
+        let pending = match accept(&self.app, &caller, out).await {
+            Ok(p) => p,
+            Err(e) => return now(refused(e)),
+        };
+        Box::pin(async move {
+            match pending.await_answer().await {
+                Ok(accepted) => match dialect {
+                    Dialect::Rich => Some(ack(
+                        accepted.message["client_msg_id"].as_str(),
+                        &accepted.message,
+                    )),
+                    Dialect::Compact => None,
+                },
+                Err(e) => refused(e.into()),
+            }
+        })
     }
 }
 
@@ -213,7 +228,7 @@ impl Inbound for WsInbound {
         &'a self,
         conn: &'a Conn,
         frame: ClientFrame,
-    ) -> Pin<Box<dyn Future<Output = Option<Utf8Bytes>> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Later> + Send + 'a>> {
         Box::pin(self.on_frame(conn, frame))
     }
 }

@@ -11,6 +11,8 @@ on_both!(
     group_messages_identity_blacklist_and_dialects,
     approval_flows_and_spoofed_inviter,
     removal_quit_and_dissolve,
+    send_checks_follow_changes,
+    burst_answers_in_order,
     qr_codes_decode,
 );
 
@@ -43,6 +45,18 @@ async fn make_group(app: &TestApp, owner: &User, members: &[&User]) -> Value {
     ok_data(s, &body)
 }
 
+async fn remove_member(app: &TestApp, owner: &User, gid: i64, who: &User) -> (StatusCode, Value) {
+    app.post(
+        "/api/chat/groupDeleteUser",
+        Some(&owner.token),
+        &[
+            ("group_id", &gid.to_string()),
+            ("user_id", &who.id.to_string()),
+        ],
+    )
+    .await
+}
+
 async fn gsend(app: &TestApp, from: &User, gid: i64, data: &str) -> (StatusCode, Value) {
     app.post(
         "/api/chat/socket/sendmessage",
@@ -64,6 +78,7 @@ async fn create_list_info_and_owner_rules(b: Backend) {
     let m2 = app.register("gm2").await;
     let outsider = app.register("gou").await;
     let mut m1ws = app.ws(&m1.token).await;
+    m1ws.skip_created = false;
     app.wait_online(&m1).await;
     // Someone else's friendship rows do not count.
     let rows = friend_rows(&app, &m1, &[&m2]).await;
@@ -88,6 +103,7 @@ async fn create_list_info_and_owner_rules(b: Backend) {
     let created = m1ws.recv().await;
     assert_eq!(created["data"]["chatType"], "group");
     assert_eq!(created["data"]["type"], "systemNotice");
+    assert_eq!(created["data"]["actionType"], "create");
     assert_eq!(created["data"]["group"]["id"], gid);
 
     let (s, body) = app.get("/api/chat/grouplist/1", Some(&m2.token)).await;
@@ -533,16 +549,7 @@ async fn removal_quit_and_dissolve(b: Backend) {
     for u in [&z, &a, &owner] {
         app.wait_online(u).await;
     }
-    let (s, body) = app
-        .post(
-            "/api/chat/groupDeleteUser",
-            Some(&owner.token),
-            &[
-                ("group_id", &gid.to_string()),
-                ("user_id", &z.id.to_string()),
-            ],
-        )
-        .await;
+    let (s, body) = remove_member(&app, &owner, gid, &z).await;
     ok_data(s, &body);
     let removed = zws.recv().await;
     assert_eq!(removed["data"]["actionType"], "removed");
@@ -596,6 +603,95 @@ async fn removal_quit_and_dissolve(b: Backend) {
     fail(s, &body, StatusCode::NOT_FOUND);
     let (s, body) = gsend(&app, &a, gid, "anyone?").await;
     fail(s, &body, StatusCode::NOT_FOUND);
+}
+
+/// The send path caches its checks per (group, sender): every change after a first send must
+/// still count at once (nickname, blacklist, removal).
+async fn send_checks_follow_changes(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let owner = app.register("cco").await;
+    let a = app.register("cca").await;
+    let z = app.register("ccz").await;
+    let g = make_group(&app, &owner, &[&a, &z]).await;
+    let gid = g["id"].as_i64().unwrap();
+    let mut aws = app.ws(&a.token).await;
+    let mut ows = app.ws(&owner.token).await;
+    for u in [&a, &owner] {
+        app.wait_online(u).await;
+    }
+    let (s, body) = gsend(&app, &z, gid, "z first").await;
+    assert_eq!(ok_data(s, &body)["from_name"], z.username.as_str());
+    assert_eq!(aws.recv().await["data"]["data"], "z first");
+    assert_eq!(ows.recv().await["data"]["data"], "z first");
+    // A new group nickname shows on the next message.
+    let (s, body) = app
+        .post(
+            "/api/chat/groupnickname",
+            Some(&z.token),
+            &[("id", &gid.to_string()), ("nickname", "Zed")],
+        )
+        .await;
+    ok_data(s, &body);
+    let (s, body) = gsend(&app, &z, gid, "z second").await;
+    assert_eq!(ok_data(s, &body)["from_name"], "Zed");
+    assert_eq!(aws.recv().await["data"]["from_name"], "Zed");
+    assert_eq!(ows.recv().await["data"]["from_name"], "Zed");
+    // The owner blacklists z: the next message skips the owner.
+    let (s, body) = app
+        .post(
+            &format!("/api/chat/setblackgoodfriend/{}", z.id),
+            Some(&owner.token),
+            &[],
+        )
+        .await;
+    ok_data(s, &body);
+    let (s, body) = gsend(&app, &z, gid, "z third").await;
+    ok_data(s, &body);
+    assert_eq!(aws.recv().await["data"]["data"], "z third");
+    ows.expect_silence(300).await;
+    // z is removed: z's next send is refused.
+    let (s, body) = remove_member(&app, &owner, gid, &z).await;
+    ok_data(s, &body);
+    let (s, body) = gsend(&app, &z, gid, "z fourth").await;
+    fail(s, &body, StatusCode::FORBIDDEN);
+}
+
+/// A socket takes its next frame while earlier ones are still being stored: a burst is still
+/// answered frame by frame in the order sent (a refusal in its place), and delivered in that order.
+async fn burst_answers_in_order(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let owner = app.register("bao").await;
+    let a = app.register("baa").await;
+    let g = make_group(&app, &owner, &[&a]).await;
+    let gid = g["id"].as_i64().unwrap();
+    let mut ows = app.ws(&owner.token).await;
+    let mut aws = app.ws(&a.token).await;
+    for u in [&owner, &a] {
+        app.wait_online(u).await;
+    }
+    let ids = ["b0", "b1", "bad", "b3", "b4"];
+    for cid in ids {
+        let to = if cid == "bad" { 999_999_999 } else { gid };
+        ows.send_json(
+            json!({"type": "multicast", "groupId": to, "content": cid, "client_msg_id": cid}),
+        )
+        .await;
+    }
+    for cid in ids {
+        let answer = ows.recv().await;
+        assert_eq!(answer["client_msg_id"], cid, "{answer}");
+        let kind = if cid == "bad" { "error" } else { "ack" };
+        assert_eq!(answer["type"], kind, "{answer}");
+    }
+    let mut last_seq = 0;
+    for cid in ["b0", "b1", "b3", "b4"] {
+        let got = aws.recv().await;
+        assert_eq!(got["data"]["data"], cid, "{got}");
+        let seq = got["data"]["seq"].as_i64().unwrap();
+        assert!(seq > last_seq, "{got}");
+        last_seq = seq;
+    }
+    aws.expect_silence(200).await;
 }
 
 fn decode_png(bytes: &[u8]) -> String {

@@ -202,7 +202,8 @@ async fn fanout(
                 ready = true;
                 break;
             }
-            let _ = tokio::time::timeout(Duration::from_millis(50), progress.notify.notified()).await;
+            let _ =
+                tokio::time::timeout(Duration::from_millis(50), progress.notify.notified()).await;
         }
         if ready {
             break;
@@ -235,11 +236,13 @@ async fn fanout(
                     stalled = true;
                     break 'send;
                 }
-                let _ = tokio::time::timeout(Duration::from_millis(100), progress.notify.notified())
-                    .await;
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(100), progress.notify.notified())
+                        .await;
             },
         }
-        tx.send(frame(&group, &payload(seq, now_us(), size))).await?;
+        tx.send(frame(&group, &payload(seq, now_us(), size)))
+            .await?;
         b.set_position(progress.completed.load(Ordering::Relaxed));
     }
     // Wait for the tail (or a stall).

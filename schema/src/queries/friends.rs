@@ -2,7 +2,7 @@
 
 use crate::models::{FriendApplication, Friendship, NewFriendship, User};
 use crate::schema::{friend_applications, friendships, users};
-use crate::store::{run, Store, StoreError};
+use crate::store::{run, run_write, Store, StoreError};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
@@ -48,7 +48,7 @@ impl Store {
             },
         ];
         let rows = &rows;
-        run!(self, |conn| {
+        run_write!(self, |conn| {
             conn.transaction::<_, diesel::result::Error, _>(async |c| {
                 for row in rows {
                     diesel::insert_into(friendships::table)
@@ -73,7 +73,7 @@ impl Store {
         black: bool,
         now: i64,
     ) -> Result<usize, StoreError> {
-        run!(self, |conn| Ok(diesel::update(
+        run_write!(self, |conn| Ok(diesel::update(
             friendships::table
                 .filter(friendships::user_id.eq(user_id))
                 .filter(friendships::friend_id.eq(friend_id)),
@@ -96,7 +96,7 @@ impl Store {
         note: &str,
         now: i64,
     ) -> Result<FriendApplication, StoreError> {
-        run!(self, |conn| Ok(diesel::insert_into(
+        run_write!(self, |conn| Ok(diesel::insert_into(
             friend_applications::table
         )
         .values((
@@ -173,7 +173,7 @@ impl Store {
         status: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        run!(self, |conn| Ok(diesel::update(
+        run_write!(self, |conn| Ok(diesel::update(
             friend_applications::table
                 .find(id)
                 .filter(friend_applications::status.eq("pending")),
@@ -223,7 +223,7 @@ impl Store {
         star: bool,
         now: i64,
     ) -> Result<usize, StoreError> {
-        run!(self, |conn| {
+        run_write!(self, |conn| {
             let target = friendships::table
                 .filter(friendships::user_id.eq(user_id))
                 .filter(friendships::friend_id.eq(friend_id));
@@ -256,7 +256,7 @@ impl Store {
         melookfriend: i32,
         now: i64,
     ) -> Result<usize, StoreError> {
-        run!(self, |conn| Ok(diesel::update(
+        run_write!(self, |conn| Ok(diesel::update(
             friendships::table
                 .filter(friendships::user_id.eq(user_id))
                 .filter(friendships::friend_id.eq(friend_id)),
@@ -272,7 +272,7 @@ impl Store {
 
     /// Removes both directions of a friendship and every pending application between the two.
     pub async fn unfriend(&self, a: i64, b: i64) -> Result<(), StoreError> {
-        run!(self, |conn| {
+        run_write!(self, |conn| {
             conn.transaction::<_, diesel::result::Error, _>(async |c| {
                 diesel::delete(
                     friendships::table.filter(

@@ -2,7 +2,7 @@
 
 use crate::models::{Group, GroupMember, User};
 use crate::schema::{chat_groups, friendships, group_members, users};
-use crate::store::{run, Store, StoreError};
+use crate::store::{run, run_write, Store, StoreError};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
@@ -26,7 +26,7 @@ impl Store {
         members: &[i64],
         now: i64,
     ) -> Result<Group, StoreError> {
-        run!(self, |conn| {
+        run_write!(self, |conn| {
             conn.transaction::<_, diesel::result::Error, _>(async |c| {
                 let group: Group = diesel::insert_into(chat_groups::table)
                     .values((
@@ -133,7 +133,7 @@ impl Store {
 
     /// Sets name, avatar, remark and join setting in one write (the caller passes all four).
     pub async fn update_group(&self, g: &Group, now: i64) -> Result<(), StoreError> {
-        run!(self, |conn| {
+        run_write!(self, |conn| {
             diesel::update(chat_groups::table.find(g.id))
                 .set((
                     chat_groups::name.eq(&g.name),
@@ -156,7 +156,7 @@ impl Store {
         nickname: &str,
         now: i64,
     ) -> Result<usize, StoreError> {
-        run!(self, |conn| Ok(diesel::update(
+        run_write!(self, |conn| Ok(diesel::update(
             group_members::table
                 .filter(group_members::group_id.eq(group_id))
                 .filter(group_members::user_id.eq(user_id))
@@ -177,7 +177,7 @@ impl Store {
         m: &NewMember,
         now: i64,
     ) -> Result<(), StoreError> {
-        run!(self, |conn| {
+        run_write!(self, |conn| {
             diesel::insert_into(group_members::table)
                 .values((
                     group_members::group_id.eq(group_id),
@@ -211,7 +211,7 @@ impl Store {
         user_id: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        run!(self, |conn| Ok(diesel::update(
+        run_write!(self, |conn| Ok(diesel::update(
             group_members::table
                 .filter(group_members::group_id.eq(group_id))
                 .filter(group_members::user_id.eq(user_id))
@@ -228,7 +228,7 @@ impl Store {
     }
 
     pub async fn remove_member(&self, group_id: i64, user_id: i64) -> Result<bool, StoreError> {
-        run!(self, |conn| Ok(diesel::delete(
+        run_write!(self, |conn| Ok(diesel::delete(
             group_members::table
                 .filter(group_members::group_id.eq(group_id))
                 .filter(group_members::user_id.eq(user_id)),

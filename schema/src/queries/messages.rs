@@ -2,7 +2,7 @@
 
 use crate::models::{MessageInsert, MessageRow, NewMessage};
 use crate::schema::{conversations, messages};
-use crate::store::{run, Store, StoreError};
+use crate::store::{run, Db, Store, StoreError};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
@@ -14,6 +14,80 @@ pub struct StoredMessage {
     pub fresh: bool,
 }
 
+/// The statements of [`Store::insert_messages`], written once for the async (PostgreSQL) and the
+/// blocking (SQLite) connection: `$($aw)*` is `.await` for the first and nothing for the second.
+macro_rules! store_batch {
+    ($c:ident, $batch:expr, $($aw:tt)*) => {{
+        let mut out = Vec::with_capacity($batch.len());
+        for m in $batch.iter() {
+            if let Some(cid) = &m.client_msg_id {
+                let existing: Option<MessageRow> = messages::table
+                    .filter(messages::from_id.eq(m.from_id))
+                    .filter(messages::client_msg_id.eq(cid))
+                    .select(MessageRow::as_select())
+                    .first($c)
+                    $($aw)*
+                    .optional()?;
+                if let Some(row) = existing {
+                    out.push(StoredMessage { row, fresh: false });
+                    continue;
+                }
+            }
+            let seq: i64 = diesel::insert_into(conversations::table)
+                .values((
+                    conversations::conv_key.eq(&m.conv_key),
+                    conversations::last_seq.eq(1i64),
+                ))
+                .on_conflict(conversations::conv_key)
+                .do_update()
+                .set(conversations::last_seq.eq(conversations::last_seq + 1i64))
+                .returning(conversations::last_seq)
+                .get_result($c)
+                $($aw)*?;
+            let row: MessageRow = diesel::insert_into(messages::table)
+                .values(MessageInsert {
+                    uuid: &m.uuid,
+                    conv_key: &m.conv_key,
+                    seq,
+                    chat_type: &m.chat_type,
+                    msg_type: &m.msg_type,
+                    from_id: m.from_id,
+                    to_id: m.to_id,
+                    from_name: &m.from_name,
+                    from_avatar: &m.from_avatar,
+                    to_name: &m.to_name,
+                    to_avatar: &m.to_avatar,
+                    data: &m.data,
+                    options: &m.options,
+                    extra: m.extra.as_deref(),
+                    client_msg_id: m.client_msg_id.as_deref(),
+                    isremove: 0,
+                    create_time: m.create_time,
+                })
+                .returning(MessageRow::as_returning())
+                .get_result($c)
+                $($aw)*?;
+            out.push(StoredMessage { row, fresh: true });
+        }
+        Ok(out)
+    }};
+}
+
+/// The blocking (SQLite) side, where diesel's own `RunQueryDsl` is the one in scope.
+mod blocking {
+    use super::StoredMessage;
+    use crate::models::{MessageInsert, MessageRow, NewMessage};
+    use crate::schema::{conversations, messages};
+    use diesel::prelude::*;
+
+    pub(super) fn insert_messages(
+        c: &mut SqliteConnection,
+        batch: &[NewMessage],
+    ) -> QueryResult<Vec<StoredMessage>> {
+        c.transaction(|c| store_batch!(c, batch,))
+    }
+}
+
 impl Store {
     /// Stores a batch of messages in one transaction, in order: each gets the next `seq` of its
     /// conversation; a repeated `(from_id, client_msg_id)` returns the first message instead.
@@ -21,64 +95,28 @@ impl Store {
         &self,
         batch: &[NewMessage],
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        run!(self, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(async |c| {
-                let mut out = Vec::with_capacity(batch.len());
-                for m in batch {
-                    if let Some(cid) = &m.client_msg_id {
-                        let existing: Option<MessageRow> = messages::table
-                            .filter(messages::from_id.eq(m.from_id))
-                            .filter(messages::client_msg_id.eq(cid))
-                            .select(MessageRow::as_select())
-                            .first(c)
-                            .await
-                            .optional()?;
-                        if let Some(row) = existing {
-                            out.push(StoredMessage { row, fresh: false });
-                            continue;
-                        }
-                    }
-                    let seq: i64 = diesel::insert_into(conversations::table)
-                        .values((
-                            conversations::conv_key.eq(&m.conv_key),
-                            conversations::last_seq.eq(1i64),
-                        ))
-                        .on_conflict(conversations::conv_key)
-                        .do_update()
-                        .set(conversations::last_seq.eq(conversations::last_seq + 1i64))
-                        .returning(conversations::last_seq)
-                        .get_result(c)
-                        .await?;
-                    let row: MessageRow = diesel::insert_into(messages::table)
-                        .values(MessageInsert {
-                            uuid: &m.uuid,
-                            conv_key: &m.conv_key,
-                            seq,
-                            chat_type: &m.chat_type,
-                            msg_type: &m.msg_type,
-                            from_id: m.from_id,
-                            to_id: m.to_id,
-                            from_name: &m.from_name,
-                            from_avatar: &m.from_avatar,
-                            to_name: &m.to_name,
-                            to_avatar: &m.to_avatar,
-                            data: &m.data,
-                            options: &m.options,
-                            extra: m.extra.as_deref(),
-                            client_msg_id: m.client_msg_id.as_deref(),
-                            isremove: 0,
-                            create_time: m.create_time,
-                        })
-                        .returning(MessageRow::as_returning())
-                        .get_result(c)
-                        .await?;
-                    out.push(StoredMessage { row, fresh: true });
-                }
-                Ok(out)
-            })
-            .await
-            .map_err(StoreError::from)
-        })
+        match &*self.db {
+            Db::Pg(pool) => {
+                let mut conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| StoreError::Pool(e.to_string()))?;
+                Ok(conn
+                    .transaction::<_, diesel::result::Error, _>(
+                        async |c| store_batch!(c, batch, .await),
+                    )
+                    .await?)
+            }
+            Db::Sqlite(mutex) => {
+                // The whole batch in one blocking call: through the async wrapper every
+                // statement would be its own hop to a blocking thread.
+                let batch = batch.to_vec();
+                let mut conn = mutex.lock().await;
+                Ok(conn
+                    .spawn_blocking(move |c| blocking::insert_messages(c, &batch))
+                    .await?)
+            }
+        }
     }
 
     pub async fn message_by_uuid(&self, uuid: &str) -> Result<Option<MessageRow>, StoreError> {

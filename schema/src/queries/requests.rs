@@ -2,7 +2,7 @@
 
 use crate::models::{Group, GroupRequest};
 use crate::schema::{chat_groups, group_requests};
-use crate::store::{run, Store, StoreError};
+use crate::store::{run, run_write, Store, StoreError};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
@@ -15,7 +15,7 @@ impl Store {
         invited_by: i64,
         now: i64,
     ) -> Result<GroupRequest, StoreError> {
-        run!(self, |conn| {
+        run_write!(self, |conn| {
             let existing: Option<GroupRequest> = group_requests::table
                 .filter(group_requests::group_id.eq(group_id))
                 .filter(group_requests::user_id.eq(user_id))
@@ -74,7 +74,7 @@ impl Store {
         status: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        run!(self, |conn| Ok(diesel::update(
+        run_write!(self, |conn| Ok(diesel::update(
             group_requests::table
                 .find(id)
                 .filter(group_requests::status.eq("pending")),
