@@ -107,6 +107,9 @@ pub struct Options {
     /// Frames a socket may have queued before it is closed as too slow (1013) [default: 1024]
     #[arg(long, global = true, env = "CHAT_SOCKET_QUEUE")]
     pub socket_queue: Option<usize>,
+    /// Threads running connections and fan-out [default: CPU cores - 1, at least 1]
+    #[arg(long, global = true, env = "CHAT_WORKERS")]
+    pub workers: Option<usize>,
     /// Frames a WebSocket client may send per second (bursts of twice that) [default: 50]
     #[arg(long, global = true, env = "CHAT_WS_FRAMES_PER_SEC")]
     pub ws_frames_per_sec: Option<u32>,
@@ -191,6 +194,7 @@ impl Options {
             idle_timeout,
             ping_interval,
             socket_queue,
+            workers,
             ws_frames_per_sec,
             login_user_limit,
             login_ip_limit,
@@ -239,6 +243,7 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     pub ping_interval_secs: u64,
     pub socket_queue: usize,
+    pub workers: usize,
     pub ws_frames_per_sec: u32,
     pub login_user_limit: i64,
     pub login_ip_limit: i64,
@@ -287,6 +292,16 @@ fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
     let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
     let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60;
     chrono::FixedOffset::east_opt(sign * secs)
+}
+
+/// One worker thread per core but one. The store's writes (SQLite on the embedded backend),
+/// password hashing and file work run on tokio's blocking threads; a core left for them (and for
+/// the kernel's network work) keeps them from preempting the workers mid fan-out. Measured on
+/// 2 cores (BENCHMARKS.md): 1 worker delivers ~20% more in S1 than 2.
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
 }
 
 impl Config {
@@ -350,6 +365,7 @@ impl Config {
             idle_timeout_secs: o.idle_timeout.unwrap_or(90).max(1),
             ping_interval_secs: o.ping_interval.unwrap_or(30).max(1),
             socket_queue: o.socket_queue.unwrap_or(1024).max(1),
+            workers: o.workers.unwrap_or_else(default_workers).max(1),
             ws_frames_per_sec: o.ws_frames_per_sec.unwrap_or(50).max(1),
             login_user_limit: o.login_user_limit.unwrap_or(10).max(1),
             login_ip_limit: o.login_ip_limit.unwrap_or(100).max(1),

@@ -16,12 +16,20 @@ fn init_logs(json: bool) {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let cfg = Config::load(cli.options, cli.config.as_ref())?;
     init_logs(cfg.log_json);
-    match cli.command.unwrap_or(Command::Serve) {
+    // Built by hand (not `#[tokio::main]`) so the worker count comes from the configuration.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.workers)
+        .enable_all()
+        .build()?
+        .block_on(run(cli.command.unwrap_or(Command::Serve), cfg))
+}
+
+async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
+    match command {
         Command::Migrate => {
             open_store(&cfg).await?;
             tracing::info!("migrations are up to date");

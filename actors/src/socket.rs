@@ -119,10 +119,19 @@ pub async fn serve<S>(
     let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
     let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
 
+    // Shutdown flips the flag, then closes every attached socket through its control; a socket
+    // that attached after that sweep sees the flag here. So the loop never polls the shared watch.
+    if *shutdown.borrow_and_update() {
+        control.close(1001);
+    }
+    // One waiter for the whole life of the socket: re-polling it is cheap, re-creating it on
+    // every wake-up cost a registration and a removal under the Notify's lock.
+    let closed = control.closed();
+    tokio::pin!(closed);
+
     let close_code: Option<u16> = loop {
         tokio::select! {
-            code = control.closed() => break Some(code),
-            _ = shutdown.changed() => break Some(1001),
+            code = &mut closed => break Some(code),
             frame = rx.recv() => {
                 let Some(frame) = frame else { break Some(1000) };
                 let mut batch = vec![frame];
@@ -137,13 +146,15 @@ pub async fn serve<S>(
                     }
                 }
                 tokio::select! {
+                    // The write nearly always completes on its first poll: try it first.
+                    biased;
                     r = tokio::time::timeout(write_timeout, write_frames(&mut sink, &batch, conn.dialect)) => {
                         if !matches!(r, Ok(true)) {
                             unsent.extend(batch);
                             break None;
                         }
                     }
-                    code = control.closed() => {
+                    code = &mut closed => {
                         // The client stopped reading and the queue filled: what was being
                         // written may not have arrived, so it is spilled too.
                         unsent.extend(batch);
