@@ -67,6 +67,9 @@ pub struct SocketConfig {
     pub max_frames_per_sec: u32,
 }
 
+/// Deliveries handled in a row before reads, answers and pings get a turn.
+const FAIR_TURN: usize = 8;
+
 /// Most frames written before one flush.
 const COALESCE: usize = 64;
 
@@ -129,10 +132,17 @@ pub async fn serve<S>(
     let closed = control.closed();
     tokio::pin!(closed);
 
+    // Branches are tried in order, queued frames before reads, so a wake-up for a delivery does
+    // not also poll the read half (a lock, a 2 KiB buffer fill, a readiness check). After
+    // FAIR_TURN deliveries in a row the other branches get a turn, so a socket that is sent to
+    // without pause still reads its client's frames and pings.
+    let mut streak = 0usize;
     let close_code: Option<u16> = loop {
         tokio::select! {
+            biased;
             code = &mut closed => break Some(code),
-            frame = rx.recv() => {
+            frame = rx.recv(), if streak < FAIR_TURN => {
+                streak += 1;
                 let Some(frame) = frame else { break Some(1000) };
                 let mut batch = vec![frame];
                 // Under load, let the fan-outs queued behind this wake-up land first: one
@@ -163,6 +173,7 @@ pub async fn serve<S>(
                 }
             }
             Some(reply) = answers.next(), if !answers.is_empty() => {
+                streak = 0;
                 if let Some(reply) = reply {
                     let one = [Frame::Raw(reply)];
                     let w = write_frames(&mut sink, &one, conn.dialect);
@@ -171,31 +182,35 @@ pub async fn serve<S>(
                     }
                 }
             }
-            msg = stream.next(), if answers.len() < IN_FLIGHT => match msg {
-                Some(Ok(Message::Text(text))) => {
-                    last_seen = Instant::now();
-                    let answer = if limiter.check().is_err() {
-                        now(match conn.dialect {
-                            Dialect::Rich => Some(error(None, "too many frames; slow down")),
-                            Dialect::Compact => None,
-                        })
-                    } else {
-                        match ClientFrame::parse(text.as_str()) {
-                            ClientFrame::Ping => now(Some(pong())),
-                            frame => inbound.handle(&conn, frame).await,
-                        }
-                    };
-                    answers.push_back(answer);
+            msg = stream.next(), if answers.len() < IN_FLIGHT => {
+                streak = 0;
+                match msg {
+                    Some(Ok(Message::Text(text))) => {
+                        last_seen = Instant::now();
+                        let answer = if limiter.check().is_err() {
+                            now(match conn.dialect {
+                                Dialect::Rich => Some(error(None, "too many frames; slow down")),
+                                Dialect::Compact => None,
+                            })
+                        } else {
+                            match ClientFrame::parse(text.as_str()) {
+                                ClientFrame::Ping => now(Some(pong())),
+                                frame => inbound.handle(&conn, frame).await,
+                            }
+                        };
+                        answers.push_back(answer);
+                    }
+                    Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
+                        last_seen = Instant::now();
+                        // tungstenite queues the automatic pong; a flush sends it.
+                        let _ = tokio::time::timeout(write_timeout, sink.flush()).await;
+                    }
+                    Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => last_seen = Instant::now(),
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
                 }
-                Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
-                    last_seen = Instant::now();
-                    // tungstenite queues the automatic pong; a flush sends it.
-                    let _ = tokio::time::timeout(write_timeout, sink.flush()).await;
-                }
-                Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => last_seen = Instant::now(),
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
-            },
+            }
             _ = ping.tick() => {
+                streak = 0;
                 if last_seen.elapsed() >= cfg.idle_timeout {
                     break Some(1000);
                 }
@@ -204,6 +219,8 @@ pub async fn serve<S>(
                     break None;
                 }
             }
+            // Nothing else was ready: deliveries resume.
+            _ = std::future::ready(()), if streak >= FAIR_TURN => streak = 0,
         }
     };
 
