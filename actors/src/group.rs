@@ -75,19 +75,21 @@ impl Message<Fanout> for GroupActor {
         let all: Pushes = items.iter().map(|i| i.out.clone()).collect();
         let mut batch = OfflineBatch::default();
         for &member in &self.members {
-            if items.iter().all(|i| i.reaches(member)) {
-                self.delivery
-                    .route_one(&Target::recipient(member), &all, &mut batch);
+            // Most members get the whole batch, shared; only the rest get a list of their own.
+            let some: Pushes;
+            let outs = if items.iter().all(|i| i.reaches(member)) {
+                &all
             } else {
-                let some: Pushes = items
+                some = items
                     .iter()
                     .filter(|i| i.reaches(member))
                     .map(|i| i.out.clone())
                     .collect();
-                if !some.is_empty() {
-                    self.delivery
-                        .route_one(&Target::recipient(member), &some, &mut batch);
-                }
+                &some
+            };
+            if !outs.is_empty() {
+                self.delivery
+                    .route_one(&Target::recipient(member), outs, &mut batch);
             }
         }
         for item in &items {

@@ -124,14 +124,14 @@ async fn run(
         let mut offline = OfflineBatch::default();
         let mut replies = Vec::with_capacity(jobs.len());
         let mut fanouts: Vec<(ActorRef<GroupActor>, Fanout)> = Vec::new();
-        for (job, res) in jobs.into_iter().zip(results) {
+        for (Job { route, reply }, res) in jobs.into_iter().zip(results) {
             let answer = match res {
                 Ok(stored) => {
                     let message = message_json(&stored.row);
                     if stored.fresh {
                         let out = Arc::new(Outgoing::message(&message, now));
-                        match &job.route {
-                            Route::Targets(targets) => delivery.route(targets, &out, &mut offline),
+                        match route {
+                            Route::Targets(targets) => delivery.route(&targets, &out, &mut offline),
                             Route::Group {
                                 group,
                                 sender,
@@ -141,17 +141,15 @@ async fn run(
                             } => {
                                 let item = FanoutItem {
                                     out,
-                                    sender: *sender,
-                                    sender_sid: sender_sid.clone(),
-                                    exclude: exclude.clone(),
-                                    also: also.clone(),
+                                    sender,
+                                    sender_sid,
+                                    exclude,
+                                    also,
                                 };
                                 // One fan-out per group per batch, its messages in order.
                                 match fanouts.iter_mut().find(|(g, _)| g.id() == group.id()) {
                                     Some((_, f)) => f.items.push(item),
-                                    None => {
-                                        fanouts.push((group.clone(), Fanout { items: vec![item] }))
-                                    }
+                                    None => fanouts.push((group, Fanout { items: vec![item] })),
                                 }
                             }
                         }
@@ -167,7 +165,7 @@ async fn run(
                     Err(ActorsError::Store(e))
                 }
             };
-            replies.push((job.reply, answer));
+            replies.push((reply, answer));
         }
         // Group actors take fan-outs in acceptance order; waiting for mailbox room here keeps that
         // order (their handlers never wait on the network per member, so room comes quickly).

@@ -59,8 +59,9 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Arc<Db>,
-    /// Bumped after every write to users, groups, members or friendships: a cache of those
-    /// rows (the send path's) is valid while the generation it was read at is current.
+    /// Bumped after every write to a row the send path caches (a user's status, names or avatar;
+    /// groups, members, friendships): its cache is valid while the generation it was read at is
+    /// current. Logins, passwords, settings and device fields do not bump it.
     generation: Arc<AtomicU64>,
 }
 
@@ -87,8 +88,10 @@ macro_rules! run {
 }
 pub(crate) use run;
 
-/// [`run!`] for a write to users, groups, members or friendships: once it has run, the store's
-/// generation moves on, so caches of those rows refresh.
+/// [`run!`] for a write to a row the send path caches (a user's status, names or avatar; groups,
+/// members, friendships): once it has run, the store's generation moves on, so those caches
+/// refresh. Other user writes (logins, passwords, settings, device fields) use `run!`: bumping
+/// on every login would empty the cache all day on a busy server.
 macro_rules! run_write {
     ($store:expr, |$conn:ident| $body:expr) => {{
         let out = $crate::store::run!($store, |$conn| $body);

@@ -649,6 +649,19 @@ async fn send_checks_follow_changes(b: Backend) {
     ok_data(s, &body);
     assert_eq!(aws.recv().await["data"]["data"], "z third");
     ows.expect_silence(300).await;
+    // The group is renamed: the next message carries the new name.
+    let (s, body) = app
+        .post(
+            "/api/chat/groupUpdateName",
+            Some(&owner.token),
+            &[("id", &gid.to_string()), ("name", "renamed")],
+        )
+        .await;
+    ok_data(s, &body);
+    assert_eq!(aws.recv().await["data"]["type"], "systemNotice");
+    let (s, body) = gsend(&app, &z, gid, "z renamed").await;
+    assert_eq!(ok_data(s, &body)["to_name"], "renamed");
+    assert_eq!(aws.recv().await["data"]["to_name"], "renamed");
     // z is removed: z's next send is refused.
     let (s, body) = remove_member(&app, &owner, gid, &z).await;
     ok_data(s, &body);

@@ -17,7 +17,7 @@ pub enum UserField {
 impl Store {
     /// Creates the user and their (empty) profile row in one transaction.
     pub async fn create_user(&self, new: &NewUser) -> Result<User, StoreError> {
-        run_write!(self, |conn| {
+        run!(self, |conn| {
             conn.transaction::<_, diesel::result::Error, _>(async |c| {
                 let user: User = diesel::insert_into(users::table)
                     .values(new)
@@ -98,7 +98,7 @@ impl Store {
         ip: Option<&str>,
         now: i64,
     ) -> Result<Option<User>, StoreError> {
-        run_write!(self, |conn| Ok(diesel::update(users::table.find(id))
+        run!(self, |conn| Ok(diesel::update(users::table.find(id))
             .set((
                 users::last_login.eq(now),
                 users::last_login_ip.eq(ip),
@@ -136,7 +136,7 @@ impl Store {
     }
 
     pub async fn set_userset(&self, id: i64, userset: &str, now: i64) -> Result<(), StoreError> {
-        run_write!(self, |conn| {
+        run!(self, |conn| {
             diesel::update(users::table.find(id))
                 .set((users::userset.eq(userset), users::update_time.eq(now)))
                 .execute(conn)
@@ -178,7 +178,7 @@ impl Store {
     }
 
     pub async fn set_password(&self, id: i64, hash: &str, now: i64) -> Result<(), StoreError> {
-        run_write!(self, |conn| {
+        run!(self, |conn| {
             diesel::update(users::table.find(id))
                 .set((users::password.eq(hash), users::update_time.eq(now)))
                 .execute(conn)
@@ -233,7 +233,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let [uniplatform, devicemodel, deviceos, devicebrand] = fields;
-        run_write!(self, |conn| {
+        run!(self, |conn| {
             let target = users::table.find(id);
             let current: User = target.select(User::as_select()).first(conn).await?;
             diesel::update(target)
