@@ -11,7 +11,11 @@
 //! - [`delivery`]: the one place that routes a message to users (local sockets or offline queue:
 //!   the seam where other nodes plug in)
 //! - [`writer`]: the batching message writer: durable store write, then in-order fan-out
-//! - [`socket`]: the per-connection loop (read, write with coalescing, heartbeat, idle close, spill)
+//! - [`wire`]: server frames encoded once, shared by every socket they go to
+//! - [`outbox`]: a socket's outgoing side: deliveries write straight into the kernel, a bounded
+//!   queue holds what the kernel cannot take yet
+//! - [`socket`]: the per-connection task (read, answer, finish stalled writes, heartbeat, idle
+//!   close, spill)
 
 pub mod clock;
 pub mod delivery;
@@ -20,10 +24,12 @@ pub mod frames;
 pub mod group;
 pub mod message;
 pub mod offline;
+pub mod outbox;
 pub mod outgoing;
 pub mod registry;
 pub mod socket;
 pub mod user;
+pub mod wire;
 pub mod writer;
 
 pub use clock::Clock;

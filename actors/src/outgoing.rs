@@ -1,18 +1,35 @@
-//! A push rendered once per dialect: every recipient's socket gets a clone of the same bytes.
+//! A push rendered once per dialect, as a ready WebSocket frame: every recipient's socket gets
+//! the same bytes.
 
+use bytes::Bytes;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::frames::Dialect;
+use crate::wire;
 
 #[derive(Debug)]
 pub struct Outgoing {
     /// The rich message JSON: what the offline queue keeps. `None` for frames that are never
     /// queued (NOTIFICATION).
     pub payload: Option<Arc<str>>,
-    pub rich: Utf8Bytes,
-    pub compact: Utf8Bytes,
+    rich: Rendered,
+    compact: Rendered,
+}
+
+/// One dialect's frame: the bytes written to sockets, and its text (a view of the same bytes).
+#[derive(Debug)]
+struct Rendered {
+    wire: Bytes,
+    text: Utf8Bytes,
+}
+
+impl Rendered {
+    fn new(text: &str) -> Rendered {
+        let (wire, text) = wire::text(text);
+        Rendered { wire, text }
+    }
 }
 
 impl Outgoing {
@@ -20,8 +37,8 @@ impl Outgoing {
     pub fn message(message: &Value, now: i64) -> Outgoing {
         let payload: Arc<str> = message.to_string().into();
         Outgoing {
-            rich: rich_frame(&payload, now),
-            compact: compact_frame(message).to_string().into(),
+            rich: Rendered::new(&rich_frame(&payload, now)),
+            compact: Rendered::new(&compact_frame(message).to_string()),
             payload: Some(payload),
         }
     }
@@ -30,39 +47,49 @@ impl Outgoing {
     pub fn from_payload(payload: &str, now: i64) -> Option<Outgoing> {
         let v: Value = serde_json::from_str(payload).ok()?;
         Some(Outgoing {
-            rich: rich_frame(payload, now),
-            compact: compact_frame(&v).to_string().into(),
+            rich: Rendered::new(&rich_frame(payload, now)),
+            compact: Rendered::new(&compact_frame(&v).to_string()),
             payload: Some(payload.into()),
         })
     }
 
     /// A frame that is the same in both dialects and never queued.
-    pub fn ephemeral(frame: Utf8Bytes) -> Outgoing {
+    pub fn ephemeral(frame: &str) -> Outgoing {
         Outgoing {
             payload: None,
-            rich: frame.clone(),
-            compact: frame,
+            rich: Rendered::new(frame),
+            compact: Rendered::new(frame),
         }
     }
 
-    pub fn bytes(&self, dialect: Dialect) -> &Utf8Bytes {
+    fn rendered(&self, dialect: Dialect) -> &Rendered {
         match dialect {
             Dialect::Rich => &self.rich,
             Dialect::Compact => &self.compact,
         }
     }
+
+    /// The frame's text as `dialect` renders it.
+    pub fn text(&self, dialect: Dialect) -> &Utf8Bytes {
+        &self.rendered(dialect).text
+    }
+
+    /// The complete WebSocket frame as `dialect` renders it.
+    pub fn wire(&self, dialect: Dialect) -> &Bytes {
+        &self.rendered(dialect).wire
+    }
 }
 
 /// `{"type":"singleChat","data":<message>,"timestamp":now}` built around the already-encoded
 /// message, so it is not serialized twice.
-pub fn rich_frame(payload: &str, now: i64) -> Utf8Bytes {
+pub fn rich_frame(payload: &str, now: i64) -> String {
     let mut s = String::with_capacity(payload.len() + 64);
     s.push_str(r#"{"type":"singleChat","data":"#);
     s.push_str(payload);
     s.push_str(r#","timestamp":"#);
     s.push_str(&now.to_string());
     s.push('}');
-    s.into()
+    s
 }
 
 /// The compact (seed 003) form of a message: string ids, `content` = the message data, and
@@ -97,11 +124,13 @@ mod tests {
         let m = json!({"id":"x","from_id":1,"to_id":2,"chatType":"single","type":"text",
                        "data":"hi","create_time":5});
         let out = Outgoing::message(&m, 7);
-        let rich: Value = serde_json::from_str(out.rich.as_str()).unwrap_or_default();
+        let rich: Value =
+            serde_json::from_str(out.text(Dialect::Rich).as_str()).unwrap_or_default();
         assert_eq!(rich["type"], "singleChat");
         assert_eq!(rich["data"]["id"], "x");
         assert_eq!(rich["timestamp"], 7);
-        let compact: Value = serde_json::from_str(out.compact.as_str()).unwrap_or_default();
+        let compact: Value =
+            serde_json::from_str(out.text(Dialect::Compact).as_str()).unwrap_or_default();
         assert_eq!(
             compact,
             json!({"type":"unicast","senderId":"1","receiverId":"2","content":"hi","timestamp":5})

@@ -1,27 +1,32 @@
-//! The per-connection loop: one task per socket that writes queued frames (feeding many, flushing
-//! once), reads client frames and hands them to the server's [`Inbound`] handler, pings idle
-//! peers and closes silent ones. When it ends, for whatever reason, everything still queued for
-//! it goes to the user's offline queue: a socket never takes a message down with it.
+//! The per-connection task: reads client frames and hands them to the server's [`Inbound`]
+//! handler, writes their answers, finishes writes the kernel could not take at once (deliveries
+//! write to the socket's [`Outbox`] themselves), pings idle peers and closes silent ones. When it
+//! ends, for whatever reason, every message not known to be written goes to the user's offline
+//! queue: a socket never takes a message down with it.
 
+use bytes::Bytes;
 use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
 use governor::{Quota, RateLimiter};
 use std::future::Future;
+use std::io;
 use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, watch};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::watch;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::frames::{error, pong, ClientFrame, Dialect};
+use crate::outbox::{Outbox, RawSocket};
 use crate::registry::Registry;
-use crate::user::{Frame, SocketControl, SocketHandle};
+use crate::user::{SocketControl, SocketHandle};
+use crate::wire;
 
 /// Who is on the other end of a socket (decided at upgrade, from the token).
 #[derive(Debug, Clone)]
@@ -60,46 +65,93 @@ const IN_FLIGHT: usize = 64;
 pub struct SocketConfig {
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
-    /// Capacity of the outgoing queue; a socket that lets it fill is closed (1013).
+    /// Messages the outgoing queue holds while the kernel's buffer is full; a socket that lets it
+    /// fill is closed (1013).
     pub queue: usize,
     /// Frames a client may send per second (bursts of twice that); the excess is refused
     /// (rich: an error frame; compact: dropped silently, as seed 003 drops refused sends).
     pub max_frames_per_sec: u32,
 }
 
-/// Deliveries handled in a row before reads, answers and pings get a turn.
-const FAIR_TURN: usize = 8;
+/// What tungstenite reads from and writes to: reads come from the socket; what tungstenite writes
+/// itself (its automatic pong and close replies) joins the outbox, in order with everything else.
+struct Duplex {
+    outbox: Arc<Outbox>,
+}
 
-/// Most frames written before one flush.
-const COALESCE: usize = 64;
-
-type Sink<S> = futures_util::stream::SplitSink<WebSocketStream<S>, Message>;
-
-async fn write_frames<S>(sink: &mut Sink<S>, frames: &[Frame], dialect: Dialect) -> bool
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    for text in frames.iter().flat_map(|f| f.texts(dialect)) {
-        if sink.feed(Message::Text(text.clone())).await.is_err() {
-            return false;
+impl AsyncRead for Duplex {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let sock = self.outbox.socket();
+        loop {
+            ready!(sock.poll_read_ready(cx))?;
+            match sock.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
         }
     }
-    sink.flush().await.is_ok()
+}
+
+impl AsyncWrite for Duplex {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        // tungstenite hands over whole frames only: its buffer holds complete frames and this
+        // takes all of it.
+        match self.outbox.push_control(Bytes::copy_from_slice(buf)) {
+            Ok(()) => Poll::Ready(Ok(buf.len())),
+            Err(_) => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // The outbox writes as soon as it can; nothing is held here.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The socket as the server got it from the upgrade: the raw connection, and what the client
+/// sent after its handshake that the HTTP server had already read.
+pub struct Upgraded {
+    pub sock: Arc<dyn RawSocket>,
+    pub read_ahead: Vec<u8>,
+    pub ws: WebSocketConfig,
 }
 
 /// Runs one socket until it closes. Returns after the socket is detached and its leftovers spilled.
-pub async fn serve<S>(
-    ws: WebSocketStream<S>,
+pub async fn serve(
+    up: Upgraded,
     conn: Conn,
     cfg: SocketConfig,
     registry: Registry,
     inbound: Arc<dyn Inbound>,
     mut shutdown: watch::Receiver<bool>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-{
+) {
     let conn_id = registry.next_conn_id();
-    let (tx, mut rx) = mpsc::channel(cfg.queue.max(1));
+    let outbox = Arc::new(Outbox::new(up.sock, cfg.queue));
+    let mut ws = WebSocketStream::from_partially_read(
+        Duplex {
+            outbox: outbox.clone(),
+        },
+        up.read_ahead,
+        Role::Server,
+        Some(up.ws),
+    )
+    .await;
     let control = Arc::new(SocketControl::default());
     registry.attach(
         conn.user_id,
@@ -107,14 +159,12 @@ pub async fn serve<S>(
             conn_id,
             sid: conn.sid.clone(),
             dialect: conn.dialect,
-            tx,
+            outbox: outbox.clone(),
             control: control.clone(),
         },
     );
 
-    let (mut sink, mut stream) = ws.split();
     let mut answers: FuturesOrdered<Later> = FuturesOrdered::new();
-    let mut unsent: Vec<Frame> = Vec::new();
     let mut last_seen = Instant::now();
     let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
     let write_timeout = cfg.idle_timeout;
@@ -132,58 +182,33 @@ pub async fn serve<S>(
     let closed = control.closed();
     tokio::pin!(closed);
 
-    // Branches are tried in order, queued frames before reads, so a wake-up for a delivery does
-    // not also poll the read half (a lock, a 2 KiB buffer fill, a readiness check). After
-    // FAIR_TURN deliveries in a row the other branches get a turn, so a socket that is sent to
-    // without pause still reads its client's frames and pings.
-    let mut streak = 0usize;
+    // Deliveries do not pass through here (they write to the outbox themselves); this task wakes
+    // for its client's frames, their answers, the heartbeat, and a write the kernel could not
+    // take at once.
     let close_code: Option<u16> = loop {
         tokio::select! {
             biased;
             code = &mut closed => break Some(code),
-            frame = rx.recv(), if streak < FAIR_TURN => {
-                streak += 1;
-                let Some(frame) = frame else { break Some(1000) };
-                let mut batch = vec![frame];
-                // Under load, let the fan-outs queued behind this wake-up land first: one
-                // write then carries several messages (with nothing else to run, this returns
-                // at once).
-                tokio::task::yield_now().await;
-                while batch.len() < COALESCE {
-                    match rx.try_recv() {
-                        Ok(f) => batch.push(f),
-                        Err(_) => break,
-                    }
-                }
+            _ = outbox.stalled() => {
                 tokio::select! {
-                    // The write nearly always completes on its first poll: try it first.
                     biased;
-                    r = tokio::time::timeout(write_timeout, write_frames(&mut sink, &batch, conn.dialect)) => {
-                        if !matches!(r, Ok(true)) {
-                            unsent.extend(batch);
+                    r = tokio::time::timeout(write_timeout, outbox.flush()) => {
+                        if !matches!(r, Ok(Ok(()))) {
                             break None;
                         }
                     }
-                    code = &mut closed => {
-                        // The client stopped reading and the queue filled: what was being
-                        // written may not have arrived, so it is spilled too.
-                        unsent.extend(batch);
-                        break Some(code);
-                    }
+                    // The client stopped reading and the queue filled.
+                    code = &mut closed => break Some(code),
                 }
             }
             Some(reply) = answers.next(), if !answers.is_empty() => {
-                streak = 0;
+                // Refused only while closing: the close request is already on its way.
                 if let Some(reply) = reply {
-                    let one = [Frame::Raw(reply)];
-                    let w = write_frames(&mut sink, &one, conn.dialect);
-                    if !matches!(tokio::time::timeout(write_timeout, w).await, Ok(true)) {
-                        break None;
-                    }
+                    let _ = outbox.push_control(wire::text_frame(&reply));
                 }
             }
-            msg = stream.next(), if answers.len() < IN_FLIGHT => {
-                streak = 0;
+            // While the queue is full the client is not read either, so its answers cannot pile up.
+            msg = ws.next(), if answers.len() < IN_FLIGHT && !outbox.is_full() => {
                 match msg {
                     Some(Ok(Message::Text(text))) => {
                         last_seen = Instant::now();
@@ -202,38 +227,34 @@ pub async fn serve<S>(
                     }
                     Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
                         last_seen = Instant::now();
-                        // tungstenite queues the automatic pong; a flush sends it.
-                        let _ = tokio::time::timeout(write_timeout, sink.flush()).await;
+                        // tungstenite holds the automatic pong until a flush hands it over.
+                        let _ = ws.flush().await;
                     }
                     Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => last_seen = Instant::now(),
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                    Some(Ok(Message::Close(_))) => {
+                        // Hands over tungstenite's close reply.
+                        let _ = ws.flush().await;
+                        break None;
+                    }
+                    Some(Err(_)) | None => break None,
                 }
             }
             _ = ping.tick() => {
-                streak = 0;
                 if last_seen.elapsed() >= cfg.idle_timeout {
                     break Some(1000);
                 }
-                let p = sink.send(Message::Ping(Default::default()));
-                if !matches!(tokio::time::timeout(write_timeout, p).await, Ok(Ok(()))) {
-                    break None;
-                }
+                let _ = outbox.push_control(wire::ping());
             }
-            // Nothing else was ready: deliveries resume.
-            _ = std::future::ready(()), if streak >= FAIR_TURN => streak = 0,
         }
     };
 
-    // After detach the registry holds no sender for this socket, so the queue is final.
+    // After detach the registry hands out no more pushes for this socket, and after close the
+    // outbox takes none: what it returns is final.
     registry.detach(conn.user_id, conn_id);
-    rx.close();
-    while let Ok(f) = rx.try_recv() {
-        unsent.push(f);
-    }
-    let payloads: Vec<(i64, Arc<str>)> = unsent
-        .iter()
-        .flat_map(|f| f.payloads())
-        .map(|p| (conn.user_id, p.clone()))
+    let payloads: Vec<(i64, Arc<str>)> = outbox
+        .close()
+        .into_iter()
+        .map(|p| (conn.user_id, p))
         .collect();
     if !payloads.is_empty() {
         let now = registry.clock().now_ms();
@@ -241,16 +262,8 @@ pub async fn serve<S>(
             tracing::error!(user = conn.user_id, error = %e, "spilling a closed socket's queue failed");
         }
     }
-    if let Some(code) = close_code {
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: Utf8Bytes::from_static(""),
-        };
-        let _ = tokio::time::timeout(
-            Duration::from_secs(1),
-            sink.send(Message::Close(Some(frame))),
-        )
+    drop(ws);
+    outbox
+        .finish(close_code.map(wire::close), Duration::from_secs(1))
         .await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
 }

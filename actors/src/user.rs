@@ -1,8 +1,8 @@
 //! A connected user: [`Online`], the user's sockets (one per device), kept in the registry.
-//! Pushes go straight into every socket's bounded queue ([`Online::push`]), so a fan-out costs one
-//! queue send per socket and no task wake-up besides the socket's own. What cannot be delivered
-//! goes to the offline queue: a full socket queue closes that socket (1013) and queues the
-//! message; a push for a user with no socket left is queued.
+//! Pushes go straight into every socket's [`Outbox`] ([`Online::push`]), which writes them to the
+//! kernel at once, so a fan-out costs one write per socket and wakes no task. What cannot be
+//! delivered goes to the offline queue: a socket whose queue is full is closed (1013) and the
+//! message queued; a push for a user with no socket left is queued.
 //!
 //! This was a `UserActor` per user (DESIGN.md); once pushes stopped passing through it, all it
 //! did was serialize attach and detach, which the registry's lock does, for a task and a mailbox
@@ -10,19 +10,18 @@
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{mpsc, Notify};
-use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio::sync::Notify;
 
 use crate::frames::Dialect;
+use crate::outbox::{Outbox, Refused, WhenFull};
 use crate::outgoing::Outgoing;
 
-/// What a socket's outgoing queue carries.
+/// What a push carries to a socket.
 #[derive(Debug, Clone)]
 pub enum Frame {
     Push(Arc<Outgoing>),
-    /// Several messages of one fan-out batch, written with one flush.
+    /// Several messages of one fan-out batch, written with one write.
     Batch(Pushes),
-    Raw(Utf8Bytes),
 }
 
 /// Messages handed on together (one writer batch of a conversation), shared by all recipients.
@@ -36,27 +35,12 @@ impl Frame {
         }
     }
 
-    fn outs(&self) -> &[Arc<Outgoing>] {
+    /// The messages this carries, in order.
+    pub fn outs(&self) -> &[Arc<Outgoing>] {
         match self {
             Frame::Push(out) => std::slice::from_ref(out),
             Frame::Batch(outs) => outs,
-            Frame::Raw(_) => &[],
         }
-    }
-
-    /// The text frames this carries, in order, as `dialect` renders them.
-    pub fn texts(&self, dialect: Dialect) -> impl Iterator<Item = &Utf8Bytes> {
-        let raw = match self {
-            Frame::Raw(b) => Some(b),
-            _ => None,
-        };
-        raw.into_iter()
-            .chain(self.outs().iter().map(move |o| o.bytes(dialect)))
-    }
-
-    /// What the offline queue keeps of this frame.
-    pub fn payloads(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.outs().iter().filter_map(|o| o.payload.as_ref())
     }
 }
 
@@ -87,7 +71,7 @@ pub struct SocketHandle {
     /// The login session the socket was opened with ("other devices" are other sessions).
     pub sid: Arc<str>,
     pub dialect: Dialect,
-    pub tx: mpsc::Sender<Frame>,
+    pub outbox: Arc<Outbox>,
     pub control: Arc<SocketControl>,
 }
 
@@ -108,11 +92,12 @@ impl Online {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues `outs` (one frame) on every socket but those of session `exclude_sid`. Returns true
+    /// Sends `outs` (one frame) to every socket but those of session `exclude_sid`. Returns true
     /// when the caller must queue the payloads offline: a socket could not take them (it is
     /// closed with 1013 and spills what it held), or no eligible socket exists and
     /// `queue_if_absent`.
     pub fn push(&self, outs: &Pushes, exclude_sid: Option<&str>, queue_if_absent: bool) -> bool {
+        let frame = Frame::of(outs);
         let mut inner = self.lock();
         let mut eligible = 0usize;
         let mut overflowed = false;
@@ -121,15 +106,15 @@ impl Online {
                 return true;
             }
             eligible += 1;
-            match s.tx.try_send(Frame::of(outs)) {
+            match s.outbox.push(&frame, s.dialect, WhenFull::Close) {
                 Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
+                Err(Refused::Full) => {
                     s.control.close(1013);
                     overflowed = true;
                     false
                 }
-                // The task has ended; its Detach is on the way and it spilled what it held.
-                Err(mpsc::error::TrySendError::Closed(_)) => {
+                // The socket is closing; its detach is on the way and it spills what it held.
+                Err(Refused::Closed) => {
                     overflowed = true;
                     false
                 }
@@ -138,7 +123,7 @@ impl Online {
         overflowed || (eligible == 0 && queue_if_absent)
     }
 
-    /// The current sockets (offline replay writes through them with back-pressure).
+    /// The current sockets (offline replay pushes through them, waiting for room).
     pub fn handles(&self) -> Vec<SocketHandle> {
         self.lock().sockets.clone()
     }

@@ -1,7 +1,7 @@
 //! Group fan-out through the real actors: the writer's `Fanout` goes to the group's actor, which
-//! routes one shared push to each of N members' sockets (in-memory socket queues, attached through
-//! the registry exactly as WebSocket connections are). One iteration ends when every socket queue
-//! holds the message. Throughput is in deliveries, so a flat line across N means linear cost.
+//! writes one shared frame to each of N members' outboxes (over in-memory sockets that take every
+//! write, attached through the registry exactly as WebSocket connections are). One iteration ends
+//! when every socket has the message. The kernel's share of a real socket write is not in it. Throughput is in deliveries, so a flat line across N means linear cost.
 //! `cargo test` runs N = 10 and 1,000 once; `cargo bench` sweeps 10 … 100,000.
 
 mod support;
@@ -11,20 +11,48 @@ use chatd_actors::delivery::Delivery;
 use chatd_actors::frames::Dialect;
 use chatd_actors::group::{Fanout, FanoutItem, GroupActor, Groups};
 use chatd_actors::offline::{OfflineConfig, OfflineQueue};
+use chatd_actors::outbox::{Outbox, RawSocket};
 use chatd_actors::outgoing::Outgoing;
 use chatd_actors::registry::Registry;
-use chatd_actors::user::{Frame, SocketControl, SocketHandle};
+use chatd_actors::user::{SocketControl, SocketHandle};
 use chatd_schema::Store;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use kameo::actor::ActorRef;
+use std::io::{self, IoSlice};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
-/// One group of `n` online members, each with one socket queue.
+/// A socket that takes every write and counts the bytes.
+#[derive(Default)]
+struct MemSocket {
+    written: AtomicU64,
+}
+
+impl RawSocket for MemSocket {
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let n: usize = bufs.iter().map(|b| b.len()).sum();
+        self.written.fetch_add(n as u64, Ordering::Release);
+        Ok(n)
+    }
+    fn poll_write_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn try_read(&self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+    fn poll_read_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Pending
+    }
+    fn shutdown_write(&self) {}
+}
+
+/// One group of `n` online members, each with one socket.
 struct World {
     group: ActorRef<GroupActor>,
-    sockets: Vec<mpsc::Receiver<Frame>>,
+    /// Each socket, with the bytes one message is in its dialect.
+    sockets: Vec<(Arc<MemSocket>, u64)>,
     out: Arc<Outgoing>,
     sender: i64,
     _dir: tempfile::TempDir,
@@ -58,28 +86,30 @@ impl World {
         let registry = Registry::new(offline, clock);
         let delivery = Delivery::new(registry.clone());
         let groups = Groups::new(store, delivery, 1024);
+        let message = support::group_message(100);
+        let out = Arc::new(Outgoing::message(&message, 0));
         let mut sockets = Vec::with_capacity(members.len());
         for &uid in &members {
-            let (tx, rx) = mpsc::channel(64);
+            let sock = Arc::new(MemSocket::default());
+            let dialect = if uid % 2 == 0 {
+                Dialect::Rich
+            } else {
+                Dialect::Compact
+            };
             let handle = SocketHandle {
                 conn_id: registry.next_conn_id(),
                 sid: format!("s{uid}").into(),
-                dialect: if uid % 2 == 0 {
-                    Dialect::Rich
-                } else {
-                    Dialect::Compact
-                },
-                tx,
+                dialect,
+                outbox: Arc::new(Outbox::new(sock.clone(), 64)),
                 control: Arc::new(SocketControl::default()),
             };
             registry.attach(uid, handle);
-            sockets.push(rx);
+            sockets.push((sock, out.wire(dialect).len() as u64));
         }
-        let message = support::group_message(100);
         World {
             group: groups.get(group.id),
             sockets,
-            out: Arc::new(Outgoing::message(&message, 0)),
+            out,
             sender,
             _dir: dir,
         }
@@ -89,6 +119,11 @@ impl World {
     async fn run(&mut self, iters: u64) -> Duration {
         let start = Instant::now();
         for _ in 0..iters {
+            let want: Vec<u64> = self
+                .sockets
+                .iter()
+                .map(|(s, len)| s.written.load(Ordering::Acquire) + len)
+                .collect();
             let item = FanoutItem {
                 out: self.out.clone(),
                 sender: self.sender,
@@ -100,9 +135,10 @@ impl World {
             if let Err(e) = self.group.tell(fanout).send().await {
                 fail("fan-out", e);
             }
-            for rx in &mut self.sockets {
-                if rx.recv().await.is_none() {
-                    fail("socket queue", "closed");
+            // The actor writes every socket in one go: wait for it, then check each.
+            for ((sock, _), want) in self.sockets.iter().zip(want) {
+                while sock.written.load(Ordering::Acquire) < want {
+                    tokio::task::yield_now().await;
                 }
             }
         }

@@ -37,14 +37,14 @@ pub async fn replay(app: &AppState, user_id: i64) -> Result<(), ApiError> {
             done.push(item); // unreadable entries are dropped, not replayed forever
             continue;
         };
-        let out = Arc::new(out);
+        let frame = Frame::Push(Arc::new(out));
         let mut still = Vec::with_capacity(live.len());
         for s in live {
-            let send = s.tx.send(Frame::Push(out.clone()));
-            if matches!(
-                tokio::time::timeout(Duration::from_secs(10), send).await,
-                Ok(Ok(()))
-            ) {
+            let pushed = s
+                .outbox
+                .push_waiting(&frame, s.dialect, Duration::from_secs(10))
+                .await;
+            if pushed.is_ok() {
                 still.push(s);
             }
         }

@@ -249,7 +249,7 @@ async fn invite(app: App, req: Req) -> Response {
             app.delivery
                 .send(
                     &[Target { user_id: uid, exclude_sid: None, queue_if_absent: false }],
-                    Outgoing::ephemeral(frame.to_string().into()),
+                    Outgoing::ephemeral(&frame.to_string()),
                 )
                 .await?;
             Ok(view)

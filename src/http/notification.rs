@@ -65,7 +65,7 @@ async fn notify(app: App, req: Req) -> Response {
                 .map(|user_id| Target { user_id, exclude_sid: None, queue_if_absent: false })
                 .collect();
             let frame = json!({"type": "NOTIFICATION", "notificationType": notification_type, "content": content});
-            app.delivery.send(&targets, Outgoing::ephemeral(frame.to_string().into())).await?;
+            app.delivery.send(&targets, Outgoing::ephemeral(&frame.to_string())).await?;
             Ok(Value::Null)
         }
         .await,

@@ -1,11 +1,12 @@
-//! `GET /ws`: authenticates before upgrading (401 otherwise), picks the dialect, and upgrades with
-//! tokio-tungstenite using small buffers (warp's own filter cannot set them, and tungstenite's
-//! 128 KiB default read buffer would cost that much per idle connection). Frames clients send are
+//! `GET /ws`: authenticates before upgrading (401 otherwise), picks the dialect, and upgrades:
+//! tokio-tungstenite reads with a small buffer (warp's own filter cannot set it, and tungstenite's
+//! 128 KiB default read buffer would cost that much per idle connection), and deliveries write to
+//! the TCP socket through its outbox. Frames clients send are
 //! handled by [`WsInbound`].
 
 use bytes::Bytes;
 use chatd_actors::frames::{ack, error};
-use chatd_actors::socket::{now, serve, Conn, Inbound, Later};
+use chatd_actors::socket::{now, serve, Conn, Inbound, Later, Upgraded};
 use chatd_actors::{ClientFrame, Dialect};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -14,9 +15,9 @@ use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role as WsRole, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::app::App;
 use crate::auth::{token_from, Caller, Role};
@@ -25,9 +26,9 @@ use crate::error::ApiError;
 use crate::i18n::Lang;
 
 /// Read buffer per socket: enough for typical frames; larger frames still arrive (the buffer
-/// grows for them and shrinks back).
+/// grows for them and shrinks back). tungstenite writes only its own pongs and close replies,
+/// straight into the outbox, so it keeps no write buffer.
 const READ_BUFFER: usize = 2 * 1024;
-const WRITE_BUFFER: usize = 4 * 1024;
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
@@ -112,19 +113,30 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
                 return;
             }
         };
+        // Deliveries write to the TCP socket itself (see chatd_actors::outbox), so the raw stream
+        // is taken back from hyper, with whatever the client sent after its handshake.
+        let parts = match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(p) => p,
+            Err(_) => {
+                tracing::error!("websocket upgrade: the connection is not a TCP stream");
+                return;
+            }
+        };
         let cfg = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
-            .write_buffer_size(WRITE_BUFFER)
+            .write_buffer_size(0)
             .max_message_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024))
             .max_frame_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024));
-        let ws =
-            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), WsRole::Server, Some(cfg))
-                .await;
+        let up = Upgraded {
+            sock: Arc::new(parts.io.into_inner()),
+            read_ahead: parts.read_buf.to_vec(),
+            ws: cfg,
+        };
         let inbound: Arc<dyn Inbound> = Arc::new(WsInbound {
             app: task_app.clone(),
         });
         serve(
-            ws,
+            up,
             conn,
             task_app.socket_cfg,
             task_app.registry.clone(),

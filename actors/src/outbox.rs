@@ -1,0 +1,509 @@
+//! A socket's outgoing side, shared by the socket's task and every delivery. A delivery writes
+//! the ready frame straight into the kernel (a non-blocking write) from whichever task routes it:
+//! a group actor fanning one message out to 10,000 sockets makes 10,000 writes and wakes no
+//! task, as uWebSockets' event loop does. Only when the kernel's buffer is full does the rest
+//! wait in a bounded queue, which the socket's own task writes once the socket is writable
+//! again. One lock per socket orders every write: direct ones, queued ones, and the task's own
+//! (answers, pings, tungstenite's pongs).
+//!
+//! A socket that lets its queue fill is refused further pushes (the caller closes it with 1013
+//! and queues the refused message offline); [`Outbox::close`] hands back every message not known
+//! to be written, for the offline queue.
+
+use bytes::Bytes;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::io::{self, IoSlice};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use tokio::sync::Notify;
+
+use crate::frames::Dialect;
+use crate::user::Frame;
+
+/// The non-blocking half of a connected socket that an [`Outbox`] writes to and the socket's
+/// task reads from (tokio's `TcpStream` and `UnixStream`; the benches use an in-memory one).
+pub trait RawSocket: Send + Sync + 'static {
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// Ready when a write may make progress; registers `cx` to be woken otherwise.
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Ends the sending direction (the peer reads end of stream after what was written).
+    fn shutdown_write(&self);
+}
+
+macro_rules! raw_socket {
+    ($t:ty) => {
+        impl RawSocket for $t {
+            fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                <$t>::try_write_vectored(self, bufs)
+            }
+            fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                <$t>::poll_write_ready(self, cx)
+            }
+            fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                <$t>::try_read(self, buf)
+            }
+            fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                <$t>::poll_read_ready(self, cx)
+            }
+            fn shutdown_write(&self) {
+                let _ = socket2::SockRef::from(self).shutdown(std::net::Shutdown::Write);
+            }
+        }
+    };
+}
+
+raw_socket!(tokio::net::TcpStream);
+#[cfg(unix)]
+raw_socket!(tokio::net::UnixStream);
+
+/// Most buffers handed to one vectored write.
+const MAX_IOV: usize = 64;
+
+/// One frame waiting for the socket.
+#[derive(Debug)]
+struct Entry {
+    wire: Bytes,
+    /// What the offline queue keeps if the frame is not written; `None` for frames that are never
+    /// queued offline (answers, pings, notifications).
+    payload: Option<Arc<str>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Frames waiting for the socket, oldest first. Not empty means the socket's task has been
+    /// told to write them, and new frames join the end instead of being written directly.
+    queue: VecDeque<Entry>,
+    /// Bytes of the first queued frame already written.
+    head_sent: usize,
+    /// Messages (frames with a payload) in the queue: what the cap counts.
+    messages: usize,
+    /// No more pushes: the socket is closing or has closed.
+    closed: bool,
+}
+
+/// Why a push was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The queue is at its cap: the client does not read fast enough.
+    Full,
+    /// The socket is closing; what it held goes offline.
+    Closed,
+}
+
+/// What a push does when the queue is at its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Refuse and stop taking pushes (the caller closes the socket with 1013).
+    Close,
+    /// Refuse this one only (see [`Outbox::push_waiting`]).
+    Wait,
+}
+
+pub struct Outbox {
+    sock: Arc<dyn RawSocket>,
+    state: Mutex<State>,
+    /// Tells the socket's task the queue is no longer empty (the kernel buffer was full).
+    stalled: Notify,
+    /// Tells pushers waiting for room that the queue has drained.
+    drained: Notify,
+    cap: usize,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox").field("cap", &self.cap).finish()
+    }
+}
+
+/// Writes as much of `queue` as the socket takes now. `Ok(true)`: all of it.
+fn write_queue(sock: &dyn RawSocket, st: &mut State) -> io::Result<bool> {
+    while !st.queue.is_empty() {
+        let mut slices = [IoSlice::new(&[]); MAX_IOV];
+        let mut n = 0;
+        for (i, e) in st.queue.iter().take(MAX_IOV).enumerate() {
+            let from = if i == 0 { st.head_sent } else { 0 };
+            slices[n] = IoSlice::new(&e.wire[from..]);
+            n += 1;
+        }
+        let mut written = match sock.try_write_vectored(&slices[..n]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(w) => w,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        while written > 0 {
+            let Some(head) = st.queue.front() else { break };
+            let left = head.wire.len() - st.head_sent;
+            if written < left {
+                st.head_sent += written;
+                break;
+            }
+            written -= left;
+            st.head_sent = 0;
+            if let Some(done) = st.queue.pop_front() {
+                if done.payload.is_some() {
+                    st.messages -= 1;
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
+impl Outbox {
+    /// An outbox over `sock` holding at most `cap` queued messages.
+    pub fn new(sock: Arc<dyn RawSocket>, cap: usize) -> Outbox {
+        Outbox {
+            sock,
+            state: Mutex::new(State::default()),
+            stalled: Notify::new(),
+            drained: Notify::new(),
+            cap: cap.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn socket(&self) -> &Arc<dyn RawSocket> {
+        &self.sock
+    }
+
+    /// Sends `entries` in order: written now when nothing is waiting, otherwise queued behind
+    /// what is. `cap` false lets control frames past the cap (the socket's task bounds those
+    /// by not reading while the queue is full).
+    fn push_entries(
+        &self,
+        entries: impl ExactSizeIterator<Item = Entry>,
+        when_full: WhenFull,
+        cap: bool,
+    ) -> Result<(), Refused> {
+        let mut st = self.lock();
+        if st.closed {
+            return Err(Refused::Closed);
+        }
+        if cap && st.messages >= self.cap {
+            if when_full == WhenFull::Close {
+                st.closed = true;
+            }
+            return Err(Refused::Full);
+        }
+        let was_empty = st.queue.is_empty();
+        st.queue.reserve(entries.len());
+        for e in entries {
+            if e.payload.is_some() {
+                st.messages += 1;
+            }
+            st.queue.push_back(e);
+        }
+        if was_empty {
+            // A write error is left for the socket's task to meet on its own write or read:
+            // the frames stay queued and the close spills them.
+            if !matches!(write_queue(&*self.sock, &mut st), Ok(true)) {
+                drop(st);
+                self.stalled.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    /// Pushes the messages of `frame` as `dialect` renders them.
+    pub fn push(
+        &self,
+        frame: &Frame,
+        dialect: Dialect,
+        when_full: WhenFull,
+    ) -> Result<(), Refused> {
+        let entries = frame.outs().iter().map(|o| Entry {
+            wire: o.wire(dialect).clone(),
+            payload: o.payload.clone(),
+        });
+        self.push_entries(entries, when_full, true)
+    }
+
+    /// Pushes a frame of the socket's own (an answer, a ping, a pong): never refused for the cap.
+    pub fn push_control(&self, wire: Bytes) -> Result<(), Refused> {
+        let one = std::iter::once(Entry {
+            wire,
+            payload: None,
+        });
+        self.push_entries(one, WhenFull::Wait, false)
+    }
+
+    /// True while the queue is at its cap (the socket's task stops reading its client then, so
+    /// answers cannot pile up either).
+    pub fn is_full(&self) -> bool {
+        self.lock().messages >= self.cap
+    }
+
+    /// Pushes `frame`, waiting up to `limit` for room in the queue (offline replay: back-pressure
+    /// instead of a 1013 close).
+    pub async fn push_waiting(
+        &self,
+        frame: &Frame,
+        dialect: Dialect,
+        limit: std::time::Duration,
+    ) -> Result<(), Refused> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            // Registered before the push, so a drain between the two is not missed.
+            let room = self.drained.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            match self.push(frame, dialect, WhenFull::Wait) {
+                Err(Refused::Full) => {
+                    if tokio::time::timeout_at(deadline, room).await.is_err() {
+                        return Err(Refused::Full);
+                    }
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// Resolves when the queue is no longer empty (the socket's task then calls [`Self::flush`]).
+    pub async fn stalled(&self) {
+        self.stalled.notified().await
+    }
+
+    /// Writes the queue out, waiting for the socket to be writable as often as needed.
+    pub async fn flush(&self) -> io::Result<()> {
+        poll_fn(|cx| loop {
+            {
+                let mut st = self.lock();
+                match write_queue(&*self.sock, &mut st) {
+                    Ok(true) => {
+                        drop(st);
+                        self.drained.notify_waiters();
+                        return Poll::Ready(Ok(()));
+                    }
+                    Ok(false) => {}
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+            match self.sock.poll_write_ready(cx) {
+                Poll::Ready(Ok(())) => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Stops taking pushes and returns the payloads of every message not known to have been
+    /// written, in order (the partly written one included: it may not arrive whole). What stays
+    /// queued is what the stream needs to stay well-formed: the rest of a partly written frame
+    /// and control frames; [`Self::finish`] writes it.
+    pub fn close(&self) -> Vec<Arc<str>> {
+        let mut st = self.lock();
+        st.closed = true;
+        let partial = st.head_sent > 0;
+        let mut keep = VecDeque::new();
+        let mut spilled = Vec::new();
+        for (i, e) in std::mem::take(&mut st.queue).into_iter().enumerate() {
+            match e.payload {
+                Some(p) => {
+                    spilled.push(p);
+                    if i == 0 && partial {
+                        keep.push_back(Entry {
+                            wire: e.wire,
+                            payload: None,
+                        });
+                    }
+                }
+                None => keep.push_back(e),
+            }
+        }
+        if keep.is_empty() {
+            st.head_sent = 0;
+        }
+        st.queue = keep;
+        st.messages = 0;
+        drop(st);
+        self.drained.notify_waiters();
+        spilled
+    }
+
+    /// After [`Self::close`]: writes what is left and `last` (a close frame), then ends the
+    /// sending direction. Gives up after `limit` (a client that does not read).
+    pub async fn finish(&self, last: Option<Bytes>, limit: std::time::Duration) {
+        if let Some(wire) = last {
+            self.lock().queue.push_back(Entry {
+                wire,
+                payload: None,
+            });
+        }
+        let _ = tokio::time::timeout(limit, self.flush()).await;
+        self.sock.shutdown_write();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outgoing::Outgoing;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::UnixStream;
+
+    fn message(i: usize, size: usize) -> Frame {
+        let m = serde_json::json!({"id": i, "from_id": 1, "to_id": 2, "chatType": "single",
+            "type": "text", "data": "x".repeat(size), "create_time": 0});
+        Frame::Push(Arc::new(Outgoing::message(&m, 0)))
+    }
+
+    fn pair(cap: usize) -> (Arc<Outbox>, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        (Arc::new(Outbox::new(Arc::new(a), cap)), b)
+    }
+
+    /// Reads `n` text frames (tungstenite as an independent client).
+    async fn read_texts(peer: UnixStream, n: usize) -> Vec<serde_json::Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::protocol::Role;
+        let mut ws =
+            tokio_tungstenite::WebSocketStream::from_raw_socket(peer, Role::Client, None).await;
+        let mut got = Vec::new();
+        while got.len() < n {
+            match ws.next().await {
+                Some(Ok(m)) if m.is_text() => {
+                    got.push(serde_json::from_str(m.to_text().unwrap()).unwrap())
+                }
+                Some(Ok(_)) => {}
+                other => panic!("stream ended early: {other:?}"),
+            }
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn direct_writes_need_no_task() {
+        let (out, peer) = pair(8);
+        for i in 0..5 {
+            out.push(&message(i, 10), Dialect::Rich, WhenFull::Close)
+                .unwrap();
+        }
+        let got = read_texts(peer, 5).await;
+        let ids: Vec<_> = got
+            .iter()
+            .map(|f| f["data"]["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ids, [0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_full_kernel_buffer_queues_in_order_and_the_task_finishes() {
+        let (out, peer) = pair(10_000);
+        // 64 KiB messages: the socket buffer fills after a few, the rest queue.
+        let n = 200;
+        for i in 0..n {
+            out.push(&message(i, 64 * 1024), Dialect::Compact, WhenFull::Close)
+                .unwrap();
+        }
+        assert!(
+            out.lock().queue.len() > 1,
+            "expected the kernel buffer to fill"
+        );
+        let task = out.clone();
+        let flusher = tokio::spawn(async move {
+            task.stalled().await;
+            task.flush().await
+        });
+        // Pushes made while the task drains still come after the queued ones.
+        let reader = tokio::spawn(read_texts(peer, n + 1));
+        out.push(&message(n, 10), Dialect::Compact, WhenFull::Close)
+            .unwrap();
+        flusher.await.unwrap().unwrap();
+        let got = reader.await.unwrap();
+        assert_eq!(got.len(), n + 1);
+        for (i, f) in got.iter().enumerate() {
+            assert_eq!(f["type"], "unicast");
+            assert_eq!(
+                f["content"].as_str().unwrap().len(),
+                if i == n { 10 } else { 64 * 1024 }
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_and_close_spills_everything_unwritten() {
+        let (out, mut peer) = pair(3);
+        let mut accepted = 0;
+        let refused = loop {
+            match out.push(
+                &message(accepted, 64 * 1024),
+                Dialect::Rich,
+                WhenFull::Close,
+            ) {
+                Ok(()) => accepted += 1,
+                Err(r) => break r,
+            }
+        };
+        assert_eq!(refused, Refused::Full);
+        // Refused once, refused for good: the socket is being closed.
+        assert_eq!(
+            out.push(&message(999, 1), Dialect::Rich, WhenFull::Close),
+            Err(Refused::Closed)
+        );
+        let spilled = out.close();
+        assert_eq!(spilled.len(), 3, "the queued messages go offline");
+        let ids: Vec<u64> = spilled
+            .iter()
+            .map(|p| {
+                serde_json::from_str::<serde_json::Value>(p).unwrap()["id"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        // The spilled ones are the last accepted, in order; the first part went to the kernel.
+        let first = accepted as u64 - 3;
+        assert_eq!(ids, [first, first + 1, first + 2]);
+        // The stream stays well-formed: the rest of a partly written frame, then the close.
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            peer.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        out.finish(
+            Some(crate::wire::close(1013)),
+            std::time::Duration::from_secs(5),
+        )
+        .await;
+        let all = reader.await.unwrap();
+        let mut ws = tokio_tungstenite::tungstenite::WebSocket::from_raw_socket(
+            std::io::Cursor::new(all),
+            tokio_tungstenite::tungstenite::protocol::Role::Client,
+            None,
+        );
+        let mut texts = 0;
+        loop {
+            match ws.read().unwrap() {
+                m if m.is_text() => texts += 1,
+                m if m.is_close() => break,
+                _ => {}
+            }
+        }
+        assert!(texts >= first as usize && texts <= accepted);
+    }
+
+    #[tokio::test]
+    async fn waiting_pushes_are_refused_without_closing() {
+        let (out, _peer) = pair(1);
+        let mut i = 0;
+        while out
+            .push(&message(i, 64 * 1024), Dialect::Rich, WhenFull::Wait)
+            .is_ok()
+        {
+            i += 1;
+        }
+        assert_eq!(
+            out.push(&message(i, 1), Dialect::Rich, WhenFull::Wait),
+            Err(Refused::Full)
+        );
+        assert!(out.is_full());
+        assert!(out.push_control(crate::wire::ping()).is_ok());
+    }
+}
