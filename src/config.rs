@@ -104,7 +104,8 @@ pub struct Options {
     /// Seconds between server pings [default: 30]
     #[arg(long, global = true, env = "CHAT_PING_INTERVAL")]
     pub ping_interval: Option<u64>,
-    /// Frames a socket may have queued before it is closed as too slow (1013) [default: 1024]
+    /// Messages a socket may have waiting while its client does not read, before it is closed as
+    /// too slow (1013) [default: 1024]
     #[arg(long, global = true, env = "CHAT_SOCKET_QUEUE")]
     pub socket_queue: Option<usize>,
     /// Threads running connections and fan-out [default: CPU cores - 1, at least 1]

@@ -17,7 +17,7 @@ pub struct Registry {
 struct Inner {
     /// A user is here while at least one of their sockets is attached. Attach and detach take
     /// the write lock, deliveries the read lock: a push never lands on a detached socket.
-    users: RwLock<HashMap<i64, Arc<Online>>>,
+    users: RwLock<HashMap<i64, Online>>,
     offline: OfflineQueue,
     clock: Clock,
     next_conn: AtomicU64,
@@ -53,11 +53,11 @@ impl Registry {
         map.get(&user_id).map(|o| f(o))
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<i64, Arc<Online>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<i64, Online>> {
         self.inner.users.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<i64, Arc<Online>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<i64, Online>> {
         self.inner.users.write().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -78,7 +78,7 @@ impl Registry {
     /// Unregisters a socket; once this returns nothing more is queued to it.
     pub fn detach(&self, user_id: i64, conn_id: u64) {
         let mut map = self.write();
-        if map.get(&user_id).is_some_and(|o| o.remove(conn_id)) {
+        if map.get_mut(&user_id).is_some_and(|o| o.remove(conn_id)) {
             map.remove(&user_id);
         }
     }

@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::frames::{error, pong, ClientFrame, Dialect};
-use crate::outbox::{Outbox, RawSocket};
+use crate::outbox::Outbox;
 use crate::registry::Registry;
 use crate::user::{SocketControl, SocketHandle};
 use crate::wire;
@@ -124,10 +124,11 @@ impl AsyncWrite for Duplex {
     }
 }
 
-/// The socket as the server got it from the upgrade: the raw connection, and what the client
-/// sent after its handshake that the HTTP server had already read.
+/// The socket as the server got it from the upgrade: the connection's outbox (over the raw
+/// socket, `Outbox::new(stream, SocketConfig::queue)`), and what the client sent after its
+/// handshake that the HTTP server had already read.
 pub struct Upgraded {
-    pub sock: Arc<dyn RawSocket>,
+    pub outbox: Arc<Outbox>,
     pub read_ahead: Vec<u8>,
     pub ws: WebSocketConfig,
 }
@@ -142,7 +143,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let conn_id = registry.next_conn_id();
-    let outbox = Arc::new(Outbox::new(up.sock, cfg.queue));
+    let outbox = up.outbox;
     let mut ws = WebSocketStream::from_partially_read(
         Duplex {
             outbox: outbox.clone(),

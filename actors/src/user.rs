@@ -8,8 +8,9 @@
 //! did was serialize attach and detach, which the registry's lock does, for a task and a mailbox
 //! less per connected user.
 
+use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::frames::Dialect;
@@ -75,73 +76,59 @@ pub struct SocketHandle {
     pub control: Arc<SocketControl>,
 }
 
-/// The sockets of one online user: changed by the registry (attach, detach), read by every
-/// delivery.
+/// The sockets of one online user, kept in the registry's map: changed under its write lock
+/// (attach, detach), read under its read lock by every delivery. Almost every user has one
+/// socket, held inline, so a delivery reads it from the map's own memory.
 #[derive(Debug, Default)]
 pub struct Online {
-    inner: Mutex<OnlineInner>,
-}
-
-#[derive(Debug, Default)]
-struct OnlineInner {
-    sockets: Vec<SocketHandle>,
+    sockets: SmallVec<[SocketHandle; 1]>,
 }
 
 impl Online {
-    fn lock(&self) -> MutexGuard<'_, OnlineInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Sends `outs` (one frame) to every socket but those of session `exclude_sid`. Returns true
     /// when the caller must queue the payloads offline: a socket could not take them (it is
     /// closed with 1013 and spills what it held), or no eligible socket exists and
     /// `queue_if_absent`.
     pub fn push(&self, outs: &Pushes, exclude_sid: Option<&str>, queue_if_absent: bool) -> bool {
         let frame = Frame::of(outs);
-        let mut inner = self.lock();
         let mut eligible = 0usize;
         let mut overflowed = false;
-        inner.sockets.retain(|s| {
+        for s in &self.sockets {
             if exclude_sid == Some(&*s.sid) {
-                return true;
+                continue;
             }
             eligible += 1;
             match s.outbox.push(&frame, s.dialect, WhenFull::Close) {
-                Ok(()) => true,
+                Ok(()) => {}
                 Err(Refused::Full) => {
                     s.control.close(1013);
                     overflowed = true;
-                    false
                 }
-                // The socket is closing; its detach is on the way and it spills what it held.
-                Err(Refused::Closed) => {
-                    overflowed = true;
-                    false
-                }
+                // The socket is closing (its detach is on the way) and spills what it held.
+                Err(Refused::Closed) => overflowed = true,
             }
-        });
+        }
         overflowed || (eligible == 0 && queue_if_absent)
     }
 
     /// The current sockets (offline replay pushes through them, waiting for room).
     pub fn handles(&self) -> Vec<SocketHandle> {
-        self.lock().sockets.clone()
+        self.sockets.to_vec()
     }
 
-    pub(crate) fn add(&self, handle: SocketHandle) {
-        self.lock().sockets.push(handle);
+    pub(crate) fn add(&mut self, handle: SocketHandle) {
+        self.sockets.push(handle);
     }
 
     /// Removes a socket; true when none is left.
-    pub(crate) fn remove(&self, conn_id: u64) -> bool {
-        let mut inner = self.lock();
-        inner.sockets.retain(|s| s.conn_id != conn_id);
-        inner.sockets.is_empty()
+    pub(crate) fn remove(&mut self, conn_id: u64) -> bool {
+        self.sockets.retain(|s| s.conn_id != conn_id);
+        self.sockets.is_empty()
     }
 
     /// Asks the sockets `pick` selects to close with `code`.
     pub(crate) fn close(&self, code: u16, pick: impl Fn(&SocketHandle) -> bool) {
-        for s in self.lock().sockets.iter().filter(|s| pick(s)) {
+        for s in self.sockets.iter().filter(|s| pick(s)) {
             s.control.close(code);
         }
     }

@@ -27,10 +27,19 @@ use std::time::{Duration, Instant};
 /// A socket that takes every write and counts the bytes.
 #[derive(Default)]
 struct MemSocket {
-    written: AtomicU64,
+    written: Arc<AtomicU64>,
 }
 
 impl RawSocket for MemSocket {
+    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_write_vectored(&[IoSlice::new(buf)])
+    }
+    fn send_vectored_now(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.try_write_vectored(bufs)
+    }
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_write_vectored(&[IoSlice::new(buf)])
+    }
     fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let n: usize = bufs.iter().map(|b| b.len()).sum();
         self.written.fetch_add(n as u64, Ordering::Release);
@@ -52,7 +61,7 @@ impl RawSocket for MemSocket {
 struct World {
     group: ActorRef<GroupActor>,
     /// Each socket, with the bytes one message is in its dialect.
-    sockets: Vec<(Arc<MemSocket>, u64)>,
+    sockets: Vec<(Arc<AtomicU64>, u64)>,
     out: Arc<Outgoing>,
     sender: i64,
     _dir: tempfile::TempDir,
@@ -90,7 +99,8 @@ impl World {
         let out = Arc::new(Outgoing::message(&message, 0));
         let mut sockets = Vec::with_capacity(members.len());
         for &uid in &members {
-            let sock = Arc::new(MemSocket::default());
+            let sock = MemSocket::default();
+            let written = sock.written.clone();
             let dialect = if uid % 2 == 0 {
                 Dialect::Rich
             } else {
@@ -100,11 +110,11 @@ impl World {
                 conn_id: registry.next_conn_id(),
                 sid: format!("s{uid}").into(),
                 dialect,
-                outbox: Arc::new(Outbox::new(sock.clone(), 64)),
+                outbox: Arc::new(Outbox::new(sock, 64)),
                 control: Arc::new(SocketControl::default()),
             };
             registry.attach(uid, handle);
-            sockets.push((sock, out.wire(dialect).len() as u64));
+            sockets.push((written, out.wire(dialect).len() as u64));
         }
         World {
             group: groups.get(group.id),
@@ -122,7 +132,7 @@ impl World {
             let want: Vec<u64> = self
                 .sockets
                 .iter()
-                .map(|(s, len)| s.written.load(Ordering::Acquire) + len)
+                .map(|(s, len)| s.load(Ordering::Acquire) + len)
                 .collect();
             let item = FanoutItem {
                 out: self.out.clone(),
@@ -137,7 +147,7 @@ impl World {
             }
             // The actor writes every socket in one go: wait for it, then check each.
             for ((sock, _), want) in self.sockets.iter().zip(want) {
-                while sock.written.load(Ordering::Acquire) < want {
+                while sock.load(Ordering::Acquire) < want {
                     tokio::task::yield_now().await;
                 }
             }

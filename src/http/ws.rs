@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 use chatd_actors::frames::{ack, error};
+use chatd_actors::outbox::Outbox;
 use chatd_actors::socket::{now, serve, Conn, Inbound, Later, Upgraded};
 use chatd_actors::{ClientFrame, Dialect};
 use http_body_util::Full;
@@ -128,7 +129,10 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
             .max_message_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024))
             .max_frame_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024));
         let up = Upgraded {
-            sock: Arc::new(parts.io.into_inner()),
+            outbox: Arc::new(Outbox::new(
+                parts.io.into_inner(),
+                task_app.socket_cfg.queue,
+            )),
             read_ahead: parts.read_buf.to_vec(),
             ws: cfg,
         };
