@@ -1,6 +1,6 @@
-//! Delivery: the one place that routes a push to users. A user with local sockets gets it in each
-//! socket's bounded queue (`try_send`: never waits); everyone else, and any socket that cannot
-//! keep up, goes to the offline queue, in one write per batch. Other nodes plug in here later.
+//! Delivery: the one place that routes a push to users. A user with local sockets gets it written
+//! to each socket's outbox (never waits); everyone else, and any socket that cannot keep up, goes
+//! to the offline queue, in one write per batch. Other nodes plug in here later.
 
 use std::sync::Arc;
 

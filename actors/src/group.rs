@@ -1,8 +1,9 @@
 //! `GroupActor`: one per active group. It holds the member list in memory (loaded once, reloaded
 //! after each membership change, in its own mailbox order, so a message accepted after a removal
-//! never reaches the removed member) and fans each message out to member actors with `try_send`
-//! through [`Delivery`]: members without a local actor, or with a full mailbox, go to the offline
-//! queue in one write per message. The message arrives already rendered once per dialect.
+//! never reaches the removed member) and fans each message out through [`Delivery`], writing it
+//! into every member socket's outbox (straight into the kernel, never waiting): members with no
+//! socket here, or whose socket cannot keep up, go to the offline queue in one write per batch.
+//! The message arrives already rendered once per dialect, as ready WebSocket frames.
 
 use chatd_schema::Store;
 use kameo::prelude::*;
@@ -59,7 +60,7 @@ impl FanoutItem {
 }
 
 /// Deliver stored group messages (one writer batch, in acceptance order) to the members. Each
-/// member gets the batch as one push, so its socket writes it with one flush.
+/// member gets the batch as one push, so its socket takes it in one write.
 pub struct Fanout {
     pub items: Vec<FanoutItem>,
 }

@@ -50,7 +50,7 @@ impl Registry {
     /// Runs `f` on the user's socket list, if the user has a local actor.
     pub fn with_online<R>(&self, user_id: i64, f: impl FnOnce(&Online) -> R) -> Option<R> {
         let map = self.inner.users.read().unwrap_or_else(|p| p.into_inner());
-        map.get(&user_id).map(|o| f(o))
+        map.get(&user_id).map(f)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<i64, Online>> {
