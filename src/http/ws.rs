@@ -128,12 +128,17 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
             .write_buffer_size(0)
             .max_message_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024))
             .max_frame_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024));
+        // hyper's read buffer is a view of the connection's whole buffer: copy what is left of
+        // it (usually nothing) and let the buffer go, or every idle socket keeps it (~2.5 KiB).
+        let read_buf = parts.read_buf;
+        let read_ahead = read_buf.to_vec();
+        drop(read_buf);
         let up = Upgraded {
             outbox: Arc::new(Outbox::new(
                 parts.io.into_inner(),
                 task_app.socket_cfg.queue,
             )),
-            read_ahead: parts.read_buf.to_vec(),
+            read_ahead,
             ws: cfg,
         };
         let inbound: Arc<dyn Inbound> = Arc::new(WsInbound {
