@@ -7,7 +7,6 @@ use std::sync::Arc;
 use crate::error::ActorsError;
 use crate::outgoing::Outgoing;
 use crate::registry::Registry;
-use crate::user::Pushes;
 
 /// One user a push is for.
 #[derive(Debug, Clone)]
@@ -59,14 +58,13 @@ impl Delivery {
 
     /// Routes `out` to each target; offline entries are added to `batch`.
     pub fn route(&self, targets: &[Target], out: &Arc<Outgoing>, batch: &mut OfflineBatch) {
-        let outs: Pushes = Arc::from([out.clone()]);
         for t in targets {
-            self.route_one(t, &outs, batch);
+            self.route_one(t, std::slice::from_ref(out), batch);
         }
     }
 
     /// Routes several messages (in order) to one target, as one push.
-    pub fn route_one(&self, t: &Target, outs: &Pushes, batch: &mut OfflineBatch) {
+    pub fn route_one(&self, t: &Target, outs: &[Arc<Outgoing>], batch: &mut OfflineBatch) {
         let spill = self
             .registry
             .with_online(t.user_id, |o| {

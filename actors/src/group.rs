@@ -12,7 +12,6 @@ use std::sync::{Arc, RwLock};
 
 use crate::delivery::{Delivery, OfflineBatch, Target};
 use crate::outgoing::Outgoing;
-use crate::user::Pushes;
 
 pub struct GroupActor {
     group_id: i64,
@@ -73,11 +72,11 @@ impl Message<Fanout> for GroupActor {
         for i in &mut items {
             i.exclude.sort_unstable();
         }
-        let all: Pushes = items.iter().map(|i| i.out.clone()).collect();
+        let all: Vec<Arc<Outgoing>> = items.iter().map(|i| i.out.clone()).collect();
         let mut batch = OfflineBatch::default();
         for &member in &self.members {
             // Most members get the whole batch, shared; only the rest get a list of their own.
-            let some: Pushes;
+            let some: Vec<Arc<Outgoing>>;
             let outs = if items.iter().all(|i| i.reaches(member)) {
                 &all
             } else {

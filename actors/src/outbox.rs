@@ -19,7 +19,7 @@ use std::task::{Context, Poll};
 use tokio::sync::Notify;
 
 use crate::frames::Dialect;
-use crate::user::Frame;
+use crate::outgoing::Outgoing;
 
 /// The non-blocking half of a connected socket that an [`Outbox`] writes to and the socket's
 /// task reads from (tokio's `TcpStream` and `UnixStream`; the benches use an in-memory one).
@@ -108,6 +108,28 @@ struct State {
     closed: bool,
 }
 
+impl State {
+    fn enqueue(&mut self, wire: &Bytes, payload: Option<&Arc<str>>) {
+        if payload.is_some() {
+            self.messages += 1;
+        }
+        self.queue.push_back(Entry {
+            wire: wire.clone(),
+            payload: payload.cloned(),
+        });
+    }
+}
+
+/// Gathers up to [`MAX_IOV`] buffers for one write; returns how many.
+fn gather<'a>(bufs: impl Iterator<Item = &'a [u8]>, slices: &mut [IoSlice<'a>; MAX_IOV]) -> usize {
+    let mut n = 0;
+    for (slot, buf) in slices.iter_mut().zip(bufs) {
+        *slot = IoSlice::new(buf);
+        n += 1;
+    }
+    n
+}
+
 /// Why a push was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
@@ -163,12 +185,12 @@ impl std::fmt::Debug for Outbox {
 fn write_queue(sock: &dyn RawSocket, st: &mut State) -> io::Result<bool> {
     while !st.queue.is_empty() {
         let mut slices = [IoSlice::new(&[]); MAX_IOV];
-        let mut n = 0;
-        for (i, e) in st.queue.iter().take(MAX_IOV).enumerate() {
-            let from = if i == 0 { st.head_sent } else { 0 };
-            slices[n] = IoSlice::new(&e.wire[from..]);
-            n += 1;
-        }
+        let head_sent = st.head_sent;
+        let bufs = st.queue.iter().enumerate().map(|(i, e)| {
+            let from = if i == 0 { head_sent } else { 0 };
+            &e.wire[from..]
+        });
+        let n = gather(bufs, &mut slices);
         let tried = match n {
             1 => sock.try_write(&slices[0]),
             _ => sock.try_write_vectored(&slices[..n]),
@@ -208,13 +230,12 @@ impl Outbox {
     }
 
     /// Sends `entries` in order: written now when nothing is waiting, otherwise queued behind
-    /// what is. `cap` false lets control frames past the cap (the socket's task bounds those
+    /// what is. `limit` `None` lets control frames past the cap (the socket's task bounds those
     /// by not reading while the queue is full).
     fn push_entries<'a>(
         &self,
         entries: impl Iterator<Item = (&'a Bytes, Option<&'a Arc<str>>)> + Clone,
-        when_full: WhenFull,
-        cap: bool,
+        limit: Option<WhenFull>,
     ) -> Result<(), Refused> {
         let mut st = self.lock();
         if st.closed {
@@ -223,11 +244,7 @@ impl Outbox {
         if st.queue.is_empty() {
             // The common case: the kernel takes it all now, and the queue is never touched.
             let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let mut n = 0;
-            for (wire, _) in entries.clone().take(MAX_IOV) {
-                slices[n] = IoSlice::new(wire);
-                n += 1;
-            }
+            let n = gather(entries.clone().map(|(w, _)| &w[..]), &mut slices);
             let sent = match n {
                 0 => return Ok(()),
                 1 => self.sock.send_now(&slices[0]),
@@ -236,66 +253,56 @@ impl Outbox {
             // An error other than WouldBlock is met again by the socket's task, which then
             // closes the socket and spills what is queued here.
             let mut written = sent.unwrap_or(0);
-            let mut queued = false;
-            for (wire, payload) in entries {
-                if written >= wire.len() {
+            let mut rest = entries;
+            // The first frame not written whole, if any: it heads the queue.
+            let Some((head, payload)) = rest.by_ref().find(|(wire, _)| {
+                let whole = written >= wire.len();
+                if whole {
                     written -= wire.len();
-                    continue;
                 }
-                if !queued {
-                    st.head_sent = written;
-                    queued = true;
-                }
-                written = 0;
-                if payload.is_some() {
-                    st.messages += 1;
-                }
-                st.queue.push_back(Entry {
-                    wire: wire.clone(),
-                    payload: payload.cloned(),
-                });
+                !whole
+            }) else {
+                return Ok(());
+            };
+            st.head_sent = written;
+            st.enqueue(head, payload);
+            for (wire, payload) in rest {
+                st.enqueue(wire, payload);
             }
-            if queued {
-                drop(st);
-                self.stalled.notify_one();
-            }
+            drop(st);
+            self.stalled.notify_one();
             return Ok(());
         }
-        if cap && st.messages >= self.cap {
-            if when_full == WhenFull::Close {
-                st.closed = true;
+        if let Some(when_full) = limit {
+            if st.messages >= self.cap {
+                if when_full == WhenFull::Close {
+                    st.closed = true;
+                }
+                return Err(Refused::Full);
             }
-            return Err(Refused::Full);
         }
         for (wire, payload) in entries {
-            if payload.is_some() {
-                st.messages += 1;
-            }
-            st.queue.push_back(Entry {
-                wire: wire.clone(),
-                payload: payload.cloned(),
-            });
+            st.enqueue(wire, payload);
         }
         Ok(())
     }
 
-    /// Pushes the messages of `frame` as `dialect` renders them.
+    /// Pushes `outs` (in order, one write) as `dialect` renders them.
     pub fn push(
         &self,
-        frame: &Frame,
+        outs: &[Arc<Outgoing>],
         dialect: Dialect,
         when_full: WhenFull,
     ) -> Result<(), Refused> {
-        let entries = frame
-            .outs()
+        let entries = outs
             .iter()
             .map(move |o| (o.wire(dialect), o.payload.as_ref()));
-        self.push_entries(entries, when_full, true)
+        self.push_entries(entries, Some(when_full))
     }
 
     /// Pushes a frame of the socket's own (an answer, a ping, a pong): never refused for the cap.
     pub fn push_control(&self, wire: Bytes) -> Result<(), Refused> {
-        self.push_entries(std::iter::once((&wire, None)), WhenFull::Wait, false)
+        self.push_entries(std::iter::once((&wire, None)), None)
     }
 
     /// True while the queue is at its cap (the socket's task stops reading its client then, so
@@ -304,11 +311,11 @@ impl Outbox {
         self.lock().messages >= self.cap
     }
 
-    /// Pushes `frame`, waiting up to `limit` for room in the queue (offline replay: back-pressure
+    /// Pushes `outs`, waiting up to `limit` for room in the queue (offline replay: back-pressure
     /// instead of a 1013 close).
     pub async fn push_waiting(
         &self,
-        frame: &Frame,
+        outs: &[Arc<Outgoing>],
         dialect: Dialect,
         limit: std::time::Duration,
     ) -> Result<(), Refused> {
@@ -318,7 +325,7 @@ impl Outbox {
             let room = self.drained.notified();
             tokio::pin!(room);
             room.as_mut().enable();
-            match self.push(frame, dialect, WhenFull::Wait) {
+            match self.push(outs, dialect, WhenFull::Wait) {
                 Err(Refused::Full) => {
                     if tokio::time::timeout_at(deadline, room).await.is_err() {
                         return Err(Refused::Full);
@@ -413,10 +420,10 @@ mod tests {
     use tokio::io::AsyncReadExt;
     use tokio::net::UnixStream;
 
-    fn message(i: usize, size: usize) -> Frame {
+    fn message(i: usize, size: usize) -> [Arc<Outgoing>; 1] {
         let m = serde_json::json!({"id": i, "from_id": 1, "to_id": 2, "chatType": "single",
             "type": "text", "data": "x".repeat(size), "create_time": 0});
-        Frame::Push(Arc::new(Outgoing::message(&m, 0)))
+        [Arc::new(Outgoing::message(&m, 0))]
     }
 
     fn pair(cap: usize) -> (Arc<Outbox>, UnixStream) {

@@ -19,7 +19,7 @@ pub struct Outgoing {
 }
 
 /// One dialect's frame: the bytes written to sockets, and its text (a view of the same bytes).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Rendered {
     wire: Bytes,
     text: Utf8Bytes,
@@ -55,10 +55,11 @@ impl Outgoing {
 
     /// A frame that is the same in both dialects and never queued.
     pub fn ephemeral(frame: &str) -> Outgoing {
+        let both = Rendered::new(frame);
         Outgoing {
             payload: None,
-            rich: Rendered::new(frame),
-            compact: Rendered::new(frame),
+            rich: both.clone(),
+            compact: both,
         }
     }
 

@@ -47,7 +47,7 @@ impl Registry {
         self.inner.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Runs `f` on the user's socket list, if the user has a local actor.
+    /// Runs `f` on the user's socket list, if the user has a socket here.
     pub fn with_online<R>(&self, user_id: i64, f: impl FnOnce(&Online) -> R) -> Option<R> {
         let map = self.inner.users.read().unwrap_or_else(|p| p.into_inner());
         map.get(&user_id).map(f)
@@ -65,7 +65,7 @@ impl Registry {
         self.read().contains_key(&user_id)
     }
 
-    /// Number of users with a local actor.
+    /// Number of users with a socket here.
     pub fn online_users(&self) -> usize {
         self.read().len()
     }

@@ -17,34 +17,6 @@ use crate::frames::Dialect;
 use crate::outbox::{Outbox, Refused, WhenFull};
 use crate::outgoing::Outgoing;
 
-/// What a push carries to a socket.
-#[derive(Debug, Clone)]
-pub enum Frame {
-    Push(Arc<Outgoing>),
-    /// Several messages of one fan-out batch, written with one write.
-    Batch(Pushes),
-}
-
-/// Messages handed on together (one writer batch of a conversation), shared by all recipients.
-pub type Pushes = Arc<[Arc<Outgoing>]>;
-
-impl Frame {
-    pub fn of(outs: &Pushes) -> Frame {
-        match &**outs {
-            [one] => Frame::Push(one.clone()),
-            _ => Frame::Batch(outs.clone()),
-        }
-    }
-
-    /// The messages this carries, in order.
-    pub fn outs(&self) -> &[Arc<Outgoing>] {
-        match self {
-            Frame::Push(out) => std::slice::from_ref(out),
-            Frame::Batch(outs) => outs,
-        }
-    }
-}
-
 /// Lets the actor (or a revocation) ask a socket task to close with a given code.
 #[derive(Debug, Default)]
 pub struct SocketControl {
@@ -85,12 +57,16 @@ pub struct Online {
 }
 
 impl Online {
-    /// Sends `outs` (one frame) to every socket but those of session `exclude_sid`. Returns true
+    /// Sends `outs` (in order, one write) to every socket but those of session `exclude_sid`. Returns true
     /// when the caller must queue the payloads offline: a socket could not take them (it is
     /// closed with 1013 and spills what it held), or no eligible socket exists and
     /// `queue_if_absent`.
-    pub fn push(&self, outs: &Pushes, exclude_sid: Option<&str>, queue_if_absent: bool) -> bool {
-        let frame = Frame::of(outs);
+    pub fn push(
+        &self,
+        outs: &[Arc<Outgoing>],
+        exclude_sid: Option<&str>,
+        queue_if_absent: bool,
+    ) -> bool {
         let mut eligible = 0usize;
         let mut overflowed = false;
         for s in &self.sockets {
@@ -98,7 +74,7 @@ impl Online {
                 continue;
             }
             eligible += 1;
-            match s.outbox.push(&frame, s.dialect, WhenFull::Close) {
+            match s.outbox.push(outs, s.dialect, WhenFull::Close) {
                 Ok(()) => {}
                 Err(Refused::Full) => {
                     s.control.close(1013);
@@ -131,5 +107,62 @@ impl Online {
         for s in self.sockets.iter().filter(|s| pick(s)) {
             s.control.close(code);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::net::UnixStream;
+
+    fn socket(conn_id: u64, sid: &str, cap: usize) -> (SocketHandle, UnixStream) {
+        let (a, b) = UnixStream::pair().unwrap();
+        let handle = SocketHandle {
+            conn_id,
+            sid: sid.into(),
+            dialect: Dialect::Compact,
+            outbox: Arc::new(Outbox::new(a, cap)),
+            control: Arc::new(SocketControl::default()),
+        };
+        (handle, b)
+    }
+
+    fn big() -> [Arc<Outgoing>; 1] {
+        let m = serde_json::json!({"id": "x", "from_id": 1, "to_id": 2, "chatType": "single",
+            "type": "text", "data": "x".repeat(64 * 1024), "create_time": 0});
+        [Arc::new(Outgoing::message(&m, 0))]
+    }
+
+    /// SPEC §7: a socket that cannot keep up is closed with 1013 and what it was refused goes to
+    /// the offline queue; the user's other devices keep receiving live.
+    #[tokio::test]
+    async fn a_socket_that_cannot_keep_up_is_closed_with_1013() {
+        let (slow, _slow_peer) = socket(1, "phone", 2);
+        let (fast, mut fast_peer) = socket(2, "tablet", 10_000);
+        let slow_control = slow.control.clone();
+        let mut online = Online::default();
+        online.add(slow);
+        online.add(fast);
+        // The tablet reads everything; the phone reads nothing.
+        let reader = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0u8; 1 << 16];
+            while fast_peer.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+        });
+        let mut pushes = 0;
+        while !online.push(&big(), None, true) {
+            pushes += 1;
+            assert!(pushes < 10_000, "the phone's queue never filled");
+        }
+        let code = tokio::time::timeout(Duration::from_secs(1), slow_control.closed()).await;
+        assert_eq!(code.ok(), Some(1013));
+        // Until the phone's task detaches it, each push is still also queued offline for it.
+        assert!(online.push(&big(), None, true));
+        assert!(online.handles()[1]
+            .outbox
+            .push(&big(), Dialect::Compact, WhenFull::Close)
+            .is_ok());
+        reader.abort();
     }
 }

@@ -2,7 +2,6 @@
 //! compact pull (`GET /api/message`).
 
 use chatd_actors::outgoing::{compact_frame, Outgoing};
-use chatd_actors::user::Frame;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,12 +36,12 @@ pub async fn replay(app: &AppState, user_id: i64) -> Result<(), ApiError> {
             done.push(item); // unreadable entries are dropped, not replayed forever
             continue;
         };
-        let frame = Frame::Push(Arc::new(out));
+        let out = [Arc::new(out)];
         let mut still = Vec::with_capacity(live.len());
         for s in live {
             let pushed = s
                 .outbox
-                .push_waiting(&frame, s.dialect, Duration::from_secs(10))
+                .push_waiting(&out, s.dialect, Duration::from_secs(10))
                 .await;
             if pushed.is_ok() {
                 still.push(s);

@@ -10,7 +10,45 @@ on_both!(
     client_frames_are_rate_limited,
     offline_queue_drops_what_is_too_old,
     shutdown_closes_sockets_with_1001,
+    protocol_pings_and_closes_are_answered,
 );
+
+/// The server's own writes (pushes) and tungstenite's automatic replies share one ordered stream:
+/// a WebSocket ping gets its pong with the same payload, and a client's close gets a close back.
+async fn protocol_pings_and_closes_are_answered(b: Backend) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let app = TestApp::spawn(b).await;
+    let u = app.register("ppg").await;
+    let mut ws = app.ws(&u.token).await;
+    app.wait_online(&u).await;
+    ws.stream
+        .send(Message::Ping(b"are you there"[..].into()))
+        .await
+        .unwrap();
+    let mut pong = None;
+    while let Ok(Some(Ok(frame))) =
+        tokio::time::timeout(Duration::from_secs(5), ws.stream.next()).await
+    {
+        if let Message::Pong(p) = frame {
+            pong = Some(p.to_vec());
+            break;
+        }
+    }
+    assert_eq!(pong.as_deref(), Some(&b"are you there"[..]));
+    ws.stream.close(None).await.unwrap();
+    let mut closed_back = false;
+    while let Ok(Some(Ok(frame))) =
+        tokio::time::timeout(Duration::from_secs(5), ws.stream.next()).await
+    {
+        if frame.is_close() {
+            closed_back = true;
+            break;
+        }
+    }
+    assert!(closed_back, "the server answers a close with a close");
+    app.wait_offline(&u).await;
+}
 
 async fn shutdown_closes_sockets_with_1001(b: Backend) {
     use futures_util::StreamExt;
