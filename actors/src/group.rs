@@ -1,23 +1,151 @@
 //! `GroupActor`: one per active group. It holds the member list in memory (loaded once, reloaded
-//! after each membership change, in its own mailbox order, so a message accepted after a removal
-//! never reaches the removed member) and fans each message out through [`Delivery`], writing it
-//! into every member socket's outbox (straight into the kernel, never waiting): members with no
-//! socket here, or whose socket cannot keep up, go to the offline queue in one write per batch.
-//! The message arrives already rendered once per dialect, as ready WebSocket frames.
+//! after each membership change, in order with the messages, so a message accepted after a
+//! removal never reaches the removed member) and fans each message out through [`Delivery`],
+//! writing it into every member socket's outbox (straight into the kernel, never waiting):
+//! members with no socket here, or whose socket cannot keep up, go to the offline queue in one
+//! write per pass. Messages arrive already rendered once per dialect, as ready WebSocket frames.
+//!
+//! A large group's fan-out runs in chunks of members and lets other tasks run between chunks, so
+//! one 10,000-member message does not hold a worker for tens of milliseconds. Messages stored
+//! meanwhile join the same pass: the members not reached yet get the old and the new ones in one
+//! write, and the members already passed get the new ones on the next pass. When the server
+//! falls behind it thus makes fewer, larger writes (as uWebSockets does when its loop is late),
+//! and each member still gets every message once, in acceptance order.
 
 use chatd_schema::Store;
 use kameo::prelude::*;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use tokio::sync::{oneshot, Notify};
 
 use crate::delivery::{Delivery, OfflineBatch, Target};
 use crate::outgoing::Outgoing;
+
+/// Members written to between two chances for other tasks to run (~1 ms of `send`s).
+const CHUNK: usize = 128;
+
+/// One stored group message to deliver.
+pub struct FanoutItem {
+    pub out: Arc<Outgoing>,
+    pub sender: i64,
+    /// The sender's session: its other devices get the message, this one does not.
+    pub sender_sid: Option<Arc<str>>,
+    /// Members who blacklisted the sender (any order; sorted once when the actor takes it).
+    pub exclude: Vec<i64>,
+    /// Non-members who must get it too (a removed member told of the removal).
+    pub also: Vec<i64>,
+}
+
+impl FanoutItem {
+    /// Needs `exclude` sorted: it is asked once per member.
+    fn reaches(&self, member: i64) -> bool {
+        member != self.sender && self.exclude.binary_search(&member).is_err()
+    }
+}
+
+/// What the actor is asked to do, in order.
+enum Job {
+    /// Stored messages (one writer batch, in acceptance order).
+    Items(Vec<FanoutItem>),
+    /// Re-read the member list once every earlier message is out; answered when done.
+    Reload(oneshot::Sender<()>),
+}
+
+#[derive(Default)]
+struct Inbox {
+    jobs: VecDeque<Job>,
+    /// Messages in `jobs`: what the writer's back-pressure counts.
+    queued: usize,
+    /// The actor has been told to run (a [`Run`] is in its mailbox or running), so a new job
+    /// needs no other.
+    scheduled: bool,
+}
+
+/// Shared by the actor and every [`GroupRef`].
+struct Shared {
+    inbox: Mutex<Inbox>,
+    /// Tells a writer waiting for room that the actor took messages in.
+    room: Notify,
+    /// Most messages queued or in the backlog before the writer waits.
+    limit: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Messages not yet written to every member, and how far each member has got. Messages are
+/// numbered in the order the actor took them in; `items[0]` is number `base`.
+#[derive(Default)]
+struct Backlog {
+    items: Vec<FanoutItem>,
+    /// `items[i].out`, side by side, so most members get one shared slice.
+    outs: Vec<Arc<Outgoing>>,
+    base: u64,
+    /// Per member (in the member list's order): the number of the first message it has not been
+    /// given.
+    next: Vec<u64>,
+}
+
+impl Backlog {
+    fn end(&self) -> u64 {
+        self.base + self.items.len() as u64
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Starts over for `members` members, every one up to date.
+    fn reset(&mut self, members: usize) {
+        self.trim_to(self.end());
+        self.next = vec![self.end(); members];
+    }
+
+    fn push(&mut self, mut item: FanoutItem) {
+        item.exclude.sort_unstable();
+        self.outs.push(item.out.clone());
+        self.items.push(item);
+    }
+
+    /// The indices into `items` that member `k` has not been given; marks them given.
+    fn take(&mut self, k: usize) -> Range<usize> {
+        let end = self.end();
+        match self.next.get_mut(k) {
+            Some(next) => {
+                let from = (*next - self.base) as usize;
+                *next = end;
+                from..self.items.len()
+            }
+            None => 0..0,
+        }
+    }
+
+    /// Drops the messages every member has been given.
+    fn trim(&mut self) {
+        let done = self.next.iter().copied().min().unwrap_or(self.end());
+        self.trim_to(done);
+    }
+
+    fn trim_to(&mut self, done: u64) {
+        let n = (done - self.base) as usize;
+        self.items.drain(..n);
+        self.outs.drain(..n);
+        self.base = done;
+    }
+}
 
 pub struct GroupActor {
     group_id: i64,
     members: Vec<i64>,
     store: Store,
     delivery: Delivery,
+    shared: Arc<Shared>,
+    backlog: Backlog,
 }
 
 impl GroupActor {
@@ -25,6 +153,125 @@ impl GroupActor {
         match self.store.active_member_ids(self.group_id).await {
             Ok(m) => self.members = m,
             Err(e) => tracing::error!(group = self.group_id, error = %e, "loading members failed"),
+        }
+        self.backlog.reset(self.members.len());
+    }
+
+    /// Takes queued messages into the backlog, up to the next reload and while the backlog has
+    /// room; routes each one's non-member copies (the sender's other devices, `also`) at once.
+    fn absorb(&mut self, batch: &mut OfflineBatch) {
+        let limit = self.shared.limit;
+        let mut took = false;
+        while self.backlog.len() < limit {
+            let items = {
+                let mut inbox = self.shared.lock();
+                if !matches!(inbox.jobs.front(), Some(Job::Items(_))) {
+                    break;
+                }
+                let Some(Job::Items(items)) = inbox.jobs.pop_front() else {
+                    break;
+                };
+                inbox.queued -= items.len();
+                items
+            };
+            took = true;
+            for item in items {
+                let mut extra: Vec<Target> = item
+                    .also
+                    .iter()
+                    .filter(|u| **u != item.sender)
+                    .map(|u| Target::recipient(*u))
+                    .collect();
+                if item.sender > 0 {
+                    extra.push(Target::other_devices(item.sender, item.sender_sid.clone()));
+                }
+                self.delivery.route(&extra, &item.out, batch);
+                self.backlog.push(item);
+            }
+        }
+        if took {
+            self.shared.room.notify_waiters();
+        }
+    }
+
+    /// Gives member `k` what it has not been given.
+    fn deliver(&mut self, k: usize, batch: &mut OfflineBatch) {
+        let range = self.backlog.take(k);
+        let (Some(&member), false) = (self.members.get(k), range.is_empty()) else {
+            return;
+        };
+        let items = &self.backlog.items[range.clone()];
+        let target = Target::recipient(member);
+        if items.iter().all(|i| i.reaches(member)) {
+            // The common case: a slice shared with every other member.
+            self.delivery
+                .route_one(&target, &self.backlog.outs[range], batch);
+        } else {
+            let some: Vec<Arc<Outgoing>> = items
+                .iter()
+                .filter(|i| i.reaches(member))
+                .map(|i| i.out.clone())
+                .collect();
+            if !some.is_empty() {
+                self.delivery.route_one(&target, &some, batch);
+            }
+        }
+    }
+
+    /// One pass over the members, in chunks; messages that arrive between chunks join it.
+    async fn pass(&mut self, batch: &mut OfflineBatch) {
+        let n = self.members.len();
+        let mut k = 0;
+        while k < n {
+            let stop = (k + CHUNK).min(n);
+            for i in k..stop {
+                self.deliver(i, batch);
+            }
+            k = stop;
+            if k < n {
+                tokio::task::yield_now().await;
+                self.absorb(batch);
+            }
+        }
+    }
+
+    async fn flush(&self, batch: &mut OfflineBatch) {
+        if let Err(e) = self.delivery.flush(std::mem::take(batch)).await {
+            tracing::error!(group = self.group_id, error = %e, "offline write of a group message failed");
+        }
+    }
+
+    /// Works until nothing is queued and every member has every message.
+    async fn run(&mut self) {
+        let mut batch = OfflineBatch::default();
+        loop {
+            self.absorb(&mut batch);
+            if self.backlog.len() > 0 {
+                self.pass(&mut batch).await;
+                self.backlog.trim();
+                self.flush(&mut batch).await;
+                continue;
+            }
+            self.flush(&mut batch).await;
+            // Every member is up to date: a reload may be next, or more messages, or nothing.
+            let reload = {
+                let mut inbox = self.shared.lock();
+                match inbox.jobs.front() {
+                    None => {
+                        inbox.scheduled = false;
+                        return;
+                    }
+                    Some(Job::Items(_)) => None,
+                    Some(Job::Reload(_)) => match inbox.jobs.pop_front() {
+                        Some(Job::Reload(done)) => Some(done),
+                        _ => None,
+                    },
+                }
+            };
+            if let Some(done) = reload {
+                self.load().await;
+                let _ = done.send(());
+            }
         }
     }
 }
@@ -39,160 +286,242 @@ impl Actor for GroupActor {
     }
 }
 
-/// One stored group message to deliver.
-pub struct FanoutItem {
-    pub out: Arc<Outgoing>,
-    pub sender: i64,
-    /// The sender's session: its other devices get the message, this one does not.
-    pub sender_sid: Option<Arc<str>>,
-    /// Members who blacklisted the sender (any order; the fan-out sorts it once).
-    pub exclude: Vec<i64>,
-    /// Non-members who must get it too (a removed member told of the removal).
-    pub also: Vec<i64>,
-}
+/// Tells the actor to work through its inbox.
+struct Run;
 
-impl FanoutItem {
-    /// Needs `exclude` sorted: it is asked once per member.
-    fn reaches(&self, member: i64) -> bool {
-        member != self.sender && self.exclude.binary_search(&member).is_err()
-    }
-}
-
-/// Deliver stored group messages (one writer batch, in acceptance order) to the members. Each
-/// member gets the batch as one push, so its socket takes it in one write.
-pub struct Fanout {
-    pub items: Vec<FanoutItem>,
-}
-
-impl Message<Fanout> for GroupActor {
+impl Message<Run> for GroupActor {
     type Reply = ();
 
-    async fn handle(&mut self, msg: Fanout, _: &mut Context<Self, Self::Reply>) {
-        let mut items = msg.items;
-        for i in &mut items {
-            i.exclude.sort_unstable();
+    async fn handle(&mut self, _: Run, _: &mut Context<Self, Self::Reply>) {
+        self.run().await;
+    }
+}
+
+/// A group's actor and its inbox: what the writer and the group handlers hold.
+#[derive(Clone)]
+pub struct GroupRef {
+    actor: ActorRef<GroupActor>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for GroupRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupRef")
+            .field("actor", &self.actor.id())
+            .finish()
+    }
+}
+
+impl GroupRef {
+    /// Same group actor.
+    pub fn same(&self, other: &GroupRef) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// Queues `job`, waking the actor if it is idle; false when the actor has stopped.
+    fn enqueue(&self, inbox: &mut Inbox, job: Job) -> bool {
+        inbox.jobs.push_back(job);
+        if inbox.scheduled {
+            return true;
         }
-        let all: Vec<Arc<Outgoing>> = items.iter().map(|i| i.out.clone()).collect();
-        let mut batch = OfflineBatch::default();
-        for &member in &self.members {
-            // Most members get the whole batch, shared; only the rest get a list of their own.
-            let some: Vec<Arc<Outgoing>>;
-            let outs = if items.iter().all(|i| i.reaches(member)) {
-                &all
-            } else {
-                some = items
-                    .iter()
-                    .filter(|i| i.reaches(member))
-                    .map(|i| i.out.clone())
-                    .collect();
-                &some
-            };
-            if !outs.is_empty() {
-                self.delivery
-                    .route_one(&Target::recipient(member), outs, &mut batch);
+        inbox.scheduled = true;
+        // At most one `Run` is ever in the mailbox, so a live actor always has room for it.
+        if self.actor.tell(Run).try_send().is_err() {
+            inbox.scheduled = false;
+            inbox.jobs.clear();
+            inbox.queued = 0;
+            return false;
+        }
+        true
+    }
+
+    /// Hands stored messages (in acceptance order) to the group's fan-out. Waits only while the
+    /// group is more than its limit of messages behind, so the writer slows down to the pace
+    /// the members are written at instead of queueing without bound.
+    pub async fn fan_out(&self, items: Vec<FanoutItem>) {
+        if items.is_empty() {
+            return;
+        }
+        loop {
+            let room = self.shared.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            {
+                let mut inbox = self.shared.lock();
+                if inbox.queued < self.shared.limit {
+                    inbox.queued += items.len();
+                    if !self.enqueue(&mut inbox, Job::Items(items)) {
+                        tracing::error!(
+                            "a group actor stopped before fanning out a stored message"
+                        );
+                    }
+                    return;
+                }
+            }
+            room.await;
+        }
+    }
+
+    /// Re-reads the member list once every message handed over before is out.
+    pub fn reload(&self) -> impl Future<Output = ()> + Send + 'static {
+        let (done, reloaded) = oneshot::channel();
+        let queued = {
+            let mut inbox = self.shared.lock();
+            self.enqueue(&mut inbox, Job::Reload(done))
+        };
+        async move {
+            if queued {
+                let _ = reloaded.await;
             }
         }
-        for item in &items {
-            let mut extra: Vec<Target> = item
-                .also
-                .iter()
-                .filter(|u| **u != item.sender)
-                .map(|u| Target::recipient(*u))
-                .collect();
-            if item.sender > 0 {
-                extra.push(Target::other_devices(item.sender, item.sender_sid.clone()));
-            }
-            self.delivery.route(&extra, &item.out, &mut batch);
-        }
-        if let Err(e) = self.delivery.flush(batch).await {
-            tracing::error!(group = self.group_id, error = %e, "offline write of a group message failed");
-        }
     }
 }
 
-/// Re-reads the member list (after a membership change in the store).
-pub struct Reload;
-
-impl Message<Reload> for GroupActor {
-    type Reply = ();
-
-    async fn handle(&mut self, _: Reload, _: &mut Context<Self, Self::Reply>) {
-        self.load().await;
-    }
-}
-
-/// The active members, in join order.
-pub struct Members;
-
-impl Message<Members> for GroupActor {
-    type Reply = Vec<i64>;
-
-    async fn handle(&mut self, _: Members, _: &mut Context<Self, Self::Reply>) -> Vec<i64> {
-        self.members.clone()
-    }
-}
-
-/// Group id → `GroupActor`, spawning on first use.
+/// Group id → its actor, spawning on first use.
 #[derive(Clone)]
 pub struct Groups {
-    map: Arc<RwLock<HashMap<i64, ActorRef<GroupActor>>>>,
+    map: Arc<RwLock<HashMap<i64, GroupRef>>>,
     store: Store,
     delivery: Delivery,
-    mailbox: usize,
+    limit: usize,
 }
 
 impl Groups {
-    pub fn new(store: Store, delivery: Delivery, mailbox: usize) -> Groups {
+    /// `limit`: most messages a group may be behind before the writer waits for it.
+    pub fn new(store: Store, delivery: Delivery, limit: usize) -> Groups {
         Groups {
             map: Arc::new(RwLock::new(HashMap::new())),
             store,
             delivery,
-            mailbox: mailbox.max(1),
+            limit: limit.max(1),
         }
     }
 
-    pub fn get(&self, group_id: i64) -> ActorRef<GroupActor> {
-        if let Some(a) = self
+    pub fn get(&self, group_id: i64) -> GroupRef {
+        if let Some(g) = self
             .map
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&group_id)
-            .filter(|a| a.is_alive())
+            .filter(|g| g.actor.is_alive())
         {
-            return a.clone();
+            return g.clone();
         }
         let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(a) = map.get(&group_id).filter(|a| a.is_alive()) {
-            return a.clone();
+        if let Some(g) = map.get(&group_id).filter(|g| g.actor.is_alive()) {
+            return g.clone();
         }
+        let shared = Arc::new(Shared {
+            inbox: Mutex::new(Inbox::default()),
+            room: Notify::new(),
+            limit: self.limit,
+        });
+        // The mailbox only ever holds one `Run` (and a stop): the inbox is the queue.
         let actor = GroupActor::spawn_with_mailbox(
             GroupActor {
                 group_id,
                 members: Vec::new(),
                 store: self.store.clone(),
                 delivery: self.delivery.clone(),
+                shared: shared.clone(),
+                backlog: Backlog::default(),
             },
-            kameo::mailbox::bounded(self.mailbox),
+            kameo::mailbox::bounded(4),
         );
-        map.insert(group_id, actor.clone());
-        actor
+        let g = GroupRef { actor, shared };
+        map.insert(group_id, g.clone());
+        g
     }
 
-    /// Reloads the member list of a group's actor (if it has one).
+    /// Reloads the member list of a group's actor (if it has one), after the messages handed to
+    /// it before.
     pub async fn reload(&self, group_id: i64) {
-        let actor = self.get(group_id);
-        let _ = actor.ask(Reload).await;
+        self.get(group_id).reload().await;
     }
 
     /// Retires a dissolved group's actor once its queued fan-outs are done.
     pub async fn retire(&self, group_id: i64) {
-        let actor = self
+        let g = self
             .map
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&group_id);
-        if let Some(a) = actor {
-            let _ = a.stop_gracefully().await;
+        if let Some(g) = g {
+            // The reload is answered once everything queued before it is out.
+            g.reload().await;
+            let _ = g.actor.stop_gracefully().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(sender: i64) -> FanoutItem {
+        FanoutItem {
+            out: Arc::new(Outgoing::ephemeral("{}")),
+            sender,
+            sender_sid: None,
+            exclude: Vec::new(),
+            also: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn members_passed_get_late_messages_on_the_next_pass_and_the_rest_get_all_at_once() {
+        let mut b = Backlog::default();
+        b.reset(3);
+        b.push(item(0));
+        // The pass gives member 0 the first message...
+        assert_eq!(b.take(0), 0..1);
+        // ...then a second one arrives: members 1 and 2 get both in one write.
+        b.push(item(0));
+        assert_eq!(b.take(1), 0..2);
+        assert_eq!(b.take(2), 0..2);
+        b.trim();
+        assert_eq!(b.len(), 1, "member 0 still needs the second");
+        // The next pass gives member 0 only the second; the others have nothing left.
+        assert_eq!(b.take(0), 0..1);
+        assert_eq!(b.take(1), 1..1);
+        assert_eq!(b.take(2), 1..1);
+        b.trim();
+        assert_eq!(b.len(), 0);
+        assert_eq!(b.base, 2);
+    }
+
+    #[test]
+    fn a_reset_brings_every_member_up_to_date_and_keeps_numbering() {
+        let mut b = Backlog::default();
+        b.reset(2);
+        b.push(item(0));
+        b.push(item(0));
+        b.reset(4);
+        assert_eq!(b.len(), 0);
+        assert_eq!(b.next, vec![2; 4]);
+        b.push(item(0));
+        assert_eq!(b.take(3), 0..1);
+        assert_eq!(b.take(9), 0..0, "no such member");
+    }
+
+    #[test]
+    fn a_group_without_members_drops_its_backlog() {
+        let mut b = Backlog::default();
+        b.reset(0);
+        b.push(item(0));
+        b.trim();
+        assert_eq!(b.len(), 0);
+    }
+
+    #[test]
+    fn exclusions_are_sorted_once_taken_in() {
+        let mut b = Backlog::default();
+        let mut i = item(5);
+        i.exclude = vec![9, 3, 7];
+        b.push(i);
+        let i = &b.items[0];
+        assert!(!i.reaches(5), "not the sender");
+        assert!(!i.reaches(3) && !i.reaches(7) && !i.reaches(9));
+        assert!(i.reaches(4));
     }
 }

@@ -13,10 +13,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::clock::Clock;
 use crate::delivery::{Delivery, OfflineBatch, Target};
 use crate::error::ActorsError;
-use crate::group::{Fanout, FanoutItem, GroupActor};
+use crate::group::{FanoutItem, GroupRef};
 use crate::message::message_json;
 use crate::outgoing::Outgoing;
-use kameo::actor::ActorRef;
 
 /// Where a stored message goes.
 #[derive(Debug, Clone)]
@@ -24,7 +23,7 @@ pub enum Route {
     Targets(Vec<Target>),
     /// Through the group's actor, which holds the member list.
     Group {
-        group: ActorRef<GroupActor>,
+        group: GroupRef,
         sender: i64,
         sender_sid: Option<Arc<str>>,
         /// Members who blacklisted the sender.
@@ -123,7 +122,7 @@ async fn run(
         let now = clock.now_ms();
         let mut offline = OfflineBatch::default();
         let mut replies = Vec::with_capacity(jobs.len());
-        let mut fanouts: Vec<(ActorRef<GroupActor>, Fanout)> = Vec::new();
+        let mut fanouts: Vec<(GroupRef, Vec<FanoutItem>)> = Vec::new();
         for (Job { route, reply }, res) in jobs.into_iter().zip(results) {
             let answer = match res {
                 Ok(stored) => {
@@ -147,9 +146,9 @@ async fn run(
                                     also,
                                 };
                                 // One fan-out per group per batch, its messages in order.
-                                match fanouts.iter_mut().find(|(g, _)| g.id() == group.id()) {
-                                    Some((_, f)) => f.items.push(item),
-                                    None => fanouts.push((group, Fanout { items: vec![item] })),
+                                match fanouts.iter_mut().find(|(g, _)| g.same(&group)) {
+                                    Some((_, items)) => items.push(item),
+                                    None => fanouts.push((group, vec![item])),
                                 }
                             }
                         }
@@ -167,12 +166,10 @@ async fn run(
             };
             replies.push((reply, answer));
         }
-        // Group actors take fan-outs in acceptance order; waiting for mailbox room here keeps that
-        // order (their handlers never wait on the network per member, so room comes quickly).
-        for (group, fanout) in fanouts {
-            if group.tell(fanout).send().await.is_err() {
-                tracing::error!("a group actor stopped before fanning out a stored message");
-            }
+        // Group actors take fan-outs in acceptance order; waiting here while a group is far
+        // behind keeps that order and bounds what it holds.
+        for (group, items) in fanouts {
+            group.fan_out(items).await;
         }
         if let Err(e) = delivery.flush(offline).await {
             // The messages are in history (sync serves them); only the queue write failed.

@@ -1,4 +1,4 @@
-//! Group fan-out through the real actors: the writer's `Fanout` goes to the group's actor, which
+//! Group fan-out through the real actors: the writer's stored message goes to the group's actor, which
 //! writes one shared frame to each of N members' outboxes (over in-memory sockets that take every
 //! write, attached through the registry exactly as WebSocket connections are). One iteration ends
 //! when every socket has the message. The kernel's share of a real socket write is not in it. Throughput is in deliveries, so a flat line across N means linear cost.
@@ -9,7 +9,7 @@ mod support;
 use chatd_actors::clock::Clock;
 use chatd_actors::delivery::Delivery;
 use chatd_actors::frames::Dialect;
-use chatd_actors::group::{Fanout, FanoutItem, GroupActor, Groups};
+use chatd_actors::group::{FanoutItem, GroupRef, Groups};
 use chatd_actors::offline::{OfflineConfig, OfflineQueue};
 use chatd_actors::outbox::{Outbox, RawSocket};
 use chatd_actors::outgoing::Outgoing;
@@ -17,7 +17,6 @@ use chatd_actors::registry::Registry;
 use chatd_actors::user::{SocketControl, SocketHandle};
 use chatd_schema::Store;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use kameo::actor::ActorRef;
 use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -59,7 +58,7 @@ impl RawSocket for MemSocket {
 
 /// One group of `n` online members, each with one socket.
 struct World {
-    group: ActorRef<GroupActor>,
+    group: GroupRef,
     /// Each socket, with the bytes one message is in its dialect.
     sockets: Vec<(Arc<AtomicU64>, u64)>,
     out: Arc<Outgoing>,
@@ -141,10 +140,7 @@ impl World {
                 exclude: Vec::new(),
                 also: Vec::new(),
             };
-            let fanout = Fanout { items: vec![item] };
-            if let Err(e) = self.group.tell(fanout).send().await {
-                fail("fan-out", e);
-            }
+            self.group.fan_out(vec![item]).await;
             // The actor writes every socket in one go: wait for it, then check each.
             for ((sock, _), want) in self.sockets.iter().zip(want) {
                 while sock.load(Ordering::Acquire) < want {
