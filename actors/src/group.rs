@@ -524,4 +524,99 @@ mod tests {
         assert!(!i.reaches(3) && !i.reaches(7) && !i.reaches(9));
         assert!(i.reaches(4));
     }
+
+    /// A group of 300 over real socket pairs, fed one message at a time while its fan-out runs
+    /// (so messages join passes part-way), with a removal in the middle: every member gets every
+    /// message once, in order; the sender gets none; the removed member gets exactly those handed
+    /// over before its removal. Read back with tungstenite as an independent client.
+    #[tokio::test(flavor = "current_thread")]
+    async fn messages_joining_a_pass_reach_every_member_once_in_order() {
+        use crate::clock::Clock;
+        use crate::frames::Dialect;
+        use crate::offline::{OfflineConfig, OfflineQueue};
+        use crate::outbox::Outbox;
+        use crate::registry::Registry;
+        use crate::user::{SocketControl, SocketHandle};
+        use futures_util::StreamExt;
+        use tokio::net::UnixStream;
+        use tokio_tungstenite::tungstenite::protocol::Role;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&dir.path().join("g.db").to_string_lossy())
+            .await
+            .unwrap();
+        let members: Vec<i64> = (1..=300).collect();
+        let (sender, removed) = (1, 300);
+        let g = store
+            .create_group("g", sender, "g", "", &members, 0)
+            .await
+            .unwrap();
+        let offline = OfflineQueue::Store {
+            store: store.clone(),
+            cfg: OfflineConfig {
+                cap: 1000,
+                max_age_ms: 86_400_000,
+            },
+        };
+        let registry = Registry::new(offline, Clock::default());
+        // A limit of 4 messages also makes the feeder wait for the fan-out now and then.
+        let groups = Groups::new(store.clone(), Delivery::new(registry.clone()), 4);
+        let mut peers = Vec::new();
+        for &uid in &members {
+            let (a, b) = UnixStream::pair().unwrap();
+            registry.attach(
+                uid,
+                SocketHandle {
+                    conn_id: registry.next_conn_id(),
+                    sid: format!("s{uid}").into(),
+                    dialect: Dialect::Compact,
+                    outbox: Arc::new(Outbox::new(a, 10_000)),
+                    control: Arc::new(SocketControl::default()),
+                },
+            );
+            peers.push((uid, b));
+        }
+        let group = groups.get(g.id);
+        let total = 40;
+        for i in 0..total {
+            let m = serde_json::json!({"id": i, "from_id": sender, "to_id": g.id,
+                "chatType": "group", "type": "text", "data": format!("m{i}"), "create_time": 0});
+            let mut it = item(sender);
+            // Sent from the sender's only device: it gets none back.
+            it.sender_sid = Some("s1".into());
+            it.out = Arc::new(Outgoing::message(&m, 0));
+            group.fan_out(vec![it]).await;
+            if i == 19 {
+                assert!(store.remove_member(g.id, removed).await.unwrap());
+                // Queued behind message 19, not awaited: later messages queue behind it.
+                tokio::spawn(group.reload());
+            }
+            // Lets the actor write a chunk or two before the next message.
+            tokio::task::yield_now().await;
+        }
+        // Answered once everything handed over before is out; then end every stream.
+        group.reload().await;
+        for (uid, _) in &peers {
+            registry.with_online(*uid, |o| {
+                for h in o.handles() {
+                    h.outbox.socket().shutdown_write();
+                }
+            });
+        }
+        for (uid, peer) in peers {
+            let mut ws =
+                tokio_tungstenite::WebSocketStream::from_raw_socket(peer, Role::Client, None).await;
+            let mut got = Vec::new();
+            while let Some(Ok(m)) = ws.next().await {
+                let v: serde_json::Value = serde_json::from_str(m.to_text().unwrap()).unwrap();
+                got.push(v["content"].as_str().unwrap().to_string());
+            }
+            let want: Vec<String> = match uid {
+                1 => vec![],
+                300 => (0..20).map(|i| format!("m{i}")).collect(),
+                _ => (0..total).map(|i| format!("m{i}")).collect(),
+            };
+            assert_eq!(got, want, "member {uid}");
+        }
+    }
 }
