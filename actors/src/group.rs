@@ -5,8 +5,8 @@
 //! members with no socket here, or whose socket cannot keep up, go to the offline queue in one
 //! write per pass. Messages arrive already rendered once per dialect, as ready WebSocket frames.
 //!
-//! A large group's fan-out runs in chunks of members and lets other tasks run between chunks, so
-//! one 10,000-member message does not hold a worker for tens of milliseconds. Messages stored
+//! A large group's fan-out lets other tasks run every millisecond or so, so one 10,000-member
+//! message does not hold a worker for tens of milliseconds. Messages stored
 //! meanwhile join the same pass: the members not reached yet get the old and the new ones in one
 //! write, and the members already passed get the new ones on the next pass. When the server
 //! falls behind it thus makes fewer, larger writes (as uWebSockets does when its loop is late),
@@ -18,13 +18,20 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify};
 
 use crate::delivery::{Delivery, OfflineBatch, Target};
 use crate::outgoing::Outgoing;
 
-/// Members written to between two chances for other tasks to run (~1 ms of `send`s).
-const CHUNK: usize = 128;
+/// How long a fan-out writes before other tasks get a turn.
+#[cfg(not(test))]
+const SLICE: Duration = Duration::from_millis(1);
+/// Every chunk in tests, so that messages join passes part-way, whatever the machine's speed.
+#[cfg(test)]
+const SLICE: Duration = Duration::ZERO;
+/// Members written between two looks at the clock.
+const CHUNK: usize = 32;
 
 /// One stored group message to deliver.
 pub struct FanoutItem {
@@ -218,19 +225,22 @@ impl GroupActor {
         }
     }
 
-    /// One pass over the members, in chunks; messages that arrive between chunks join it.
+    /// One pass over the members, giving other tasks a turn every [`SLICE`]; messages that
+    /// arrive meanwhile join it.
     async fn pass(&mut self, batch: &mut OfflineBatch) {
         let n = self.members.len();
         let mut k = 0;
+        let mut since = Instant::now();
         while k < n {
             let stop = (k + CHUNK).min(n);
             for i in k..stop {
                 self.deliver(i, batch);
             }
             k = stop;
-            if k < n {
+            if k < n && since.elapsed() >= SLICE {
                 tokio::task::yield_now().await;
                 self.absorb(batch);
+                since = Instant::now();
             }
         }
     }
