@@ -79,6 +79,22 @@ struct Shared {
     limit: usize,
 }
 
+impl Inbox {
+    /// The first job's messages, if the first job is messages (never past a reload).
+    fn take_items(&mut self) -> Option<Vec<FanoutItem>> {
+        match self.jobs.pop_front()? {
+            Job::Items(items) => {
+                self.queued -= items.len();
+                Some(items)
+            }
+            reload => {
+                self.jobs.push_front(reload);
+                None
+            }
+        }
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inbox> {
         self.inbox.lock().unwrap_or_else(|p| p.into_inner())
@@ -165,40 +181,36 @@ impl GroupActor {
     }
 
     /// Takes queued messages into the backlog, up to the next reload and while the backlog has
-    /// room; routes each one's non-member copies (the sender's other devices, `also`) at once.
+    /// room.
     fn absorb(&mut self, batch: &mut OfflineBatch) {
-        let limit = self.shared.limit;
         let mut took = false;
-        while self.backlog.len() < limit {
-            let items = {
-                let mut inbox = self.shared.lock();
-                if !matches!(inbox.jobs.front(), Some(Job::Items(_))) {
-                    break;
-                }
-                let Some(Job::Items(items)) = inbox.jobs.pop_front() else {
-                    break;
-                };
-                inbox.queued -= items.len();
-                items
+        while self.backlog.len() < self.shared.limit {
+            let Some(items) = self.shared.lock().take_items() else {
+                break;
             };
             took = true;
             for item in items {
-                let mut extra: Vec<Target> = item
-                    .also
-                    .iter()
-                    .filter(|u| **u != item.sender)
-                    .map(|u| Target::recipient(*u))
-                    .collect();
-                if item.sender > 0 {
-                    extra.push(Target::other_devices(item.sender, item.sender_sid.clone()));
-                }
-                self.delivery.route(&extra, &item.out, batch);
+                self.route_extras(&item, batch);
                 self.backlog.push(item);
             }
         }
         if took {
             self.shared.room.notify_waiters();
         }
+    }
+
+    /// Routes the copies that are not for members: the sender's other devices, and `also`.
+    fn route_extras(&self, item: &FanoutItem, batch: &mut OfflineBatch) {
+        let mut extra: Vec<Target> = item
+            .also
+            .iter()
+            .filter(|u| **u != item.sender)
+            .map(|u| Target::recipient(*u))
+            .collect();
+        if item.sender > 0 {
+            extra.push(Target::other_devices(item.sender, item.sender_sid.clone()));
+        }
+        self.delivery.route(&extra, &item.out, batch);
     }
 
     /// Gives member `k` what it has not been given.
@@ -263,25 +275,24 @@ impl GroupActor {
                 continue;
             }
             self.flush(&mut batch).await;
-            // Every member is up to date: a reload may be next, or more messages, or nothing.
-            let reload = {
+            // Every member is up to date, so a reload may run now.
+            let done = {
                 let mut inbox = self.shared.lock();
-                match inbox.jobs.front() {
+                match inbox.jobs.pop_front() {
                     None => {
                         inbox.scheduled = false;
                         return;
                     }
-                    Some(Job::Items(_)) => None,
-                    Some(Job::Reload(_)) => match inbox.jobs.pop_front() {
-                        Some(Job::Reload(done)) => Some(done),
-                        _ => None,
-                    },
+                    // Stored while the offline write ran: another round.
+                    Some(Job::Items(items)) => {
+                        inbox.jobs.push_front(Job::Items(items));
+                        continue;
+                    }
+                    Some(Job::Reload(done)) => done,
                 }
             };
-            if let Some(done) = reload {
-                self.load().await;
-                let _ = done.send(());
-            }
+            self.load().await;
+            let _ = done.send(());
         }
     }
 }
@@ -457,8 +468,8 @@ impl Groups {
             .unwrap_or_else(|p| p.into_inner())
             .remove(&group_id);
         if let Some(g) = g {
-            // The reload is answered once everything queued before it is out.
-            g.reload().await;
+            // The stop queues behind the `Run` that any waiting job has scheduled (or behind the
+            // one running), and a run returns only once its inbox is empty.
             let _ = g.actor.stop_gracefully().await;
         }
     }
