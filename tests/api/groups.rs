@@ -13,6 +13,7 @@ on_both!(
     removal_quit_and_dissolve,
     send_checks_follow_changes,
     burst_answers_in_order,
+    burst_reaches_every_device_in_order,
     qr_codes_decode,
 );
 
@@ -705,6 +706,46 @@ async fn burst_answers_in_order(b: Backend) {
         last_seq = seq;
     }
     aws.expect_silence(200).await;
+}
+
+/// SPEC §3 rules 2 and 5: a group burst reaches every device of every member, in acceptance
+/// order and once, each in its own dialect; the sender's other session gets it too, the sending
+/// socket only its answers.
+async fn burst_reaches_every_device_in_order(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let owner = app.register("bdo").await;
+    let a = app.register("bda").await;
+    let g = make_group(&app, &owner, &[&a]).await;
+    let gid = g["id"].as_i64().unwrap();
+    let mut sending = app.ws(&owner.token).await;
+    let owner_tablet = app.login(&owner).await;
+    let mut owner_other = app.ws(&owner_tablet).await;
+    let mut a_rich = app.ws(&a.token).await;
+    let a_phone = app.login(&a).await;
+    let mut a_compact = app.ws_compact(&a_phone).await;
+    for u in [&owner, &a] {
+        app.wait_online(u).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Pipelined on one socket, so the server stores and fans them out in batches.
+    let burst: Vec<String> = (0..30).map(|i| format!("d{i}")).collect();
+    for cid in &burst {
+        sending
+            .send_json(json!({"type": "multicast", "groupId": gid, "content": cid}))
+            .await;
+    }
+    for _ in &burst {
+        assert_eq!(sending.recv().await["type"], "ack");
+    }
+    for cid in &burst {
+        assert_eq!(a_rich.recv().await["data"]["data"], *cid);
+        assert_eq!(a_compact.recv().await["content"], *cid);
+        assert_eq!(owner_other.recv().await["data"]["data"], *cid);
+    }
+    sending.expect_silence(200).await;
+    a_rich.expect_silence(100).await;
+    a_compact.expect_silence(100).await;
+    owner_other.expect_silence(100).await;
 }
 
 fn decode_png(bytes: &[u8]) -> String {
