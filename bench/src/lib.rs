@@ -1,9 +1,10 @@
 //! Benchmarks and the load generator for chatd (issue 7). The criterion benches live in
 //! `benches/`; the load generator is `src/bin/loadgen.rs`, built from the modules here:
-//! [`setup`] makes accounts and a group through the REST API, [`conn`] opens and reads sockets,
+//! [`setup`] makes accounts and a group through the REST API, [`conn`] opens and reads sockets (over [`wsframe`]),
 //! [`stats`] counts what arrived, [`report`] prints it.
 
 pub mod conn;
 pub mod report;
 pub mod setup;
 pub mod stats;
+pub mod wsframe;

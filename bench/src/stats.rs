@@ -24,25 +24,35 @@ pub enum Seen {
     Other,
 }
 
-fn number<T: std::str::FromStr>(s: &str) -> Option<(T, &str)> {
-    let end = s.find(|c: char| !c.is_ascii_digit())?;
-    Some((s[..end].parse().ok()?, &s[end..]))
+/// The decimal number at the start of `s` and what follows it.
+fn number(s: &[u8]) -> Option<(u64, &[u8])> {
+    let end = s.iter().position(|c| !c.is_ascii_digit())?;
+    if end == 0 || end > 19 {
+        return None;
+    }
+    let n = s[..end]
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    Some((n, &s[end..]))
 }
 
 /// Finds the load generator's marker in a server frame without parsing the JSON: the content is
 /// the only place `lg:` or `wu:` can appear (ids and timestamps are numbers), and this runs once
 /// per delivery on the load generator's own core.
-pub fn parse_frame(frame: &str) -> Seen {
-    if let Some(i) = frame.find("\"lg:") {
-        let rest = &frame[i + 4..];
-        if let Some((seq, rest)) = number::<u32>(rest) {
-            if let Some((sent_us, _)) = rest.strip_prefix(':').and_then(number::<u64>) {
+pub fn parse_frame(frame: &[u8]) -> Seen {
+    if let Some(i) = memchr::memmem::find(frame, b"\"lg:") {
+        if let Some((seq, rest)) = number(&frame[i + 4..]) {
+            if let (Ok(seq), Some((sent_us, _))) =
+                (u32::try_from(seq), rest.strip_prefix(b":").and_then(number))
+            {
                 return Seen::Message { seq, sent_us };
             }
         }
-    } else if let Some(i) = frame.find("\"wu:") {
-        if let Some((k, _)) = number::<u32>(&frame[i + 4..]) {
-            return Seen::Warmup(k);
+    } else if let Some(i) = memchr::memmem::find(frame, b"\"wu:") {
+        if let Some((k, _)) = number(&frame[i + 4..]) {
+            if let Ok(k) = u32::try_from(k) {
+                return Seen::Warmup(k);
+            }
         }
     }
     Seen::Other
@@ -166,7 +176,7 @@ mod tests {
         );
         for f in [chatd, peer] {
             assert_eq!(
-                parse_frame(&f),
+                parse_frame(f.as_bytes()),
                 Seen::Message {
                     seq: 42,
                     sent_us: 123_456
@@ -174,11 +184,11 @@ mod tests {
             );
         }
         assert_eq!(
-            parse_frame(&format!(r#"{{"content":"{}"}}"#, warmup(3))),
+            parse_frame(format!(r#"{{"content":"{}"}}"#, warmup(3)).as_bytes()),
             Seen::Warmup(3)
         );
-        assert_eq!(parse_frame(r#"{"type":"pong"}"#), Seen::Other);
-        assert_eq!(parse_frame(r#"{"content":"lg:x"}"#), Seen::Other);
+        assert_eq!(parse_frame(br#"{"type":"pong"}"#), Seen::Other);
+        assert_eq!(parse_frame(br#"{"content":"lg:x"}"#), Seen::Other);
     }
 
     #[test]

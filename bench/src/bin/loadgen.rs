@@ -4,7 +4,7 @@
 //! as one JSON line and a table. See BENCHMARKS.md for the scenarios.
 
 use anyhow::{bail, Context, Result};
-use chatd_bench::conn::{connect, now_us, receive, source, Progress, Ws};
+use chatd_bench::conn::{connect, now_us, receive, source, Conn, Progress};
 use chatd_bench::report::{print_table, rss_kib, Report};
 use chatd_bench::setup::world;
 use chatd_bench::stats::{payload, percentile, totals, warmup};
@@ -98,24 +98,25 @@ fn bar(len: u64, msg: &str) -> ProgressBar {
 
 /// Opens one connection per path, `concurrency` at a time; returns them in order and the
 /// connect times in µs.
-async fn open_all(args: &Args, paths: Vec<String>) -> Result<(Vec<Ws>, Vec<u32>, f64)> {
+async fn open_all(args: &Args, paths: Vec<String>) -> Result<(Vec<Conn>, Vec<u32>, f64)> {
     let b = bar(paths.len() as u64, "connecting");
     let started = Instant::now();
     let server = args.server;
     let sources = args.sources;
-    let results: Vec<Result<(Ws, u32)>> = futures_util::stream::iter(paths.into_iter().enumerate())
-        .map(|(i, p)| {
-            let b = b.clone();
-            async move {
-                let t = Instant::now();
-                let ws = connect(server, &p, source(i, sources)).await?;
-                b.inc(1);
-                Ok((ws, t.elapsed().as_micros() as u32))
-            }
-        })
-        .buffered(args.connect_concurrency.max(1))
-        .collect()
-        .await;
+    let results: Vec<Result<(Conn, u32)>> =
+        futures_util::stream::iter(paths.into_iter().enumerate())
+            .map(|(i, p)| {
+                let b = b.clone();
+                async move {
+                    let t = Instant::now();
+                    let ws = connect(server, &p, source(i, sources)).await?;
+                    b.inc(1);
+                    Ok((ws, t.elapsed().as_micros() as u32))
+                }
+            })
+            .buffered(args.connect_concurrency.max(1))
+            .collect()
+            .await;
     b.finish_and_clear();
     let total_s = started.elapsed().as_secs_f64();
     let mut socks = Vec::with_capacity(results.len());
@@ -179,7 +180,7 @@ async fn fanout(
     }
     let (paths, group) = members(args, n, true).await?;
     let (mut socks, connect_us, connect_s) = open_all(args, paths).await?;
-    let publisher = socks.remove(0);
+    let publisher = socks.remove(0).into_ws().await;
     let receivers = socks.len() as u32;
     const WARMUPS: u32 = 50;
     let progress = Arc::new(Progress::new(messages, WARMUPS, receivers));
