@@ -6,7 +6,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Semaphore;
 use warp::http::HeaderMap;
 
 use crate::error::ApiError;
@@ -129,24 +130,49 @@ pub fn token_from(headers: &HeaderMap, query: &[(String, String)]) -> Option<Str
         .map(|(_, v)| v.clone())
 }
 
+/// At most this many hashes run at once. Each holds 19 MiB while it runs and keeps a core busy:
+/// a burst of sign-ups or logins waits its turn instead of taking memory without bound (tokio's
+/// blocking pool would run up to 512 at once, ~10 GiB) or starving the sockets.
+fn hashing() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| Semaphore::new(hash_permits()))
+}
+
+fn hash_permits() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.clamp(1, 8)
+}
+
+/// Runs one password hash or check on the blocking pool, within [`hashing`]'s bound.
+async fn with_hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = hashing()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// Argon2id with the OWASP parameters (19 MiB, 2 iterations, 1 lane): argon2's defaults.
 pub async fn hash_password(password: &str) -> Result<String, ApiError> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
+    with_hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| ApiError::Internal(format!("argon2: {e}")))
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .await?
 }
 
 /// Verifies in constant time (argon2's own comparison). A malformed hash never verifies.
 pub async fn verify_password(password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || {
+    with_hashing(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {
                 Argon2::default()
@@ -202,5 +228,16 @@ mod tests {
         assert!(verify_password("secret1", &h).await);
         assert!(!verify_password("secret2", &h).await);
         assert!(!verify_password("x", "not a hash").await);
+    }
+
+    #[tokio::test]
+    async fn hashes_wait_while_every_permit_is_taken() {
+        let all = u32::try_from(hash_permits()).unwrap_or(1);
+        let held = hashing().acquire_many(all).await.unwrap();
+        let task = tokio::spawn(async { hash_password("secret1").await });
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(!task.is_finished(), "a hash ran without a permit");
+        drop(held);
+        assert!(task.await.unwrap().unwrap().starts_with("$argon2id$"));
     }
 }
