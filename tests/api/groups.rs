@@ -46,6 +46,12 @@ async fn make_group(app: &TestApp, owner: &User, members: &[&User]) -> Value {
     ok_data(s, &body)
 }
 
+/// A new group's id, for tests that need nothing else of the created group.
+async fn make_group_id(app: &TestApp, owner: &User, members: &[&User]) -> i64 {
+    let g = make_group(app, owner, members).await;
+    g["id"].as_i64().unwrap()
+}
+
 async fn remove_member(app: &TestApp, owner: &User, gid: i64, who: &User) -> (StatusCode, Value) {
     app.post(
         "/api/chat/groupDeleteUser",
@@ -226,8 +232,7 @@ async fn group_messages_identity_blacklist_and_dialects(b: Backend) {
     let rich = app.register("gmr").await;
     let compact = app.register("gmc").await;
     let blocker = app.register("gmb").await;
-    let g = make_group(&app, &owner, &[&rich, &compact, &blocker]).await;
-    let gid = g["id"].as_i64().unwrap();
+    let gid = make_group_id(&app, &owner, &[&rich, &compact, &blocker]).await;
     let (s, body) = app
         .post(
             "/api/chat/groupnickname",
@@ -542,8 +547,7 @@ async fn removal_quit_and_dissolve(b: Backend) {
     let a = app.register("rma").await;
     let z = app.register("rmz").await;
     let q = app.register("rmq").await;
-    let g = make_group(&app, &owner, &[&a, &z, &q]).await;
-    let gid = g["id"].as_i64().unwrap();
+    let gid = make_group_id(&app, &owner, &[&a, &z, &q]).await;
     let mut zws = app.ws(&z.token).await;
     let mut aws = app.ws(&a.token).await;
     let mut ows = app.ws(&owner.token).await;
@@ -613,8 +617,7 @@ async fn send_checks_follow_changes(b: Backend) {
     let owner = app.register("cco").await;
     let a = app.register("cca").await;
     let z = app.register("ccz").await;
-    let g = make_group(&app, &owner, &[&a, &z]).await;
-    let gid = g["id"].as_i64().unwrap();
+    let gid = make_group_id(&app, &owner, &[&a, &z]).await;
     let mut aws = app.ws(&a.token).await;
     let mut ows = app.ws(&owner.token).await;
     for u in [&a, &owner] {
@@ -676,8 +679,7 @@ async fn burst_answers_in_order(b: Backend) {
     let app = TestApp::spawn(b).await;
     let owner = app.register("bao").await;
     let a = app.register("baa").await;
-    let g = make_group(&app, &owner, &[&a]).await;
-    let gid = g["id"].as_i64().unwrap();
+    let gid = make_group_id(&app, &owner, &[&a]).await;
     let mut ows = app.ws(&owner.token).await;
     let mut aws = app.ws(&a.token).await;
     for u in [&owner, &a] {
@@ -715,8 +717,7 @@ async fn burst_reaches_every_device_in_order(b: Backend) {
     let app = TestApp::spawn(b).await;
     let owner = app.register("bdo").await;
     let a = app.register("bda").await;
-    let g = make_group(&app, &owner, &[&a]).await;
-    let gid = g["id"].as_i64().unwrap();
+    let gid = make_group_id(&app, &owner, &[&a]).await;
     let mut sending = app.ws(&owner.token).await;
     let owner_tablet = app.login(&owner).await;
     let mut owner_other = app.ws(&owner_tablet).await;
