@@ -121,7 +121,7 @@ pub async fn build_state(
     let registry = Registry::new(offline, clock.clone());
     let delivery = Delivery::new(registry.clone());
     let writer = Writer::spawn(store.clone(), delivery.clone(), clock.clone());
-    let groups = Groups::new(store.clone(), delivery.clone(), 4096);
+    let groups = Groups::new(store.clone(), delivery.clone(), 4096, cfg.fanout_threads);
     let socket_cfg = SocketConfig {
         ping_interval: Duration::from_secs(cfg.ping_interval_secs),
         idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),

@@ -111,6 +111,10 @@ pub struct Options {
     /// Threads running connections and fan-out [default: CPU cores - 1, at least 1]
     #[arg(long, global = true, env = "CHAT_WORKERS")]
     pub workers: Option<usize>,
+    /// Most threads one message's fan-out to a very large group (2,048 members or more per
+    /// thread) is split over [default: CPU cores]
+    #[arg(long, global = true, env = "CHAT_FANOUT_THREADS")]
+    pub fanout_threads: Option<usize>,
     /// Frames a WebSocket client may send per second (bursts of twice that) [default: 50]
     #[arg(long, global = true, env = "CHAT_WS_FRAMES_PER_SEC")]
     pub ws_frames_per_sec: Option<u32>,
@@ -196,6 +200,7 @@ impl Options {
             ping_interval,
             socket_queue,
             workers,
+            fanout_threads,
             ws_frames_per_sec,
             login_user_limit,
             login_ip_limit,
@@ -245,6 +250,7 @@ pub struct Config {
     pub ping_interval_secs: u64,
     pub socket_queue: usize,
     pub workers: usize,
+    pub fanout_threads: usize,
     pub ws_frames_per_sec: u32,
     pub login_user_limit: i64,
     pub login_ip_limit: i64,
@@ -300,8 +306,12 @@ fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
 /// the kernel's network work) keeps them from preempting the workers mid fan-out. Measured on
 /// 2 cores (BENCHMARKS.md): 1 worker delivers ~20% more in S1 than 2.
 fn default_workers() -> usize {
+    cores().saturating_sub(1)
+}
+
+fn cores() -> usize {
     std::thread::available_parallelism()
-        .map(|n| n.get().saturating_sub(1))
+        .map(|n| n.get())
         .unwrap_or(1)
 }
 
@@ -367,6 +377,7 @@ impl Config {
             ping_interval_secs: o.ping_interval.unwrap_or(30).max(1),
             socket_queue: o.socket_queue.unwrap_or(1024).max(1),
             workers: o.workers.unwrap_or_else(default_workers).max(1),
+            fanout_threads: o.fanout_threads.unwrap_or_else(cores).max(1),
             ws_frames_per_sec: o.ws_frames_per_sec.unwrap_or(50).max(1),
             login_user_limit: o.login_user_limit.unwrap_or(10).max(1),
             login_ip_limit: o.login_ip_limit.unwrap_or(100).max(1),

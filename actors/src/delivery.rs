@@ -42,6 +42,13 @@ pub struct OfflineBatch {
     items: Vec<(i64, Arc<str>)>,
 }
 
+impl OfflineBatch {
+    /// Adds `other`'s entries after this batch's.
+    pub fn append(&mut self, mut other: OfflineBatch) {
+        self.items.append(&mut other.items);
+    }
+}
+
 #[derive(Clone)]
 pub struct Delivery {
     registry: Registry,

@@ -11,6 +11,11 @@
 //! write, and the members already passed get the new ones on the next pass. When the server
 //! falls behind it thus makes fewer, larger writes (as uWebSockets does when its loop is late),
 //! and each member still gets every message once, in acceptance order.
+//!
+//! A very large group's pass is split instead: its members are cut into runs of at least
+//! [`MIN_PART`], written at the same time by up to `threads` threads off the workers (the actor
+//! only waits for them), as uWebSockets cannot. Messages stored meanwhile wait for the next pass,
+//! where every member gets them in one write.
 
 use chatd_schema::Store;
 use kameo::prelude::*;
@@ -32,6 +37,13 @@ const SLICE: Duration = Duration::from_millis(1);
 const SLICE: Duration = Duration::ZERO;
 /// Members written between two looks at the clock.
 const CHUNK: usize = 32;
+/// Fewest members one thread of a split pass writes to: below this, a thread's start and the
+/// threads' contention on the registry cost more than they save.
+#[cfg(not(test))]
+const MIN_PART: usize = 2048;
+/// Small enough that the tests' groups of a few hundred split.
+#[cfg(test)]
+const MIN_PART: usize = 64;
 
 /// One stored group message to deliver.
 pub struct FanoutItem {
@@ -135,17 +147,30 @@ impl Backlog {
         self.items.push(item);
     }
 
-    /// The indices into `items` that member `k` has not been given; marks them given.
-    fn take(&mut self, k: usize) -> Range<usize> {
-        let end = self.end();
-        match self.next.get_mut(k) {
-            Some(next) => {
-                let from = (*next - self.base) as usize;
-                *next = end;
-                from..self.items.len()
-            }
-            None => 0..0,
+    /// The view of members `range` (indices into the member list) on the backlog.
+    fn part(&mut self, range: Range<usize>) -> Part<'_> {
+        let end = range.end.min(self.next.len());
+        let start = range.start.min(end);
+        Part {
+            items: &self.items,
+            outs: &self.outs,
+            base: self.base,
+            next: &mut self.next[start..end],
         }
+    }
+
+    /// Every member's view, in runs of `size` members (the last may be shorter).
+    fn parts(&mut self, size: usize) -> Vec<Part<'_>> {
+        let (items, outs, base) = (&self.items[..], &self.outs[..], self.base);
+        self.next
+            .chunks_mut(size.max(1))
+            .map(|next| Part {
+                items,
+                outs,
+                base,
+                next,
+            })
+            .collect()
     }
 
     /// Drops the messages every member has been given.
@@ -162,6 +187,110 @@ impl Backlog {
     }
 }
 
+/// A run of members' view on a [`Backlog`]: the messages, and how far each of these members
+/// has got. Runs of one backlog are disjoint, so they can be written on separate threads.
+struct Part<'a> {
+    items: &'a [FanoutItem],
+    outs: &'a [Arc<Outgoing>],
+    base: u64,
+    /// Per member of the run: the number of the first message it has not been given.
+    next: &'a mut [u64],
+}
+
+impl Part<'_> {
+    fn end(&self) -> u64 {
+        self.base + self.items.len() as u64
+    }
+
+    /// The indices into `items` that the run's member `k` has not been given; marks them given.
+    fn take(&mut self, k: usize) -> Range<usize> {
+        let end = self.end();
+        match self.next.get_mut(k) {
+            Some(next) => {
+                let from = (*next - self.base) as usize;
+                *next = end;
+                from..self.items.len()
+            }
+            None => 0..0,
+        }
+    }
+
+    /// Gives each of `members` (the run's, in order) what it has not been given.
+    fn deliver(&mut self, members: &[i64], delivery: &Delivery, batch: &mut OfflineBatch) {
+        for (k, &member) in members.iter().enumerate() {
+            let range = self.take(k);
+            if range.is_empty() {
+                continue;
+            }
+            let items = &self.items[range.clone()];
+            let target = Target::recipient(member);
+            if items.iter().all(|i| i.reaches(member)) {
+                // The common case: a slice shared with every other member.
+                delivery.route_one(&target, &self.outs[range], batch);
+            } else {
+                let some: Vec<Arc<Outgoing>> = items
+                    .iter()
+                    .filter(|i| i.reaches(member))
+                    .map(|i| i.out.clone())
+                    .collect();
+                if !some.is_empty() {
+                    delivery.route_one(&target, &some, batch);
+                }
+            }
+        }
+    }
+}
+
+/// A run of members and its view, until a thread takes it.
+type Untaken<'a> = Mutex<Option<(Part<'a>, &'a [i64])>>;
+
+/// Writes every member's due messages, the runs of `size` members on up to `threads` threads
+/// (this one included). A thread that cannot be started leaves its runs to the others.
+fn deliver_split(
+    backlog: &mut Backlog,
+    members: &[i64],
+    size: usize,
+    threads: usize,
+    delivery: &Delivery,
+) -> OfflineBatch {
+    let size = size.max(1);
+    let runs: Vec<Untaken<'_>> = backlog
+        .parts(size)
+        .into_iter()
+        .zip(members.chunks(size))
+        .map(|run| Mutex::new(Some(run)))
+        .collect();
+    // Each thread takes the next run nobody has taken yet.
+    let work = || {
+        let mut batch = OfflineBatch::default();
+        for run in &runs {
+            let taken = run.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some((mut part, members)) = taken {
+                part.deliver(members, delivery, &mut batch);
+            }
+        }
+        batch
+    };
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads.min(runs.len()))
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("chatd-fanout".into())
+                    .spawn_scoped(s, work)
+                    .ok()
+            })
+            .collect();
+        let mut batch = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(b) => batch.append(b),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        batch
+    })
+}
+
 pub struct GroupActor {
     group_id: i64,
     members: Vec<i64>,
@@ -169,6 +298,8 @@ pub struct GroupActor {
     delivery: Delivery,
     shared: Arc<Shared>,
     backlog: Backlog,
+    /// Most threads one pass is split over.
+    threads: usize,
 }
 
 impl GroupActor {
@@ -213,30 +344,6 @@ impl GroupActor {
         self.delivery.route(&extra, &item.out, batch);
     }
 
-    /// Gives member `k` what it has not been given.
-    fn deliver(&mut self, k: usize, batch: &mut OfflineBatch) {
-        let range = self.backlog.take(k);
-        let (Some(&member), false) = (self.members.get(k), range.is_empty()) else {
-            return;
-        };
-        let items = &self.backlog.items[range.clone()];
-        let target = Target::recipient(member);
-        if items.iter().all(|i| i.reaches(member)) {
-            // The common case: a slice shared with every other member.
-            self.delivery
-                .route_one(&target, &self.backlog.outs[range], batch);
-        } else {
-            let some: Vec<Arc<Outgoing>> = items
-                .iter()
-                .filter(|i| i.reaches(member))
-                .map(|i| i.out.clone())
-                .collect();
-            if !some.is_empty() {
-                self.delivery.route_one(&target, &some, batch);
-            }
-        }
-    }
-
     /// One pass over the members, giving other tasks a turn every [`SLICE`]; messages that
     /// arrive meanwhile join it.
     async fn pass(&mut self, batch: &mut OfflineBatch) {
@@ -245,14 +352,45 @@ impl GroupActor {
         let mut since = Instant::now();
         while k < n {
             let stop = (k + CHUNK).min(n);
-            for i in k..stop {
-                self.deliver(i, batch);
-            }
+            self.backlog
+                .part(k..stop)
+                .deliver(&self.members[k..stop], &self.delivery, batch);
             k = stop;
             if k < n && since.elapsed() >= SLICE {
                 tokio::task::yield_now().await;
                 self.absorb(batch);
                 since = Instant::now();
+            }
+        }
+    }
+
+    /// Members per thread when this group's pass is worth splitting.
+    fn split_size(&self) -> Option<usize> {
+        let n = self.members.len();
+        let threads = self.threads.min(n / MIN_PART);
+        (threads > 1).then(|| n.div_ceil(threads))
+    }
+
+    /// One pass split over threads off the workers, which stay free meanwhile.
+    async fn split_pass(&mut self, size: usize, batch: &mut OfflineBatch) {
+        let mut backlog = std::mem::take(&mut self.backlog);
+        let members = std::mem::take(&mut self.members);
+        let (threads, delivery) = (self.threads, self.delivery.clone());
+        let done = tokio::task::spawn_blocking(move || {
+            let spilled = deliver_split(&mut backlog, &members, size, threads, &delivery);
+            (backlog, members, spilled)
+        })
+        .await;
+        match done {
+            Ok((backlog, members, spilled)) => {
+                self.backlog = backlog;
+                self.members = members;
+                batch.append(spilled);
+            }
+            Err(e) => {
+                // Only a bug gets here; who got what is unknown, so start over from the store.
+                tracing::error!(group = self.group_id, error = %e, "a split fan-out failed");
+                self.load().await;
             }
         }
     }
@@ -269,7 +407,10 @@ impl GroupActor {
         loop {
             self.absorb(&mut batch);
             if self.backlog.len() > 0 {
-                self.pass(&mut batch).await;
+                match self.split_size() {
+                    Some(size) => self.split_pass(size, &mut batch).await,
+                    None => self.pass(&mut batch).await,
+                }
                 self.backlog.trim();
                 self.flush(&mut batch).await;
                 continue;
@@ -405,16 +546,19 @@ pub struct Groups {
     store: Store,
     delivery: Delivery,
     limit: usize,
+    threads: usize,
 }
 
 impl Groups {
     /// `limit`: most messages a group may be behind before the writer waits for it.
-    pub fn new(store: Store, delivery: Delivery, limit: usize) -> Groups {
+    /// `threads`: most threads one pass over a very large group is split over.
+    pub fn new(store: Store, delivery: Delivery, limit: usize, threads: usize) -> Groups {
         Groups {
             map: Arc::new(RwLock::new(HashMap::new())),
             store,
             delivery,
             limit: limit.max(1),
+            threads: threads.max(1),
         }
     }
 
@@ -446,6 +590,7 @@ impl Groups {
                 delivery: self.delivery.clone(),
                 shared: shared.clone(),
                 backlog: Backlog::default(),
+                threads: self.threads,
             },
             kameo::mailbox::bounded(4),
         );
@@ -489,23 +634,28 @@ mod tests {
         }
     }
 
+    /// What member `k` is given now.
+    fn take(b: &mut Backlog, k: usize) -> Range<usize> {
+        b.part(k..k + 1).take(0)
+    }
+
     #[test]
     fn members_passed_get_late_messages_on_the_next_pass_and_the_rest_get_all_at_once() {
         let mut b = Backlog::default();
         b.reset(3);
         b.push(item(0));
         // The pass gives member 0 the first message...
-        assert_eq!(b.take(0), 0..1);
+        assert_eq!(take(&mut b, 0), 0..1);
         // ...then a second one arrives: members 1 and 2 get both in one write.
         b.push(item(0));
-        assert_eq!(b.take(1), 0..2);
-        assert_eq!(b.take(2), 0..2);
+        assert_eq!(take(&mut b, 1), 0..2);
+        assert_eq!(take(&mut b, 2), 0..2);
         b.trim();
         assert_eq!(b.len(), 1, "member 0 still needs the second");
         // The next pass gives member 0 only the second; the others have nothing left.
-        assert_eq!(b.take(0), 0..1);
-        assert_eq!(b.take(1), 1..1);
-        assert_eq!(b.take(2), 1..1);
+        assert_eq!(take(&mut b, 0), 0..1);
+        assert_eq!(take(&mut b, 1), 1..1);
+        assert_eq!(take(&mut b, 2), 1..1);
         b.trim();
         assert_eq!(b.len(), 0);
         assert_eq!(b.base, 2);
@@ -521,8 +671,24 @@ mod tests {
         assert_eq!(b.len(), 0);
         assert_eq!(b.next, vec![2; 4]);
         b.push(item(0));
-        assert_eq!(b.take(3), 0..1);
-        assert_eq!(b.take(9), 0..0, "no such member");
+        assert_eq!(take(&mut b, 3), 0..1);
+        assert_eq!(take(&mut b, 9), 0..0, "no such member");
+    }
+
+    #[test]
+    fn runs_of_a_split_pass_cover_every_member_once() {
+        let mut b = Backlog::default();
+        b.reset(10);
+        b.push(item(0));
+        let sizes: Vec<usize> = b.parts(4).iter().map(|p| p.next.len()).collect();
+        assert_eq!(sizes, vec![4, 4, 2]);
+        for mut part in b.parts(4) {
+            for k in 0..part.next.len() {
+                assert_eq!(part.take(k), 0..1);
+            }
+        }
+        b.trim();
+        assert_eq!(b.len(), 0, "every member was given the message");
     }
 
     #[test]
@@ -546,12 +712,23 @@ mod tests {
         assert!(i.reaches(4));
     }
 
-    /// A group of 300 over real socket pairs, fed one message at a time while its fan-out runs
-    /// (so messages join passes part-way), with a removal in the middle: every member gets every
-    /// message once, in order; the sender gets none; the removed member gets exactly those handed
-    /// over before its removal. Read back with tungstenite as an independent client.
     #[tokio::test(flavor = "current_thread")]
     async fn messages_joining_a_pass_reach_every_member_once_in_order() {
+        group_of_300_gets_40_messages(1).await;
+    }
+
+    /// The same with each pass split over three threads (runs of 100 members).
+    #[tokio::test(flavor = "current_thread")]
+    async fn split_passes_reach_every_member_once_in_order() {
+        group_of_300_gets_40_messages(3).await;
+    }
+
+    /// A group of 300 over real socket pairs, fed one message at a time while its fan-out runs
+    /// (so messages join passes part-way, or wait for the next split pass), with a removal in the
+    /// middle: every member gets every message once, in order; the sender gets none; the removed
+    /// member gets exactly those handed over before its removal. Read back with tungstenite as an
+    /// independent client.
+    async fn group_of_300_gets_40_messages(threads: usize) {
         use crate::clock::Clock;
         use crate::frames::Dialect;
         use crate::offline::{OfflineConfig, OfflineQueue};
@@ -581,7 +758,7 @@ mod tests {
         };
         let registry = Registry::new(offline, Clock::default());
         // A limit of 4 messages also makes the feeder wait for the fan-out now and then.
-        let groups = Groups::new(store.clone(), Delivery::new(registry.clone()), 4);
+        let groups = Groups::new(store.clone(), Delivery::new(registry.clone()), 4, threads);
         let mut peers = Vec::new();
         for &uid in &members {
             let (a, b) = UnixStream::pair().unwrap();

@@ -93,7 +93,12 @@ impl World {
         };
         let registry = Registry::new(offline, clock);
         let delivery = Delivery::new(registry.clone());
-        let groups = Groups::new(store, delivery, 1024);
+        let groups = Groups::new(
+            store,
+            delivery,
+            1024,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        );
         let message = support::group_message(100);
         let out = Arc::new(Outgoing::message(&message, 0));
         let mut sockets = Vec::with_capacity(members.len());

@@ -3,6 +3,7 @@
 //! turns frames into a [`Track`].
 
 use anyhow::{bail, Context, Result};
+use futures_util::FutureExt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -156,11 +157,12 @@ pub async fn receive(
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(16 * 1024);
         }
-        match tcp.try_read_buf(&mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(_) => break,
+        // Through tokio's `poll_read`, not `try_read_buf`: after a short read (the socket is
+        // drained) it forgets the readiness, so a message costs one `read`, not a second one
+        // that says `WouldBlock`. Not ready (a stale readiness) comes back as `None`.
+        match tcp.read_buf(&mut buf).now_or_never() {
+            Some(Ok(0)) | Some(Err(_)) => break,
+            Some(Ok(_)) | None => {}
         }
     }
     let _ = tcp.write_all(&wsframe::CLOSE_FRAME).await;
