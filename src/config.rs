@@ -111,8 +111,9 @@ pub struct Options {
     /// Threads running connections and fan-out [default: CPU cores - 1, at least 1]
     #[arg(long, global = true, env = "CHAT_WORKERS")]
     pub workers: Option<usize>,
-    /// Most threads one message's fan-out to a very large group (2,048 members or more per
-    /// thread) is split over [default: CPU cores]
+    /// Most threads writing messages to very large groups at the same time, all groups together;
+    /// one message's fan-out is split over them at 2,048 members or more per thread
+    /// [default: CPU cores]
     #[arg(long, global = true, env = "CHAT_FANOUT_THREADS")]
     pub fanout_threads: Option<usize>,
     /// Frames a WebSocket client may send per second (bursts of twice that) [default: 50]

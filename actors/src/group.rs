@@ -13,9 +13,10 @@
 //! and each member still gets every message once, in acceptance order.
 //!
 //! A very large group's pass is split instead: its members are cut into runs of at least
-//! [`MIN_PART`], written at the same time by up to `threads` threads off the workers (the actor
-//! only waits for them), as uWebSockets cannot. Messages stored meanwhile wait for the next pass,
-//! where every member gets them in one write.
+//! [`MIN_PART`], written at the same time by several threads off the workers (the actor only
+//! waits for them), as uWebSockets cannot. The threads come from one budget for the whole server,
+//! so many large groups at once do not start more threads than there are cores. Messages stored
+//! meanwhile wait for the next pass, where every member gets them in one write.
 
 use chatd_schema::Store;
 use kameo::prelude::*;
@@ -24,7 +25,7 @@ use std::future::Future;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::{oneshot, Notify, Semaphore};
 
 use crate::delivery::{Delivery, OfflineBatch, Target};
 use crate::outgoing::Outgoing;
@@ -300,6 +301,8 @@ pub struct GroupActor {
     backlog: Backlog,
     /// Most threads one pass is split over.
     threads: usize,
+    /// Threads free to write split passes, shared by every group: `threads` in all.
+    budget: Arc<Semaphore>,
 }
 
 impl GroupActor {
@@ -371,13 +374,27 @@ impl GroupActor {
         (threads > 1).then(|| n.div_ceil(threads))
     }
 
-    /// One pass split over threads off the workers, which stay free meanwhile.
+    /// One pass split over threads off the workers, which stay free meanwhile. The threads come
+    /// from the server-wide budget: one at least (waiting while other groups' passes hold them
+    /// all), and as many more as are free now.
     async fn split_pass(&mut self, size: usize, batch: &mut OfflineBatch) {
+        let Ok(mut permits) = self.budget.clone().acquire_owned().await else {
+            // The budget is never closed; were it, the single-thread pass still delivers.
+            return self.pass(batch).await;
+        };
+        for _ in 1..self.threads {
+            match self.budget.clone().try_acquire_owned() {
+                Ok(more) => permits.merge(more),
+                Err(_) => break,
+            }
+        }
+        let threads = permits.num_permits();
         let mut backlog = std::mem::take(&mut self.backlog);
         let members = std::mem::take(&mut self.members);
-        let (threads, delivery) = (self.threads, self.delivery.clone());
+        let delivery = self.delivery.clone();
         let done = tokio::task::spawn_blocking(move || {
             let spilled = deliver_split(&mut backlog, &members, size, threads, &delivery);
+            drop(permits);
             (backlog, members, spilled)
         })
         .await;
@@ -547,11 +564,13 @@ pub struct Groups {
     delivery: Delivery,
     limit: usize,
     threads: usize,
+    budget: Arc<Semaphore>,
 }
 
 impl Groups {
     /// `limit`: most messages a group may be behind before the writer waits for it.
-    /// `threads`: most threads one pass over a very large group is split over.
+    /// `threads`: most threads writing split passes over very large groups at any time, all
+    /// groups together (so also the most one pass is split over).
     pub fn new(store: Store, delivery: Delivery, limit: usize, threads: usize) -> Groups {
         Groups {
             map: Arc::new(RwLock::new(HashMap::new())),
@@ -559,6 +578,7 @@ impl Groups {
             delivery,
             limit: limit.max(1),
             threads: threads.max(1),
+            budget: Arc::new(Semaphore::new(threads.max(1))),
         }
     }
 
@@ -591,6 +611,7 @@ impl Groups {
                 shared: shared.clone(),
                 backlog: Backlog::default(),
                 threads: self.threads,
+                budget: self.budget.clone(),
             },
             kameo::mailbox::bounded(4),
         );
