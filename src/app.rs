@@ -2,7 +2,9 @@
 //! serves until told to stop (tests bind port 0 and read `port()`).
 
 use chatd_actors::socket::SocketConfig;
-use chatd_actors::{Clock, Delivery, Groups, OfflineConfig, OfflineQueue, Registry, Writer};
+use chatd_actors::{
+    Clock, Delivery, FanoutConfig, Groups, OfflineConfig, OfflineQueue, Registry, Writer,
+};
 use chatd_schema::Store;
 use redis::aio::ConnectionManager;
 use std::net::SocketAddr;
@@ -121,7 +123,15 @@ pub async fn build_state(
     let registry = Registry::new(offline, clock.clone());
     let delivery = Delivery::new(registry.clone());
     let writer = Writer::spawn(store.clone(), delivery.clone(), clock.clone());
-    let groups = Groups::new(store.clone(), delivery.clone(), 4096, cfg.fanout_threads);
+    let groups = Groups::new(
+        store.clone(),
+        delivery.clone(),
+        FanoutConfig {
+            backlog: 4096,
+            threads: cfg.fanout_threads,
+            split_min: cfg.fanout_split_min,
+        },
+    );
     let socket_cfg = SocketConfig {
         ping_interval: Duration::from_secs(cfg.ping_interval_secs),
         idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),

@@ -112,10 +112,12 @@ pub struct Options {
     #[arg(long, global = true, env = "CHAT_WORKERS")]
     pub workers: Option<usize>,
     /// Most threads writing messages to very large groups at the same time, all groups together;
-    /// one message's fan-out is split over them at 2,048 members or more per thread
-    /// [default: CPU cores]
+    /// one message's fan-out is split over them [default: CPU cores]
     #[arg(long, global = true, env = "CHAT_FANOUT_THREADS")]
     pub fanout_threads: Option<usize>,
+    /// Fewest members each thread of such a split fan-out writes to [default: 2048]
+    #[arg(long, global = true, env = "CHAT_FANOUT_SPLIT_MIN")]
+    pub fanout_split_min: Option<usize>,
     /// Frames a WebSocket client may send per second (bursts of twice that) [default: 50]
     #[arg(long, global = true, env = "CHAT_WS_FRAMES_PER_SEC")]
     pub ws_frames_per_sec: Option<u32>,
@@ -202,6 +204,7 @@ impl Options {
             socket_queue,
             workers,
             fanout_threads,
+            fanout_split_min,
             ws_frames_per_sec,
             login_user_limit,
             login_ip_limit,
@@ -252,6 +255,7 @@ pub struct Config {
     pub socket_queue: usize,
     pub workers: usize,
     pub fanout_threads: usize,
+    pub fanout_split_min: usize,
     pub ws_frames_per_sec: u32,
     pub login_user_limit: i64,
     pub login_ip_limit: i64,
@@ -379,6 +383,7 @@ impl Config {
             socket_queue: o.socket_queue.unwrap_or(1024).max(1),
             workers: o.workers.unwrap_or_else(default_workers).max(1),
             fanout_threads: o.fanout_threads.unwrap_or_else(cores).max(1),
+            fanout_split_min: o.fanout_split_min.unwrap_or(2048).max(1),
             ws_frames_per_sec: o.ws_frames_per_sec.unwrap_or(50).max(1),
             login_user_limit: o.login_user_limit.unwrap_or(10).max(1),
             login_ip_limit: o.login_ip_limit.unwrap_or(100).max(1),

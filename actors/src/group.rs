@@ -13,7 +13,7 @@
 //! and each member still gets every message once, in acceptance order.
 //!
 //! A very large group's pass is split instead: its members are cut into runs of at least
-//! [`MIN_PART`], written at the same time by several threads off the workers (the actor only
+//! [`FanoutConfig::split_min`], written at the same time by several threads off the workers (the actor only
 //! waits for them), as uWebSockets cannot. The threads come from one budget for the whole server,
 //! so many large groups at once do not start more threads than there are cores. Messages stored
 //! meanwhile wait for the next pass, where every member gets them in one write.
@@ -38,13 +38,6 @@ const SLICE: Duration = Duration::from_millis(1);
 const SLICE: Duration = Duration::ZERO;
 /// Members written between two looks at the clock.
 const CHUNK: usize = 32;
-/// Fewest members one thread of a split pass writes to: below this, a thread's start and the
-/// threads' contention on the registry cost more than they save.
-#[cfg(not(test))]
-const MIN_PART: usize = 2048;
-/// Small enough that the tests' groups of a few hundred split.
-#[cfg(test)]
-const MIN_PART: usize = 64;
 
 /// One stored group message to deliver.
 pub struct FanoutItem {
@@ -301,6 +294,8 @@ pub struct GroupActor {
     backlog: Backlog,
     /// Most threads one pass is split over.
     threads: usize,
+    /// Fewest members per thread of a split pass.
+    split_min: usize,
     /// Threads free to write split passes, shared by every group: `threads` in all.
     budget: Arc<Semaphore>,
 }
@@ -370,7 +365,7 @@ impl GroupActor {
     /// Members per thread when this group's pass is worth splitting.
     fn split_size(&self) -> Option<usize> {
         let n = self.members.len();
-        let threads = self.threads.min(n / MIN_PART);
+        let threads = self.threads.min(n / self.split_min);
         (threads > 1).then(|| n.div_ceil(threads))
     }
 
@@ -556,29 +551,42 @@ impl GroupRef {
     }
 }
 
+/// How groups fan out.
+#[derive(Debug, Clone, Copy)]
+pub struct FanoutConfig {
+    /// Most messages a group may be behind before the writer waits for it.
+    pub backlog: usize,
+    /// Most threads writing split passes over very large groups at any time, all groups
+    /// together (so also the most one pass is split over).
+    pub threads: usize,
+    /// Fewest members one thread of a split pass writes to (2,048 in the server: below that, a
+    /// thread's start and the threads' contention on the registry cost more than they save).
+    pub split_min: usize,
+}
+
 /// Group id → its actor, spawning on first use.
 #[derive(Clone)]
 pub struct Groups {
     map: Arc<RwLock<HashMap<i64, GroupRef>>>,
     store: Store,
     delivery: Delivery,
-    limit: usize,
-    threads: usize,
+    cfg: FanoutConfig,
     budget: Arc<Semaphore>,
 }
 
 impl Groups {
-    /// `limit`: most messages a group may be behind before the writer waits for it.
-    /// `threads`: most threads writing split passes over very large groups at any time, all
-    /// groups together (so also the most one pass is split over).
-    pub fn new(store: Store, delivery: Delivery, limit: usize, threads: usize) -> Groups {
+    pub fn new(store: Store, delivery: Delivery, cfg: FanoutConfig) -> Groups {
+        let cfg = FanoutConfig {
+            backlog: cfg.backlog.max(1),
+            threads: cfg.threads.max(1),
+            split_min: cfg.split_min.max(1),
+        };
         Groups {
             map: Arc::new(RwLock::new(HashMap::new())),
             store,
             delivery,
-            limit: limit.max(1),
-            threads: threads.max(1),
-            budget: Arc::new(Semaphore::new(threads.max(1))),
+            cfg,
+            budget: Arc::new(Semaphore::new(cfg.threads)),
         }
     }
 
@@ -599,7 +607,7 @@ impl Groups {
         let shared = Arc::new(Shared {
             inbox: Mutex::new(Inbox::default()),
             room: Notify::new(),
-            limit: self.limit,
+            limit: self.cfg.backlog,
         });
         // The mailbox only ever holds one `Run` (and a stop): the inbox is the queue.
         let actor = GroupActor::spawn_with_mailbox(
@@ -610,7 +618,8 @@ impl Groups {
                 delivery: self.delivery.clone(),
                 shared: shared.clone(),
                 backlog: Backlog::default(),
-                threads: self.threads,
+                threads: self.cfg.threads,
+                split_min: self.cfg.split_min,
                 budget: self.budget.clone(),
             },
             kameo::mailbox::bounded(4),
@@ -778,8 +787,17 @@ mod tests {
             },
         };
         let registry = Registry::new(offline, Clock::default());
-        // A limit of 4 messages also makes the feeder wait for the fan-out now and then.
-        let groups = Groups::new(store.clone(), Delivery::new(registry.clone()), 4, threads);
+        // A limit of 4 messages also makes the feeder wait for the fan-out now and then; with
+        // `threads` > 1, passes split into runs of at least 64 members.
+        let groups = Groups::new(
+            store.clone(),
+            Delivery::new(registry.clone()),
+            FanoutConfig {
+                backlog: 4,
+                threads,
+                split_min: 64,
+            },
+        );
         let mut peers = Vec::new();
         for &uid in &members {
             let (a, b) = UnixStream::pair().unwrap();

@@ -36,7 +36,7 @@ pub use clock::Clock;
 pub use delivery::{Delivery, Target};
 pub use error::ActorsError;
 pub use frames::{ClientFrame, Dialect};
-pub use group::{GroupActor, GroupRef, Groups};
+pub use group::{FanoutConfig, GroupActor, GroupRef, Groups};
 pub use offline::{OfflineConfig, OfflineQueue, QueuedItem};
 pub use outgoing::Outgoing;
 pub use registry::Registry;

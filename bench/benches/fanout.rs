@@ -9,7 +9,7 @@ mod support;
 use chatd_actors::clock::Clock;
 use chatd_actors::delivery::Delivery;
 use chatd_actors::frames::Dialect;
-use chatd_actors::group::{FanoutItem, GroupRef, Groups};
+use chatd_actors::group::{FanoutConfig, FanoutItem, GroupRef, Groups};
 use chatd_actors::offline::{OfflineConfig, OfflineQueue};
 use chatd_actors::outbox::{Outbox, RawSocket};
 use chatd_actors::outgoing::Outgoing;
@@ -96,8 +96,11 @@ impl World {
         let groups = Groups::new(
             store,
             delivery,
-            1024,
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            FanoutConfig {
+                backlog: 1024,
+                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                split_min: 2048,
+            },
         );
         let message = support::group_message(100);
         let out = Arc::new(Outgoing::message(&message, 0));

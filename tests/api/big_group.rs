@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use crate::on_both;
 use chatd::auth::Role;
+use chatd::config::Options;
 use chatd_schema::models::NewUser;
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -12,7 +13,40 @@ use std::collections::HashSet;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
-on_both!(two_thousand_member_burst, slow_member_loses_nothing);
+on_both!(
+    two_thousand_member_burst,
+    two_thousand_member_burst_split,
+    slow_member_loses_nothing,
+    slow_member_loses_nothing_split
+);
+
+/// Passes split over three threads (runs of at least 500 members), as a group of 4,096 or
+/// more is by default on two cores.
+fn split(o: &mut Options) {
+    o.fanout_threads = Some(3);
+    o.fanout_split_min = Some(500);
+}
+
+async fn two_thousand_member_burst(b: Backend) {
+    burst_to_two_thousand(b, |_| {}).await;
+}
+
+async fn two_thousand_member_burst_split(b: Backend) {
+    burst_to_two_thousand(b, split).await;
+}
+
+async fn slow_member_loses_nothing(b: Backend) {
+    slow_member(b, |_| {}).await;
+}
+
+/// Each of the three members in a run of its own, on its own thread.
+async fn slow_member_loses_nothing_split(b: Backend) {
+    slow_member(b, |o| {
+        o.fanout_threads = Some(3);
+        o.fanout_split_min = Some(1);
+    })
+    .await;
+}
 
 /// Users made through the Store (hashing 2,000 passwords would dominate the test), with a
 /// session and token each.
@@ -56,8 +90,8 @@ async fn bulk_users(app: &TestApp, n: usize) -> Vec<(i64, String)> {
     out
 }
 
-async fn two_thousand_member_burst(b: Backend) {
-    let app = TestApp::spawn(b).await;
+async fn burst_to_two_thousand(b: Backend, tweak: fn(&mut Options)) {
+    let app = TestApp::spawn_with(b, tweak).await;
     let owner = app.register("bgo").await;
     let users = bulk_users(&app, 1999).await;
     let mut ids = vec![owner.id];
@@ -160,8 +194,12 @@ async fn two_thousand_member_burst(b: Backend) {
     }
 }
 
-async fn slow_member_loses_nothing(b: Backend) {
-    let app = TestApp::spawn_with(b, |o| o.socket_queue = Some(8)).await;
+async fn slow_member(b: Backend, tweak: fn(&mut Options)) {
+    let app = TestApp::spawn_with(b, |o| {
+        o.socket_queue = Some(8);
+        tweak(o);
+    })
+    .await;
     let owner = app.register("slo").await;
     let users = bulk_users(&app, 2).await;
     let (fast_id, fast_token) = users[0].clone();
