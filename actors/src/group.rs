@@ -13,22 +13,23 @@
 //! and each member still gets every message once, in acceptance order.
 //!
 //! A very large group's pass is split instead: its members are cut into runs of at least
-//! [`FanoutConfig::split_min`], written at the same time by several threads off the workers (the actor only
-//! waits for them), as uWebSockets cannot. The threads come from one budget for the whole server,
-//! so many large groups at once do not start more threads than there are cores. Messages stored
-//! meanwhile wait for the next pass, where every member gets them in one write.
+//! [`FanoutConfig::split_min`], written at the same time by several threads off the workers (the
+//! actor only waits for them), as uWebSockets cannot. The threads come from one budget for the
+//! whole server, so many large groups at once do not start more threads than there are cores.
+//! Messages stored meanwhile wait for the next pass, where every member gets them in one write.
+//! Who is due which messages is the `backlog` module's business.
 
 use chatd_schema::Store;
 use kameo::prelude::*;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify, Semaphore};
 
+pub use crate::backlog::FanoutItem;
+use crate::backlog::{deliver_split, Backlog};
 use crate::delivery::{Delivery, OfflineBatch, Target};
-use crate::outgoing::Outgoing;
 
 /// How long a fan-out writes before other tasks get a turn.
 #[cfg(not(test))]
@@ -38,25 +39,6 @@ const SLICE: Duration = Duration::from_millis(1);
 const SLICE: Duration = Duration::ZERO;
 /// Members written between two looks at the clock.
 const CHUNK: usize = 32;
-
-/// One stored group message to deliver.
-pub struct FanoutItem {
-    pub out: Arc<Outgoing>,
-    pub sender: i64,
-    /// The sender's session: its other devices get the message, this one does not.
-    pub sender_sid: Option<Arc<str>>,
-    /// Members who blacklisted the sender (any order; sorted once when the actor takes it).
-    pub exclude: Vec<i64>,
-    /// Non-members who must get it too (a removed member told of the removal).
-    pub also: Vec<i64>,
-}
-
-impl FanoutItem {
-    /// Needs `exclude` sorted: it is asked once per member.
-    fn reaches(&self, member: i64) -> bool {
-        member != self.sender && self.exclude.binary_search(&member).is_err()
-    }
-}
 
 /// What the actor is asked to do, in order.
 enum Job {
@@ -105,184 +87,6 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inbox> {
         self.inbox.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// Messages not yet written to every member, and how far each member has got. Messages are
-/// numbered in the order the actor took them in; `items[0]` is number `base`.
-#[derive(Default)]
-struct Backlog {
-    items: Vec<FanoutItem>,
-    /// `items[i].out`, side by side, so most members get one shared slice.
-    outs: Vec<Arc<Outgoing>>,
-    base: u64,
-    /// Per member (in the member list's order): the number of the first message it has not been
-    /// given.
-    next: Vec<u64>,
-}
-
-impl Backlog {
-    fn end(&self) -> u64 {
-        self.base + self.items.len() as u64
-    }
-
-    fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// Starts over for `members` members, every one up to date.
-    fn reset(&mut self, members: usize) {
-        self.trim_to(self.end());
-        self.next = vec![self.end(); members];
-    }
-
-    fn push(&mut self, mut item: FanoutItem) {
-        item.exclude.sort_unstable();
-        self.outs.push(item.out.clone());
-        self.items.push(item);
-    }
-
-    /// The view of members `range` (indices into the member list) on the backlog.
-    fn part(&mut self, range: Range<usize>) -> Part<'_> {
-        let end = range.end.min(self.next.len());
-        let start = range.start.min(end);
-        Part {
-            items: &self.items,
-            outs: &self.outs,
-            base: self.base,
-            next: &mut self.next[start..end],
-        }
-    }
-
-    /// Every member's view, in runs of `size` members (the last may be shorter).
-    fn parts(&mut self, size: usize) -> Vec<Part<'_>> {
-        let (items, outs, base) = (&self.items[..], &self.outs[..], self.base);
-        self.next
-            .chunks_mut(size.max(1))
-            .map(|next| Part {
-                items,
-                outs,
-                base,
-                next,
-            })
-            .collect()
-    }
-
-    /// Drops the messages every member has been given.
-    fn trim(&mut self) {
-        let done = self.next.iter().copied().min().unwrap_or(self.end());
-        self.trim_to(done);
-    }
-
-    fn trim_to(&mut self, done: u64) {
-        let n = (done - self.base) as usize;
-        self.items.drain(..n);
-        self.outs.drain(..n);
-        self.base = done;
-    }
-}
-
-/// A run of members' view on a [`Backlog`]: the messages, and how far each of these members
-/// has got. Runs of one backlog are disjoint, so they can be written on separate threads.
-struct Part<'a> {
-    items: &'a [FanoutItem],
-    outs: &'a [Arc<Outgoing>],
-    base: u64,
-    /// Per member of the run: the number of the first message it has not been given.
-    next: &'a mut [u64],
-}
-
-impl Part<'_> {
-    fn end(&self) -> u64 {
-        self.base + self.items.len() as u64
-    }
-
-    /// The indices into `items` that the run's member `k` has not been given; marks them given.
-    fn take(&mut self, k: usize) -> Range<usize> {
-        let end = self.end();
-        match self.next.get_mut(k) {
-            Some(next) => {
-                let from = (*next - self.base) as usize;
-                *next = end;
-                from..self.items.len()
-            }
-            None => 0..0,
-        }
-    }
-
-    /// Gives each of `members` (the run's, in order) what it has not been given.
-    fn deliver(&mut self, members: &[i64], delivery: &Delivery, batch: &mut OfflineBatch) {
-        for (k, &member) in members.iter().enumerate() {
-            let range = self.take(k);
-            if range.is_empty() {
-                continue;
-            }
-            let items = &self.items[range.clone()];
-            let target = Target::recipient(member);
-            if items.iter().all(|i| i.reaches(member)) {
-                // The common case: a slice shared with every other member.
-                delivery.route_one(&target, &self.outs[range], batch);
-            } else {
-                let some: Vec<Arc<Outgoing>> = items
-                    .iter()
-                    .filter(|i| i.reaches(member))
-                    .map(|i| i.out.clone())
-                    .collect();
-                if !some.is_empty() {
-                    delivery.route_one(&target, &some, batch);
-                }
-            }
-        }
-    }
-}
-
-/// A run of members and its view, until a thread takes it.
-type Untaken<'a> = Mutex<Option<(Part<'a>, &'a [i64])>>;
-
-/// Writes every member's due messages, the runs of `size` members on up to `threads` threads
-/// (this one included). A thread that cannot be started leaves its runs to the others.
-fn deliver_split(
-    backlog: &mut Backlog,
-    members: &[i64],
-    size: usize,
-    threads: usize,
-    delivery: &Delivery,
-) -> OfflineBatch {
-    let size = size.max(1);
-    let runs: Vec<Untaken<'_>> = backlog
-        .parts(size)
-        .into_iter()
-        .zip(members.chunks(size))
-        .map(|run| Mutex::new(Some(run)))
-        .collect();
-    // Each thread takes the next run nobody has taken yet.
-    let work = || {
-        let mut batch = OfflineBatch::default();
-        for run in &runs {
-            let taken = run.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some((mut part, members)) = taken {
-                part.deliver(members, delivery, &mut batch);
-            }
-        }
-        batch
-    };
-    std::thread::scope(|s| {
-        let helpers: Vec<_> = (1..threads.min(runs.len()))
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .name("chatd-fanout".into())
-                    .spawn_scoped(s, work)
-                    .ok()
-            })
-            .collect();
-        let mut batch = work();
-        for helper in helpers {
-            match helper.join() {
-                Ok(b) => batch.append(b),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        batch
-    })
 }
 
 pub struct GroupActor {
@@ -654,94 +458,6 @@ impl Groups {
 mod tests {
     use super::*;
 
-    fn item(sender: i64) -> FanoutItem {
-        FanoutItem {
-            out: Arc::new(Outgoing::ephemeral("{}")),
-            sender,
-            sender_sid: None,
-            exclude: Vec::new(),
-            also: Vec::new(),
-        }
-    }
-
-    /// What member `k` is given now.
-    fn take(b: &mut Backlog, k: usize) -> Range<usize> {
-        b.part(k..k + 1).take(0)
-    }
-
-    #[test]
-    fn members_passed_get_late_messages_on_the_next_pass_and_the_rest_get_all_at_once() {
-        let mut b = Backlog::default();
-        b.reset(3);
-        b.push(item(0));
-        // The pass gives member 0 the first message...
-        assert_eq!(take(&mut b, 0), 0..1);
-        // ...then a second one arrives: members 1 and 2 get both in one write.
-        b.push(item(0));
-        assert_eq!(take(&mut b, 1), 0..2);
-        assert_eq!(take(&mut b, 2), 0..2);
-        b.trim();
-        assert_eq!(b.len(), 1, "member 0 still needs the second");
-        // The next pass gives member 0 only the second; the others have nothing left.
-        assert_eq!(take(&mut b, 0), 0..1);
-        assert_eq!(take(&mut b, 1), 1..1);
-        assert_eq!(take(&mut b, 2), 1..1);
-        b.trim();
-        assert_eq!(b.len(), 0);
-        assert_eq!(b.base, 2);
-    }
-
-    #[test]
-    fn a_reset_brings_every_member_up_to_date_and_keeps_numbering() {
-        let mut b = Backlog::default();
-        b.reset(2);
-        b.push(item(0));
-        b.push(item(0));
-        b.reset(4);
-        assert_eq!(b.len(), 0);
-        assert_eq!(b.next, vec![2; 4]);
-        b.push(item(0));
-        assert_eq!(take(&mut b, 3), 0..1);
-        assert_eq!(take(&mut b, 9), 0..0, "no such member");
-    }
-
-    #[test]
-    fn runs_of_a_split_pass_cover_every_member_once() {
-        let mut b = Backlog::default();
-        b.reset(10);
-        b.push(item(0));
-        let sizes: Vec<usize> = b.parts(4).iter().map(|p| p.next.len()).collect();
-        assert_eq!(sizes, vec![4, 4, 2]);
-        for mut part in b.parts(4) {
-            for k in 0..part.next.len() {
-                assert_eq!(part.take(k), 0..1);
-            }
-        }
-        b.trim();
-        assert_eq!(b.len(), 0, "every member was given the message");
-    }
-
-    #[test]
-    fn a_group_without_members_drops_its_backlog() {
-        let mut b = Backlog::default();
-        b.reset(0);
-        b.push(item(0));
-        b.trim();
-        assert_eq!(b.len(), 0);
-    }
-
-    #[test]
-    fn exclusions_are_sorted_once_taken_in() {
-        let mut b = Backlog::default();
-        let mut i = item(5);
-        i.exclude = vec![9, 3, 7];
-        b.push(i);
-        let i = &b.items[0];
-        assert!(!i.reaches(5), "not the sender");
-        assert!(!i.reaches(3) && !i.reaches(7) && !i.reaches(9));
-        assert!(i.reaches(4));
-    }
-
     #[tokio::test(flavor = "current_thread")]
     async fn messages_joining_a_pass_reach_every_member_once_in_order() {
         group_of_300_gets_40_messages(1).await;
@@ -763,6 +479,7 @@ mod tests {
         use crate::frames::Dialect;
         use crate::offline::{OfflineConfig, OfflineQueue};
         use crate::outbox::Outbox;
+        use crate::outgoing::Outgoing;
         use crate::registry::Registry;
         use crate::user::{SocketControl, SocketHandle};
         use futures_util::StreamExt;
@@ -818,10 +535,14 @@ mod tests {
         for i in 0..total {
             let m = serde_json::json!({"id": i, "from_id": sender, "to_id": g.id,
                 "chatType": "group", "type": "text", "data": format!("m{i}"), "create_time": 0});
-            let mut it = item(sender);
-            // Sent from the sender's only device: it gets none back.
-            it.sender_sid = Some("s1".into());
-            it.out = Arc::new(Outgoing::message(&m, 0));
+            let it = FanoutItem {
+                out: Arc::new(Outgoing::message(&m, 0)),
+                sender,
+                // Sent from the sender's only device: it gets none back.
+                sender_sid: Some("s1".into()),
+                exclude: Vec::new(),
+                also: Vec::new(),
+            };
             group.fan_out(vec![it]).await;
             if i == 19 {
                 assert!(store.remove_member(g.id, removed).await.unwrap());

@@ -17,6 +17,7 @@
 //! - [`socket`]: the per-connection task (read, answer, finish stalled writes, heartbeat, idle
 //!   close, spill)
 
+mod backlog;
 pub mod clock;
 pub mod delivery;
 pub mod error;
