@@ -3,6 +3,7 @@
 //! The group actor ([`crate::group`]) decides when; this module decides who gets which slice.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::delivery::{Delivery, OfflineBatch, Target};
@@ -163,26 +164,28 @@ impl Part<'_> {
 /// A run of members and its view, until a thread takes it.
 type Untaken<'a> = Mutex<Option<(Part<'a>, &'a [i64])>>;
 
-/// Writes every member's due messages, the runs of `size` members on up to `threads` threads
-/// (this one included). A thread that cannot be started leaves its runs to the others.
+/// Writes every member's due messages on up to `threads` threads (this one included), each
+/// taking the next run of `run` members nobody has taken yet until none is left. Short runs
+/// keep a thread the scheduler holds back from holding many members back with it: the others
+/// take the rest. A thread that cannot be started leaves its share to the others.
 pub(crate) fn deliver_split(
     backlog: &mut Backlog,
     members: &[i64],
-    size: usize,
+    run: usize,
     threads: usize,
     delivery: &Delivery,
 ) -> OfflineBatch {
-    let size = size.max(1);
+    let run = run.max(1);
     let runs: Vec<Untaken<'_>> = backlog
-        .parts(size)
+        .parts(run)
         .into_iter()
-        .zip(members.chunks(size))
+        .zip(members.chunks(run))
         .map(|run| Mutex::new(Some(run)))
         .collect();
-    // Each thread takes the next run nobody has taken yet.
+    let claimed = AtomicUsize::new(0);
     let work = || {
         let mut batch = OfflineBatch::default();
-        for run in &runs {
+        while let Some(run) = runs.get(claimed.fetch_add(1, Ordering::Relaxed)) {
             let taken = run.lock().unwrap_or_else(|p| p.into_inner()).take();
             if let Some((mut part, members)) = taken {
                 part.deliver(members, delivery, &mut batch);

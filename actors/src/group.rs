@@ -39,6 +39,9 @@ const SLICE: Duration = Duration::from_millis(1);
 const SLICE: Duration = Duration::ZERO;
 /// Members written between two looks at the clock.
 const CHUNK: usize = 32;
+/// Members a thread of a split pass takes at a time (fewer when `split_min` is smaller): about a
+/// millisecond of writes to real sockets.
+const RUN: usize = 256;
 
 /// What the actor is asked to do, in order.
 enum Job {
@@ -166,33 +169,33 @@ impl GroupActor {
         }
     }
 
-    /// Members per thread when this group's pass is worth splitting.
-    fn split_size(&self) -> Option<usize> {
-        let n = self.members.len();
-        let threads = self.threads.min(n / self.split_min);
-        (threads > 1).then(|| n.div_ceil(threads))
+    /// How many threads this group's pass is worth splitting over, if more than one.
+    fn split_threads(&self) -> Option<usize> {
+        let threads = self.threads.min(self.members.len() / self.split_min);
+        (threads > 1).then_some(threads)
     }
 
-    /// One pass split over threads off the workers, which stay free meanwhile. The threads come
-    /// from the server-wide budget: one at least (waiting while other groups' passes hold them
-    /// all), and as many more as are free now.
-    async fn split_pass(&mut self, size: usize, batch: &mut OfflineBatch) {
+    /// One pass split over up to `most` threads off the workers, which stay free meanwhile. They
+    /// come from the server-wide budget: one at least (waiting while other groups' passes hold
+    /// them all), and as many more as are free now.
+    async fn split_pass(&mut self, most: usize, batch: &mut OfflineBatch) {
         let Ok(mut permits) = self.budget.clone().acquire_owned().await else {
             // The budget is never closed; were it, the single-thread pass still delivers.
             return self.pass(batch).await;
         };
-        for _ in 1..self.threads {
+        for _ in 1..most {
             match self.budget.clone().try_acquire_owned() {
                 Ok(more) => permits.merge(more),
                 Err(_) => break,
             }
         }
         let threads = permits.num_permits();
+        let run = self.split_min.min(RUN);
         let mut backlog = std::mem::take(&mut self.backlog);
         let members = std::mem::take(&mut self.members);
         let delivery = self.delivery.clone();
         let done = tokio::task::spawn_blocking(move || {
-            let spilled = deliver_split(&mut backlog, &members, size, threads, &delivery);
+            let spilled = deliver_split(&mut backlog, &members, run, threads, &delivery);
             drop(permits);
             (backlog, members, spilled)
         })
@@ -223,8 +226,8 @@ impl GroupActor {
         loop {
             self.absorb(&mut batch);
             if self.backlog.len() > 0 {
-                match self.split_size() {
-                    Some(size) => self.split_pass(size, &mut batch).await,
+                match self.split_threads() {
+                    Some(threads) => self.split_pass(threads, &mut batch).await,
                     None => self.pass(&mut batch).await,
                 }
                 self.backlog.trim();
@@ -463,7 +466,7 @@ mod tests {
         group_of_300_gets_40_messages(1).await;
     }
 
-    /// The same with each pass split over three threads (runs of 100 members).
+    /// The same with each pass split over three threads taking runs of 64 members.
     #[tokio::test(flavor = "current_thread")]
     async fn split_passes_reach_every_member_once_in_order() {
         group_of_300_gets_40_messages(3).await;
