@@ -62,11 +62,12 @@ impl Backlog {
         self.items.push(item);
     }
 
-    /// The view of members `range` (indices into the member list) on the backlog.
-    pub(crate) fn part(&mut self, range: Range<usize>) -> Part<'_> {
+    /// Members `range` of the member list `members`, and their view on the backlog.
+    pub(crate) fn part<'a>(&'a mut self, members: &'a [i64], range: Range<usize>) -> Part<'a> {
         let end = range.end.min(self.next.len());
         let start = range.start.min(end);
         Part {
+            members: members.get(start..end).unwrap_or_default(),
             items: &self.items,
             outs: &self.outs,
             base: self.base,
@@ -74,12 +75,15 @@ impl Backlog {
         }
     }
 
-    /// Every member's view, in runs of `size` members (the last may be shorter).
-    fn parts(&mut self, size: usize) -> Vec<Part<'_>> {
+    /// The whole member list `members` in runs of `size` (the last may be shorter).
+    fn parts<'a>(&'a mut self, members: &'a [i64], size: usize) -> Vec<Part<'a>> {
+        let size = size.max(1);
         let (items, outs, base) = (&self.items[..], &self.outs[..], self.base);
         self.next
-            .chunks_mut(size.max(1))
-            .map(|next| Part {
+            .chunks_mut(size)
+            .zip(members.chunks(size))
+            .map(|(next, members)| Part {
+                members,
                 items,
                 outs,
                 base,
@@ -105,6 +109,8 @@ impl Backlog {
 /// A run of members' view on a [`Backlog`]: the messages, and how far each of these members
 /// has got. Runs of one backlog are disjoint, so they can be written on separate threads.
 pub(crate) struct Part<'a> {
+    /// The run's members, in the member list's order.
+    members: &'a [i64],
     items: &'a [FanoutItem],
     outs: &'a [Arc<Outgoing>],
     base: u64,
@@ -130,13 +136,9 @@ impl Part<'_> {
         }
     }
 
-    /// Gives each of `members` (the run's, in order) what it has not been given.
-    pub(crate) fn deliver(
-        &mut self,
-        members: &[i64],
-        delivery: &Delivery,
-        batch: &mut OfflineBatch,
-    ) {
+    /// Gives each of the run's members what it has not been given.
+    pub(crate) fn deliver(&mut self, delivery: &Delivery, batch: &mut OfflineBatch) {
+        let members = self.members;
         for (k, &member) in members.iter().enumerate() {
             let range = self.take(k);
             if range.is_empty() {
@@ -161,9 +163,6 @@ impl Part<'_> {
     }
 }
 
-/// A run of members and its view, until a thread takes it.
-type Untaken<'a> = Mutex<Option<(Part<'a>, &'a [i64])>>;
-
 /// Writes every member's due messages on up to `threads` threads (this one included), each
 /// taking the next run of `run` members nobody has taken yet until none is left. Short runs
 /// keep a thread the scheduler holds back from holding many members back with it: the others
@@ -175,11 +174,10 @@ pub(crate) fn deliver_split(
     threads: usize,
     delivery: &Delivery,
 ) -> OfflineBatch {
-    let run = run.max(1);
-    let runs: Vec<Untaken<'_>> = backlog
-        .parts(run)
+    // Each run waits in its slot until a thread takes it.
+    let runs: Vec<Mutex<Option<Part<'_>>>> = backlog
+        .parts(members, run)
         .into_iter()
-        .zip(members.chunks(run))
         .map(|run| Mutex::new(Some(run)))
         .collect();
     let claimed = AtomicUsize::new(0);
@@ -187,8 +185,8 @@ pub(crate) fn deliver_split(
         let mut batch = OfflineBatch::default();
         while let Some(run) = runs.get(claimed.fetch_add(1, Ordering::Relaxed)) {
             let taken = run.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some((mut part, members)) = taken {
-                part.deliver(members, delivery, &mut batch);
+            if let Some(mut part) = taken {
+                part.deliver(delivery, &mut batch);
             }
         }
         batch
@@ -229,7 +227,7 @@ mod tests {
 
     /// What member `k` is given now.
     fn take(b: &mut Backlog, k: usize) -> Range<usize> {
-        b.part(k..k + 1).take(0)
+        b.part(&[], k..k + 1).take(0)
     }
 
     #[test]
@@ -273,9 +271,16 @@ mod tests {
         let mut b = Backlog::default();
         b.reset(10);
         b.push(item(0));
-        let sizes: Vec<usize> = b.parts(4).iter().map(|p| p.next.len()).collect();
+        let members: Vec<i64> = (1..=10).collect();
+        let sizes: Vec<usize> = b.parts(&members, 4).iter().map(|p| p.next.len()).collect();
         assert_eq!(sizes, vec![4, 4, 2]);
-        for mut part in b.parts(4) {
+        let runs: Vec<Vec<i64>> = b
+            .parts(&members, 4)
+            .iter()
+            .map(|p| p.members.to_vec())
+            .collect();
+        assert_eq!(runs.concat(), members, "each member in one run, in order");
+        for mut part in b.parts(&members, 4) {
             for k in 0..part.next.len() {
                 assert_eq!(part.take(k), 0..1);
             }

@@ -158,8 +158,8 @@ impl GroupActor {
         while k < n {
             let stop = (k + CHUNK).min(n);
             self.backlog
-                .part(k..stop)
-                .deliver(&self.members[k..stop], &self.delivery, batch);
+                .part(&self.members, k..stop)
+                .deliver(&self.delivery, batch);
             k = stop;
             if k < n && since.elapsed() >= SLICE {
                 tokio::task::yield_now().await;
