@@ -3,7 +3,8 @@
 
 use chatd_actors::socket::SocketConfig;
 use chatd_actors::{
-    Clock, Delivery, FanoutConfig, Groups, OfflineConfig, OfflineQueue, Registry, Writer,
+    Clock, Delivery, FanoutConfig, Groups, OfflineConfig, OfflineQueue, Registry, SendBudget,
+    Writer,
 };
 use chatd_schema::Store;
 use redis::aio::ConnectionManager;
@@ -136,7 +137,8 @@ pub async fn build_state(
         ping_interval: Duration::from_secs(cfg.ping_interval_secs),
         idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
         queue: cfg.socket_queue,
-        max_frames_per_sec: cfg.ws_frames_per_sec,
+        queue_bytes: cfg.socket_queue_bytes,
+        budget: Arc::new(SendBudget::new(cfg.ws_frames_per_sec)),
     };
     let objects = match &cfg.s3 {
         Some(s3) => Some(Arc::new(crate::objects::ObjectStore::new(s3)?)),
@@ -176,6 +178,7 @@ impl Application {
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);
         let app = build_state(cfg, clock, stop_rx.clone()).await?;
+        tokio::spawn(housekeeping(app.clone(), stop_rx.clone()));
         let task = tokio::spawn(crate::server::serve(listener, app.clone(), stop_rx));
         tracing::info!(%addr, backend = ?app.store.backend(), redis = app.cfg.redis_url.is_some(), "chatd listening");
         Ok(Application {
@@ -213,6 +216,29 @@ impl Application {
         shutdown_signal().await;
         tracing::info!("shutting down");
         self.shutdown().await;
+    }
+}
+
+/// Until shutdown: deletes expired sessions at start and every hour after (SPEC §9.20), and
+/// every minute forgets the send budgets of users who have been quiet long enough to have a full
+/// bucket again.
+async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
+    let mut minute = tokio::time::interval(Duration::from_secs(60));
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = minute.tick() => {}
+        }
+        app.socket_cfg.budget.forget_idle();
+        if ticks % 60 == 0 {
+            match app.sessions.purge_expired(app.clock.now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
+                Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed"),
+            }
+        }
+        ticks += 1;
     }
 }
 

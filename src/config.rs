@@ -8,6 +8,8 @@ use std::path::PathBuf;
 pub const DEV_JWT_SECRET: &str = "chatd-development-jwt-secret-do-not-use-in-production";
 pub const DEV_VISITOR_SALT: &str = "chatd-dev-salt";
 pub const DEV_VISITOR_APP_SECRET: &str = "chatd-dev-app-secret";
+/// Shortest secret production mode accepts (SPEC §9.23): 256 bits of HS256 key.
+pub const MIN_SECRET_BYTES: usize = 32;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -170,6 +172,26 @@ pub struct Options {
     /// Path-style bucket URLs (MinIO, moto) instead of virtual-host style (Aliyun OSS, AWS) [default: false]
     #[arg(long, global = true, env = "CHAT_S3_PATH_STYLE")]
     pub s3_path_style: Option<bool>,
+    /// Account-creating sign-ups (regChat, visitorregChat, new visitors) per client address per
+    /// hour before 429 [default: 20]
+    #[arg(long, global = true, env = "CHAT_SIGNUP_IP_LIMIT")]
+    pub signup_ip_limit: Option<i64>,
+    /// Seconds a request body may take to arrive after its headers before 408 [default: 30]
+    #[arg(long, global = true, env = "CHAT_BODY_TIMEOUT")]
+    pub body_timeout: Option<u64>,
+    /// Open connections per client address; past it new ones are closed at once [default: 256]
+    #[arg(long, global = true, env = "CHAT_MAX_CONNS_PER_IP")]
+    pub max_conns_per_ip: Option<usize>,
+    /// ffmpeg processes running at once for video screenshots [default: CPU cores]
+    #[arg(long, global = true, env = "CHAT_FFMPEG_CONCURRENCY")]
+    pub ffmpeg_concurrency: Option<usize>,
+    /// Reverse proxies (comma-separated CIDRs) whose X-Forwarded-For names the client [default: none]
+    #[arg(long, global = true, env = "CHAT_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// Bytes a socket may have waiting while its client does not read, before it is closed as
+    /// too slow (1013) [default: 4194304]
+    #[arg(long, global = true, env = "CHAT_SOCKET_QUEUE_BYTES")]
+    pub socket_queue_bytes: Option<usize>,
     /// Log format: text or json [default: text]
     #[arg(long, global = true, env = "CHAT_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -219,6 +241,12 @@ impl Options {
             s3_access_key,
             s3_secret_key,
             s3_path_style,
+            signup_ip_limit,
+            body_timeout,
+            max_conns_per_ip,
+            ffmpeg_concurrency,
+            trusted_proxies,
+            socket_queue_bytes,
             log_format
         )
     }
@@ -265,6 +293,13 @@ pub struct Config {
     pub ffmpeg: String,
     pub video_hosts: Vec<String>,
     pub s3: Option<S3Config>,
+    pub signup_ip_limit: i64,
+    pub body_timeout_secs: u64,
+    pub max_conns_per_ip: usize,
+    pub ffmpeg_concurrency: usize,
+    /// Peers whose `X-Forwarded-For` is believed (SPEC §9.21, SECURITY.md).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub socket_queue_bytes: usize,
     pub log_json: bool,
 }
 
@@ -289,6 +324,8 @@ pub enum ConfigError {
     Invalid(&'static str, String),
     #[error("production mode refuses the development value of {0}; set it")]
     DevSecret(&'static str),
+    #[error("production mode needs {0} of at least {MIN_SECRET_BYTES} bytes")]
+    ShortSecret(&'static str),
 }
 
 fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
@@ -304,6 +341,31 @@ fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
     let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
     let secs = h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60;
     chrono::FixedOffset::east_opt(sign * secs)
+}
+
+/// A production secret must not be the development value and must be long enough to resist
+/// guessing (SPEC §9.23); an empty one is refused like any short one.
+fn check_secret(name: &'static str, value: &str, dev: &str) -> Result<(), ConfigError> {
+    if value == dev {
+        return Err(ConfigError::DevSecret(name));
+    }
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError::ShortSecret(name));
+    }
+    Ok(())
+}
+
+/// A comma-separated list of CIDRs (a bare address is a /32 or /128).
+fn parse_cidrs(text: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError::Invalid("CHAT_TRUSTED_PROXIES", s.to_string()))
+        })
+        .collect()
 }
 
 /// One worker thread per core but one. The store's writes (SQLite on the embedded backend),
@@ -415,17 +477,24 @@ impl Config {
                 }
                 _ => None,
             },
+            signup_ip_limit: o.signup_ip_limit.unwrap_or(20).max(1),
+            body_timeout_secs: o.body_timeout.unwrap_or(30).max(1),
+            max_conns_per_ip: o.max_conns_per_ip.unwrap_or(256).max(1),
+            ffmpeg_concurrency: o.ffmpeg_concurrency.unwrap_or_else(cores).max(1),
+            trusted_proxies: parse_cidrs(o.trusted_proxies.as_deref().unwrap_or(""))?,
+            socket_queue_bytes: o.socket_queue_bytes.unwrap_or(4 << 20).max(64 * 1024),
             log_json,
         };
         if cfg.env == Env::Production {
-            if cfg.jwt_secret == DEV_JWT_SECRET {
-                return Err(ConfigError::DevSecret("CHAT_JWT_SECRET"));
-            }
-            if cfg.visitor_salt == DEV_VISITOR_SALT {
-                return Err(ConfigError::DevSecret("CHAT_VISITOR_SALT"));
-            }
-            if cfg.visitor_app_secret == DEV_VISITOR_APP_SECRET {
-                return Err(ConfigError::DevSecret("CHAT_VISITOR_APP_SECRET"));
+            check_secret("CHAT_JWT_SECRET", &cfg.jwt_secret, DEV_JWT_SECRET)?;
+            check_secret("CHAT_VISITOR_SALT", &cfg.visitor_salt, DEV_VISITOR_SALT)?;
+            check_secret(
+                "CHAT_VISITOR_APP_SECRET",
+                &cfg.visitor_app_secret,
+                DEV_VISITOR_APP_SECRET,
+            )?;
+            if let Some(key) = &cfg.notification_key {
+                check_secret("CHAT_NOTIFICATION_KEY", key, "")?;
             }
         }
         Ok(cfg)
@@ -452,14 +521,61 @@ mod tests {
             ..Options::default()
         };
         assert!(matches!(Config::resolve(o), Err(ConfigError::DevSecret(_))));
+        let long = |c: char| Some(c.to_string().repeat(MIN_SECRET_BYTES));
         let o = Options {
             env: Some("production".into()),
-            jwt_secret: Some("a real secret".into()),
-            visitor_salt: Some("s".into()),
-            visitor_app_secret: Some("a".into()),
+            jwt_secret: long('j'),
+            visitor_salt: long('s'),
+            visitor_app_secret: long('a'),
             ..Options::default()
         };
-        assert!(Config::resolve(o).is_ok());
+        assert!(Config::resolve(o.clone()).is_ok());
+        for (short, name) in [
+            (
+                Options {
+                    jwt_secret: Some(String::new()),
+                    ..o.clone()
+                },
+                "CHAT_JWT_SECRET",
+            ),
+            (
+                Options {
+                    visitor_salt: Some("short".into()),
+                    ..o.clone()
+                },
+                "CHAT_VISITOR_SALT",
+            ),
+            (
+                Options {
+                    notification_key: Some("k".repeat(31)),
+                    ..o.clone()
+                },
+                "CHAT_NOTIFICATION_KEY",
+            ),
+        ] {
+            match Config::resolve(short) {
+                Err(ConfigError::ShortSecret(n)) => assert_eq!(n, name),
+                other => panic!("{name}: expected a refusal, got {other:?}"),
+            }
+        }
+        let with_key = Options {
+            notification_key: long('n'),
+            ..o
+        };
+        assert!(Config::resolve(with_key).is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidrs() {
+        let nets = parse_cidrs("10.0.0.0/8, 192.168.1.7 ,::1").unwrap_or_default();
+        assert_eq!(nets.len(), 3);
+        assert!(nets[0].contains(
+            &"10.2.3.4"
+                .parse::<std::net::IpAddr>()
+                .unwrap_or_else(|_| unreachable!())
+        ));
+        assert!(parse_cidrs("10.0.0.0/33").is_err());
+        assert!(parse_cidrs("").is_ok_and(|v| v.is_empty()));
     }
 
     #[test]

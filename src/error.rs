@@ -18,6 +18,9 @@ pub enum ApiError {
     /// 404: no such resource.
     #[error("{}", .0.en)]
     NotFound(Msg),
+    /// 408: the request body did not arrive in time (the connection is closed after it).
+    #[error("{}", .0.en)]
+    Timeout(Msg),
     /// 413: too large.
     #[error("{}", .0.en)]
     TooLarge(Msg),
@@ -42,6 +45,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -57,6 +61,7 @@ impl ApiError {
             | ApiError::Unauthorized(m)
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
+            | ApiError::Timeout(m)
             | ApiError::TooLarge(m)
             | ApiError::Unsupported(m)
             | ApiError::Invalid(m)

@@ -1,4 +1,5 @@
-//! Rate limiting with fixed windows: Redis counters when configured (shared by all nodes), else
+//! Rate limiting with fixed windows (attempts are counted before they are made, see
+//! [`Limiter::try_acquire`]): Redis counters when configured (shared by all nodes), else
 //! counters in the embedded store. Redis windows are keyed by the server clock's window index
 //! (`now / window`), so they follow the same (injectable) clock as everything else; the key
 //! expires after two windows.
@@ -22,18 +23,54 @@ impl Limiter {
         format!("{prefix}limit:{key}:{}", now.div_euclid(window_ms.max(1)))
     }
 
-    /// Hits counted in the current window of `key`.
-    pub async fn count(&self, key: &str, window_ms: i64, now: i64) -> Result<i64, ApiError> {
-        Ok(match self {
-            Limiter::Store(store) => store.limit_count(key, window_ms, now).await?,
+    /// Takes back a hit counted at `now` (same window), e.g. a login whose password was right.
+    pub async fn unhit(&self, key: &str, window_ms: i64, now: i64) -> Result<(), ApiError> {
+        match self {
+            Limiter::Store(store) => store.limit_unhit(key).await?,
             Limiter::Redis { conn, prefix } => {
-                let v: Option<i64> = redis::cmd("GET")
-                    .arg(Self::key(prefix, key, window_ms, now))
-                    .query_async(&mut conn.clone())
+                // A window key is never used again once its window has passed, so a DECR that
+                // lands after it expired only leaves a dead key (with a TTL) behind.
+                let k = Self::key(prefix, key, window_ms, now);
+                redis::pipe()
+                    .cmd("DECR")
+                    .arg(&k)
+                    .ignore()
+                    .cmd("PEXPIRE")
+                    .arg(&k)
+                    .arg(window_ms * 2)
+                    .ignore()
+                    .query_async::<()>(&mut conn.clone())
                     .await?;
-                v.unwrap_or(0)
             }
-        })
+        }
+        Ok(())
+    }
+
+    /// Counts one attempt against every `(key, limit)` *before* it is made, so that however many
+    /// arrive at once, no more than `limit` are ever let through in a window (SPEC §9.19). None,
+    /// with nothing left counted, when one of the limits is already reached. The attempt stays
+    /// counted unless it is [`Attempt::release`]d.
+    pub async fn try_acquire(
+        &self,
+        limits: &[(String, i64)],
+        window_ms: i64,
+        now: i64,
+    ) -> Result<Option<Attempt<'_>>, ApiError> {
+        let mut attempt = Attempt {
+            limiter: self,
+            keys: Vec::with_capacity(limits.len()),
+            window_ms,
+            now,
+        };
+        for (key, limit) in limits {
+            let hits = self.hit(key, window_ms, now).await?;
+            attempt.keys.push(key.clone());
+            if hits > *limit {
+                attempt.release().await?;
+                return Ok(None);
+            }
+        }
+        Ok(Some(attempt))
     }
 
     /// Counts a hit; returns the hits in the window including this one.
@@ -54,5 +91,23 @@ impl Limiter {
                 n
             }
         })
+    }
+}
+
+/// An attempt counted against its limits (see [`Limiter::try_acquire`]).
+pub struct Attempt<'a> {
+    limiter: &'a Limiter,
+    keys: Vec<String>,
+    window_ms: i64,
+    now: i64,
+}
+
+impl Attempt<'_> {
+    /// Takes the attempt back: it did not count (a right password, nothing created).
+    pub async fn release(self) -> Result<(), ApiError> {
+        for key in &self.keys {
+            self.limiter.unhit(key, self.window_ms, self.now).await?;
+        }
+        Ok(())
     }
 }

@@ -105,6 +105,14 @@ impl Sessions {
     }
 
     /// Revokes every session of `user_id` but `keep`; returns the revoked ids.
+    /// Removes expired sessions; Redis expires its own keys, so there is nothing to do there.
+    pub async fn purge_expired(&self, now: i64) -> Result<usize, ApiError> {
+        match self {
+            Sessions::Store(store) => Ok(store.delete_expired_sessions(now).await?),
+            Sessions::Redis { .. } => Ok(0),
+        }
+    }
+
     pub async fn revoke_others(&self, user_id: i64, keep: &str) -> Result<Vec<String>, ApiError> {
         match self {
             Sessions::Store(store) => Ok(store.delete_sessions_except(user_id, keep).await?),

@@ -52,6 +52,16 @@ fn content_value(v: Option<&Value>) -> Option<String> {
 }
 
 impl ClientFrame {
+    /// The client's id for the frame, echoed in its answer.
+    pub fn client_msg_id(&self) -> Option<&str> {
+        match self {
+            ClientFrame::Unicast { client_msg_id, .. }
+            | ClientFrame::Multicast { client_msg_id, .. }
+            | ClientFrame::Invalid { client_msg_id, .. } => client_msg_id.as_deref(),
+            ClientFrame::Ping => None,
+        }
+    }
+
     pub fn parse(text: &str) -> ClientFrame {
         let v: Value = match serde_json::from_str(text) {
             Ok(v) => v,

@@ -14,10 +14,12 @@
 //! - [`wire`]: server frames encoded once, shared by every socket they go to
 //! - [`outbox`]: a socket's outgoing side: deliveries write straight into the kernel, a bounded
 //!   queue holds what the kernel cannot take yet
+//! - [`budget`]: the per-user send budget every client frame and REST send draws from
 //! - [`socket`]: the per-connection task (read, answer, finish stalled writes, heartbeat, idle
 //!   close, spill)
 
 mod backlog;
+pub mod budget;
 pub mod clock;
 pub mod delivery;
 pub mod error;
@@ -33,6 +35,7 @@ pub mod user;
 pub mod wire;
 pub mod writer;
 
+pub use budget::SendBudget;
 pub use clock::Clock;
 pub use delivery::{Delivery, Target};
 pub use error::ActorsError;

@@ -7,10 +7,8 @@
 use bytes::Bytes;
 use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
-use governor::{Quota, RateLimiter};
 use std::future::Future;
 use std::io;
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -22,6 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
+use crate::budget::SendBudget;
 use crate::frames::{error, pong, ClientFrame, Dialect};
 use crate::outbox::Outbox;
 use crate::registry::Registry;
@@ -61,16 +60,20 @@ pub fn now(reply: Option<Utf8Bytes>) -> Later {
 /// Frames of one socket accepted but not yet answered; past this the socket stops reading.
 const IN_FLIGHT: usize = 64;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct SocketConfig {
     pub ping_interval: Duration,
     pub idle_timeout: Duration,
     /// Messages the outgoing queue holds while the kernel's buffer is full; a socket that lets it
     /// fill is closed (1013).
     pub queue: usize,
-    /// Frames a client may send per second (bursts of twice that); the excess is refused
-    /// (rich: an error frame; compact: dropped silently, as seed 003 drops refused sends).
-    pub max_frames_per_sec: u32,
+    /// Bytes the outgoing queue holds before the socket is closed as too slow, whatever the
+    /// message count: a reader that never reads pins at most this much.
+    pub queue_bytes: usize,
+    /// The per-user budget every frame a client sends draws from (text, binary and control
+    /// alike); a refused text frame is answered with an error frame (rich) or dropped silently
+    /// (compact, as seed 003 drops refused sends).
+    pub budget: Arc<SendBudget>,
 }
 
 /// What tungstenite reads from and writes to: reads come from the socket; what tungstenite writes
@@ -169,9 +172,7 @@ pub async fn serve(
     let mut last_seen = Instant::now();
     let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
     let write_timeout = cfg.idle_timeout;
-    let rate = NonZeroU32::new(cfg.max_frames_per_sec.max(1)).unwrap_or(NonZeroU32::MIN);
-    let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
-    let limiter = RateLimiter::direct(Quota::per_second(rate).allow_burst(burst));
+    let budget = cfg.budget.clone();
 
     // Shutdown flips the flag, then closes every attached socket through its control; a socket
     // that attached after that sweep sees the flag here. So the loop never polls the shared watch.
@@ -213,13 +214,14 @@ pub async fn serve(
                 match msg {
                     Some(Ok(Message::Text(text))) => {
                         last_seen = Instant::now();
-                        let answer = if limiter.check().is_err() {
+                        let frame = ClientFrame::parse(text.as_str());
+                        let answer = if !budget.take(conn.user_id) {
                             now(match conn.dialect {
-                                Dialect::Rich => Some(error(None, "too many frames; slow down")),
+                                Dialect::Rich => Some(error(frame.client_msg_id(), "too many frames; slow down")),
                                 Dialect::Compact => None,
                             })
                         } else {
-                            match ClientFrame::parse(text.as_str()) {
+                            match frame {
                                 ClientFrame::Ping => now(Some(pong())),
                                 frame => inbound.handle(&conn, frame).await,
                             }
@@ -228,10 +230,17 @@ pub async fn serve(
                     }
                     Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
                         last_seen = Instant::now();
-                        // tungstenite holds the automatic pong until a flush hands it over.
-                        let _ = ws.flush().await;
+                        // tungstenite holds the automatic pong until a flush hands it over; past
+                        // the budget it waits for the next write instead.
+                        if budget.take(conn.user_id) {
+                            let _ = ws.flush().await;
+                        }
                     }
-                    Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => last_seen = Instant::now(),
+                    Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => {
+                        // Nothing reads binary frames, but they cost the server to receive.
+                        last_seen = Instant::now();
+                        let _ = budget.take(conn.user_id);
+                    }
                     Some(Ok(Message::Close(_))) => {
                         // Hands over tungstenite's close reply.
                         let _ = ws.flush().await;

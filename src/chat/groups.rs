@@ -9,7 +9,7 @@ use chatd_schema::NewMember;
 use serde_json::{json, Map, Value};
 
 use crate::app::AppState;
-use crate::chat::notify::text_data;
+use crate::chat::notify::{redirect, system_message, text_data};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::views::{local_time, rfc3339};
@@ -214,6 +214,65 @@ pub async fn join(
     );
     announce(app, &g, user, &text, Some("join"), Vec::new(), None).await?;
     Ok(g)
+}
+
+/// How a pending member came to ask (carried to the owner in the approval request).
+pub enum JoinRequest<'a> {
+    SelfJoin,
+    Invited(&'a User),
+}
+
+pub fn log_in_first() -> ApiError {
+    ApiError::forbidden("log in before joining this group", "请先登录再加入该群")
+}
+
+/// Makes `user` a member waiting for the owner's approval and sends the owner the approval
+/// request: a single-chat system message whose `redirect` carries the group, the applicant and
+/// how they came (`desc`: self or invited, by whom, when, the note, the role).
+pub async fn ask_owner(
+    app: &AppState,
+    g: &Group,
+    user: &User,
+    how: JoinRequest<'_>,
+    note: &str,
+    lang: Lang,
+) -> Result<(), ApiError> {
+    let now = app.clock.now_ms();
+    let (how_text, inviter) = match how {
+        JoinRequest::SelfJoin => ("self", None),
+        JoinRequest::Invited(by) => ("invited", Some(by)),
+    };
+    let desc = json!({"how": how_text,
+        "invited_by": inviter.map(|u| json!({"id": u.id, "name": u.display_name()})),
+        "time": now, "note": note, "role": user.role});
+    let m = NewMember {
+        user_id: user.id,
+        status: 2,
+        invited_by: Some(inviter.map_or(user.id, |u| u.id)),
+        join_desc: Some(desc.to_string()),
+    };
+    app.store.upsert_member(g.id, &m, now).await?;
+    if let Some(owner) = app.store.user_by_id(g.user_id).await? {
+        let text = lang.text(
+            format!("{} asks to join {}", user.display_name(), g.name),
+            format!("{} 申请加入群 {}", user.display_name(), g.name),
+        );
+        let mut r = redirect("/pages/groupApply/groupApply");
+        if let Some(obj) = r.as_object_mut() {
+            obj.insert("group".into(), group_ref(g));
+            obj.insert(
+                "user".into(),
+                json!({"id": user.id, "username": user.username, "nickname": user.nickname,
+                       "avatar": user.avatar, "role": user.role}),
+            );
+            obj.insert("desc".into(), desc);
+        }
+        let mut extra = Map::new();
+        extra.insert("redirect".into(), r);
+        extra.insert("actionType".into(), json!("groupApply"));
+        system_message(app, &owner, "systemNotice", &text, extra).await?;
+    }
+    Ok(())
 }
 
 /// The owner dissolves the group: everyone is told, then the group and its actor are retired.

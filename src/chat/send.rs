@@ -47,6 +47,14 @@ async fn prepare(
     caller: &Caller,
     m: Outbound,
 ) -> Result<(NewMessage, Route), ApiError> {
+    // System notices are the server's (§9.24): a client cannot make one, so none can pass for
+    // the server's or slip past the chatset rules.
+    if m.msg_type == "systemNotice" {
+        return Err(ApiError::bad(
+            "systemNotice messages are sent by the server only",
+            "systemNotice 消息只能由服务器发送",
+        ));
+    }
     if m.data.len() > app.cfg.max_message_bytes {
         return Err(ApiError::TooLarge(Msg::owned(
             format!("message data exceeds {} bytes", app.cfg.max_message_bytes),

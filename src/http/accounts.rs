@@ -134,6 +134,38 @@ pub async fn create_user(
     }
 }
 
+/// Runs `create`, which makes a new account, within the sign-up limit of the client's address
+/// (SPEC §9.20): counted before it runs, taken back when it created nothing.
+pub async fn signing_up<T>(
+    app: &App,
+    req: &Req,
+    create: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let key = format!(
+        "signup:ip:{}",
+        req.ip.map(|i| i.to_string()).unwrap_or_default()
+    );
+    let attempt = app
+        .limiter
+        .try_acquire(
+            &[(key, app.cfg.signup_ip_limit)],
+            3_600_000,
+            app.clock.now_ms(),
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::RateLimited(Msg::new(
+                "too many sign-ups from this address; try again later",
+                "该地址注册过于频繁，请稍后再试",
+            ))
+        })?;
+    let created = create.await;
+    if created.is_err() {
+        attempt.release().await?;
+    }
+    created
+}
+
 pub fn disabled() -> ApiError {
     ApiError::bad("this account is disabled", "该账号已被禁用")
 }
@@ -157,7 +189,12 @@ async fn register(app: App, req: Req) -> Response {
             if app.store.user_by_username(&username).await?.is_some() {
                 return Err(username_taken());
             }
-            let user = create_user(&app, &username, &password, None, &req).await?;
+            let user = signing_up(
+                &app,
+                &req,
+                create_user(&app, &username, &password, None, &req),
+            )
+            .await?;
             open_session(&app, &user, Role::User, &req).await
         }
         .await,
@@ -179,7 +216,8 @@ async fn login(app: App, req: Req) -> Response {
     )
 }
 
-/// The account for `username`/`password`, with the login-failure limits of SPEC §9.13.
+/// The account for `username`/`password`, with the login-failure limits of SPEC §9.13: each
+/// attempt is counted before the password is checked and taken back when it was right (§9.19).
 pub async fn check_credentials(
     app: &App,
     req: &Req,
@@ -193,14 +231,20 @@ pub async fn check_credentials(
         "login:ip:{}",
         req.ip.map(|i| i.to_string()).unwrap_or_default()
     );
-    if app.limiter.count(&user_key, window, now).await? >= app.cfg.login_user_limit
-        || app.limiter.count(&ip_key, window, now).await? >= app.cfg.login_ip_limit
-    {
-        return Err(ApiError::RateLimited(Msg::new(
-            "too many failed logins; try again later",
-            "登录失败次数过多，请稍后再试",
-        )));
-    }
+    let limits = [
+        (user_key, app.cfg.login_user_limit),
+        (ip_key, app.cfg.login_ip_limit),
+    ];
+    let attempt = app
+        .limiter
+        .try_acquire(&limits, window, now)
+        .await?
+        .ok_or_else(|| {
+            ApiError::RateLimited(Msg::new(
+                "too many failed logins; try again later",
+                "登录失败次数过多，请稍后再试",
+            ))
+        })?;
     let user = app.store.user_by_username(username).await?;
     // Verify against a fixed hash when the user is unknown, so timing does not tell.
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0sCQ3iCUYmiLZAGNMRUx0RXrSVV8gPvV+3n5RPJmVmA";
@@ -211,16 +255,14 @@ pub async fn check_credentials(
     .await;
     match user {
         Some(u) if ok => {
+            attempt.release().await?;
             if u.status != 1 {
                 return Err(disabled());
             }
             Ok(u)
         }
-        _ => {
-            app.limiter.hit(&user_key, window, now).await?;
-            app.limiter.hit(&ip_key, window, now).await?;
-            Err(wrong_credentials())
-        }
+        // The failure stays counted.
+        _ => Err(wrong_credentials()),
     }
 }
 
@@ -228,7 +270,7 @@ pub async fn check_credentials(
 async fn logout(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             app.sessions.revoke(&caller.sid, caller.user_id).await?;
             app.registry
                 .close_sessions(caller.user_id, vec![caller.sid.to_string()]);
@@ -242,8 +284,7 @@ async fn logout(app: App, req: Req) -> Response {
 async fn search_user(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
-            caller.require_user()?;
+            let caller = req.user(&app).await?;
             let keyword = req.params()?.str_len("keyword", 1, 50)?;
             let users = app
                 .store
@@ -284,8 +325,7 @@ async fn userinfo(uuid: String, app: App, req: Req) -> Response {
 async fn userset(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
-            caller.require_user()?;
+            let caller = req.user(&app).await?;
             let text = req.params()?.str_len("userset", 2, 10_000)?;
             if !serde_json::from_str::<Value>(&text).is_ok_and(|v| v.is_object()) {
                 return Err(ApiError::Invalid(Msg::new(
@@ -306,7 +346,7 @@ async fn userset(app: App, req: Req) -> Response {
 async fn update_userinfo(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
             let field = p.str_len("fieldname", 1, 30)?;
             let value = p.opt_str("fieldValue").unwrap_or_default();
@@ -367,7 +407,7 @@ async fn update_userinfo(app: App, req: Req) -> Response {
 async fn set_password(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller: Caller = req.caller(&app).await?;
+            let caller: Caller = req.user_or_visitor(&app).await?;
             if caller.role != Role::User {
                 return Err(ApiError::forbidden(
                     "log in with your password to change it (visitor-mode tokens cannot)",
@@ -413,8 +453,7 @@ async fn set_password(app: App, req: Req) -> Response {
 async fn get_user_set_info(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
-            caller.require_user()?;
+            let caller = req.user(&app).await?;
             let id = req.params()?.i64_min("userid", 1)?;
             let user = app
                 .store
@@ -434,7 +473,7 @@ async fn get_user_set_info(app: App, req: Req) -> Response {
                 "userset": user.userset,
                 "invite_confirm": user.invite_confirm,
                 "uuid": user.uuid,
-                "isgoodfriend": row.is_some(),
+                "isgoodfriend": row.as_ref().is_some_and(|r| r.status == 1),
                 "isgoodfriend_status": row.as_ref().is_none_or(|r| r.isblack == 0 && r.status == 1),
             }))
         }

@@ -9,10 +9,14 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::app::App;
-use crate::chat::groups::{active_group, active_member, dissolve, join, leave, owner_only, remove};
+use crate::chat::groups::{
+    active_group, active_member, ask_owner, dissolve, join, leave, log_in_first, owner_only,
+    remove, JoinRequest,
+};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
+use crate::rules::groups::{join_decision, JoinDecision};
 
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let r = || with_app(app.clone()).and(req(app.clone()));
@@ -116,7 +120,7 @@ fn id_param(req: &Req, key: &str) -> Result<i64, ApiError> {
 async fn create(app: App, req: Req) -> Response {
     req.bare(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let name = name_param(&req)?;
             let g = app
                 .store
@@ -139,7 +143,7 @@ async fn create(app: App, req: Req) -> Response {
 async fn list(app: App, req: Req) -> Response {
     req.bare(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let detailed = match req.params()?.opt_str("detailed").as_deref() {
                 None | Some("true") | Some("1") => true,
                 Some("false") | Some("0") => false,
@@ -169,7 +173,7 @@ async fn list(app: App, req: Req) -> Response {
 async fn rename(id: i64, app: App, req: Req) -> Response {
     req.bare(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let name = name_param(&req)?;
             let mut g = active_group(app.store.group_by_id(id).await?)?;
             owner_only(&g, caller.user_id)?;
@@ -185,7 +189,7 @@ async fn rename(id: i64, app: App, req: Req) -> Response {
 async fn get(id: i64, app: App, req: Req) -> Response {
     req.bare(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let g = active_group(app.store.group_by_id(id).await?)?;
             active_member(&app, g.id, caller.user_id).await?;
             group_view(&app, &g).await
@@ -199,7 +203,7 @@ async fn get(id: i64, app: App, req: Req) -> Response {
 async fn leave_or_remove(id: i64, app: App, req: Req) -> Response {
     req.bare(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let target = req.params()?.opt_str("userId").filter(|s| !s.is_empty());
             let g = active_group(app.store.group_by_id(id).await?)?;
             active_member(&app, g.id, caller.user_id).await?;
@@ -231,7 +235,7 @@ async fn leave_or_remove(id: i64, app: App, req: Req) -> Response {
 async fn invite(app: App, req: Req) -> Response {
     req.bare(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let (gid, uid) = (id_param(&req, "groupId")?, id_param(&req, "userId")?);
             let g = active_group(app.store.group_by_id(gid).await?)?;
             active_member(&app, g.id, caller.user_id).await?;
@@ -262,7 +266,7 @@ async fn invite(app: App, req: Req) -> Response {
 async fn requests(app: App, req: Req) -> Response {
     req.bare(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let rows = app.store.pending_requests_to(caller.user_id).await?;
             Ok(Value::Array(
                 rows.iter().map(|(r, g)| request_view(r, g)).collect(),
@@ -274,7 +278,7 @@ async fn requests(app: App, req: Req) -> Response {
 
 /// The pending invitation `id`, which must be addressed to the caller (403) and exist (404).
 async fn my_request(app: &App, req: &Req, id: i64) -> Result<(GroupRequest, i64), ApiError> {
-    let caller = req.caller(app).await?;
+    let caller = req.user_or_visitor(app).await?;
     let r = app
         .store
         .group_request(id)
@@ -304,27 +308,66 @@ async fn decline(id: i64, app: App, req: Req) -> Response {
     )
 }
 
-/// PUT /api/request/{requestId}: accept and join the group.
+/// PUT /api/request/{requestId}: accept. The group's join setting applies as to a rich invite by
+/// the same inviter (§9.18): joined, or pending the owner's approval, or 403 for a visitor where
+/// visitors must log in first. An invitation whose group is gone or whose inviter is no longer an
+/// active member is refused (403) and marked declined.
 async fn accept(id: i64, app: App, req: Req) -> Response {
     req.bare(
         async {
             let (r, me_id) = my_request(&app, &req, id).await?;
-            let g = active_group(app.store.group_by_id(r.group_id).await?)?;
+            let now = app.clock.now_ms();
+            let group = app
+                .store
+                .group_by_id(r.group_id)
+                .await?
+                .filter(|g| g.status == 1);
+            let inviter_active = app
+                .store
+                .group_member(r.group_id, r.invited_by)
+                .await?
+                .is_some_and(|m| m.status == 1);
+            let inviter = app.store.user_by_id(r.invited_by).await?;
+            let (Some(g), true, Some(inviter)) = (group, inviter_active, inviter) else {
+                app.store
+                    .settle_group_request(r.id, "declined", now)
+                    .await?;
+                return Err(ApiError::forbidden(
+                    "this invitation is no longer valid",
+                    "该邀请已失效",
+                ));
+            };
+            let me = app
+                .store
+                .user_by_id(me_id)
+                .await?
+                .filter(|u| u.status == 1)
+                .ok_or_else(ApiError::unauthorized)?;
+            let member = app.store.group_member(g.id, me_id).await?;
+            let decision =
+                join_decision(g.invite_confirm, inviter.id == g.user_id, me.role != "user");
+            if decision == JoinDecision::LogInFirst && member.is_none() {
+                return Err(log_in_first());
+            }
             if !app
                 .store
-                .settle_group_request(r.id, "accepted", app.clock.now_ms())
+                .settle_group_request(r.id, "accepted", now)
                 .await?
             {
                 return Err(ApiError::not_found("no such invitation", "邀请不存在"));
             }
-            let member = app.store.group_member(g.id, me_id).await?;
-            if member.is_none_or(|m| m.status != 1) {
-                let me = app
-                    .store
-                    .user_by_id(me_id)
-                    .await?
-                    .ok_or_else(ApiError::unauthorized)?;
-                join(&app, g, &me, Some(r.invited_by), req.lang).await?;
+            // Already in: accepting changes nothing more; already waiting: only a join moves it.
+            if !member.as_ref().is_some_and(|m| m.status == 1) {
+                match (decision, member.is_some()) {
+                    (JoinDecision::Join, _) => {
+                        join(&app, g, &me, Some(inviter.id), req.lang).await?;
+                    }
+                    (_, false) => {
+                        ask_owner(&app, &g, &me, JoinRequest::Invited(&inviter), "", req.lang)
+                            .await?;
+                    }
+                    (_, true) => {}
+                }
             }
             Ok(Value::Null)
         }

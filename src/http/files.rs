@@ -16,7 +16,6 @@ use warp::reply::Response;
 use warp::{Filter, Reply};
 
 use crate::app::App;
-use crate::auth::token_from;
 use crate::error::ApiError;
 use crate::files::{
     local_upload_path, origin, sniff_allowed, stored_name, unsupported_type, upload_root,
@@ -194,7 +193,7 @@ async fn upload_diy(
 ) -> Response {
     let req = request(&app, headers, &raw_query, ip);
     let result = async {
-        let caller = app.authenticate(token_from(&req.headers, &req.query).as_deref()).await?;
+        let caller = req.user_or_visitor(&app).await?;
         if !valid_diydir(&diydir) {
             return Err(ApiError::Invalid(Msg::new(
                 "diydir must be 1-50 letters, digits, _ or -",
@@ -220,7 +219,7 @@ async fn upload_aliyun(
 ) -> Response {
     let req = request(&app, headers, &raw_query, ip);
     let result = async {
-        app.authenticate(token_from(&req.headers, &req.query).as_deref()).await?;
+        req.user_or_visitor(&app).await?;
         let (bytes, fields) = read_multipart(&req.headers, body, "img", app.cfg.upload_max_bytes).await?;
         let class: i64 = fields.get("imageClassId").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
         let (rel, url) = match &app.objects {
@@ -291,7 +290,7 @@ fn video_input(
 async fn video_screenshot(app: App, req: Req) -> Response {
     req.reply(
         async {
-            req.caller(&app).await?;
+            req.user(&app).await?;
             let p = req.params()?;
             let video = p.str_len("videoUrl", 1, 2000)?;
             let time = p.opt_i64_range("time", 0, 86_400_000)?.unwrap_or(20);

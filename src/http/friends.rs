@@ -74,9 +74,7 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
 }
 
 async fn user_caller(app: &App, req: &Req) -> Result<Caller, ApiError> {
-    let caller = req.caller(app).await?;
-    caller.require_user()?;
-    Ok(caller)
+    req.user(app).await
 }
 
 fn not_friend() -> ApiError {
@@ -134,7 +132,7 @@ async fn apply(app: App, req: Req) -> Response {
             }
             if app
                 .store
-                .friendship(caller.user_id, friend_id)
+                .active_friendship(caller.user_id, friend_id)
                 .await?
                 .is_some()
             {
@@ -329,7 +327,7 @@ async fn friend_info(id: i64, app: App, req: Req) -> Response {
             let caller = user_caller(&app, &req).await?;
             let row = app
                 .store
-                .friendship(caller.user_id, id)
+                .active_friendship(caller.user_id, id)
                 .await?
                 .ok_or_else(not_friend)?;
             let user = app.store.user_by_id(id).await?.ok_or_else(not_friend)?;
@@ -407,7 +405,7 @@ async fn is_my_friend(id: i64, app: App, req: Req) -> Response {
             let caller = user_caller(&app, &req).await?;
             let row = app
                 .store
-                .friendship(caller.user_id, id)
+                .active_friendship(caller.user_id, id)
                 .await?
                 .ok_or_else(not_friend)?;
             Ok(friendship_json(&app, &row))
@@ -447,7 +445,13 @@ async fn delete_friend(id: i64, app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
-            app.store.unfriend(caller.user_id, id).await?;
+            if !app
+                .store
+                .unfriend(caller.user_id, id, app.clock.now_ms())
+                .await?
+            {
+                return Err(not_friend());
+            }
             Ok(Value::String("ok".into()))
         }
         .await,

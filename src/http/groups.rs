@@ -1,7 +1,6 @@
 //! SPEC §4 groups (rich dialect).
 
 use chatd_schema::models::{Group, User};
-use chatd_schema::NewMember;
 use serde_json::{json, Map, Value};
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -9,13 +8,14 @@ use warp::{Filter, Reply};
 
 use crate::app::App;
 use crate::chat::groups::{
-    active_group, active_member, after_membership_change, announce, composed, dissolve, group_json,
-    join, leave, member_json, owner_only, remove,
+    active_group, active_member, after_membership_change, announce, ask_owner, composed, dissolve,
+    group_json, join, leave, log_in_first, member_json, owner_only, remove, JoinRequest,
 };
-use crate::chat::notify::{redirect, system_message};
+use crate::chat::notify::system_message;
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
+use crate::rules::groups::{join_decision, JoinDecision};
 
 /// Most friends one `group/create` may add: large rooms are made in one request, and the id
 /// lists stay well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -92,8 +92,7 @@ async fn full_group(app: &App, g: &Group) -> Result<Value, ApiError> {
 async fn create(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
-            caller.require_user()?;
+            let caller = req.user(&app).await?;
             let rows = req.params()?.id_list("userIds")?;
             if rows.is_empty() || rows.len() > MAX_CREATE_MEMBERS {
                 return Err(ApiError::Invalid(Msg::new(
@@ -142,7 +141,7 @@ async fn create(app: App, req: Req) -> Response {
 async fn list(page: u32, app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let limit = req.params()?.opt_i64_range("limit", 1, 200)?.unwrap_or(30);
             let offset = (i64::from(page.max(1)) - 1) * limit;
             let rows = app.store.groups_of(caller.user_id, offset, limit).await?;
@@ -160,7 +159,7 @@ async fn list(page: u32, app: App, req: Req) -> Response {
 async fn info(id: i64, app: App, req: Req) -> Response {
     req.reply(
         async {
-            req.caller(&app).await?;
+            req.user_or_visitor(&app).await?;
             let g = active_group(app.store.group_by_id(id).await?)?;
             full_group(&app, &g).await
         }
@@ -170,7 +169,7 @@ async fn info(id: i64, app: App, req: Req) -> Response {
 
 /// The group named by `key` and the caller, who must own it.
 async fn owned(app: &App, req: &Req, key: &str) -> Result<(Group, User), ApiError> {
-    let caller = req.caller(app).await?;
+    let caller = req.user_or_visitor(app).await?;
     let id = req.params()?.i64_min(key, 1)?;
     let g = active_group(app.store.group_by_id(id).await?)?;
     owner_only(&g, caller.user_id)?;
@@ -219,7 +218,7 @@ async fn remark(app: App, req: Req) -> Response {
 async fn nickname(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
             let nick = p.str_len("nickname", 1, 20)?;
             let g = active_group(app.store.group_by_id(p.i64_min("id", 1)?).await?)?;
@@ -237,7 +236,7 @@ async fn nickname(app: App, req: Req) -> Response {
 async fn delete_or_quit(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let g = active_group(
                 app.store
                     .group_by_id(req.params()?.i64_min("id", 1)?)
@@ -307,53 +306,50 @@ async fn join_setting(app: App, req: Req) -> Response {
 async fn invite(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
             let target_id = p.i64_min("user_id", 1)?;
             let note = p.opt_str_max("addGroupDesc", 500)?;
             let g = active_group(app.store.group_by_id(p.i64_min("group_id", 1)?).await?)?;
-            let target = app.store.user_by_id(target_id).await?.filter(|u| u.status == 1)
+            let target = app
+                .store
+                .user_by_id(target_id)
+                .await?
+                .filter(|u| u.status == 1)
                 .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
             let self_join = target.id == caller.user_id;
             if !self_join {
                 active_member(&app, g.id, caller.user_id).await?;
             }
             match app.store.group_member(g.id, target.id).await? {
-                Some(m) if m.status == 1 => return Err(ApiError::bad("already in the group", "已经在群里了")),
+                Some(m) if m.status == 1 => {
+                    return Err(ApiError::bad("already in the group", "已经在群里了"))
+                }
                 Some(_) => return Err(ApiError::bad("waiting for owner approval", "等待群主审核")),
                 None => {}
             }
             let by_owner = caller.user_id == g.user_id;
-            if by_owner || g.invite_confirm == 0 {
-                join(&app, g, &target, Some(caller.user_id), req.lang).await?;
-                return Ok(Value::String("joined".into()));
-            }
             // A visitor (or a token in visitor mode, for a self-join) must log in first.
-            let acting_visitor = if self_join { caller.role == crate::auth::Role::Visitor } else { target.role != "user" };
-            if g.invite_confirm == 2 && acting_visitor {
-                return Err(ApiError::forbidden("log in before joining this group", "请先登录再加入该群"));
+            let visitor = if self_join {
+                caller.role == crate::auth::Role::Visitor
+            } else {
+                target.role != "user"
+            };
+            match join_decision(g.invite_confirm, by_owner, visitor) {
+                JoinDecision::Join => {
+                    join(&app, g, &target, Some(caller.user_id), req.lang).await?;
+                    return Ok(Value::String("joined".into()));
+                }
+                JoinDecision::LogInFirst => return Err(log_in_first()),
+                JoinDecision::Approval => {}
             }
             let inviter = me(&app, caller.user_id).await?;
-            let now = app.clock.now_ms();
-            let how = if self_join { "self" } else { "invited" };
-            let desc = json!({"how": how, "invited_by": if self_join { Value::Null } else { json!({"id": inviter.id, "name": inviter.display_name()}) },
-                "time": now, "note": note, "role": target.role});
-            let m = NewMember { user_id: target.id, status: 2, invited_by: Some(caller.user_id), join_desc: Some(desc.to_string()) };
-            app.store.upsert_member(g.id, &m, now).await?;
-            if let Some(owner) = app.store.user_by_id(g.user_id).await? {
-                let text = req.lang.text(format!("{} asks to join {}", target.display_name(), g.name),
-                    format!("{} 申请加入群 {}", target.display_name(), g.name));
-                let mut extra = Map::new();
-                let mut r = redirect("/pages/groupApply/groupApply");
-                if let Some(obj) = r.as_object_mut() {
-                    obj.insert("group".into(), crate::chat::groups::group_ref(&g));
-                    obj.insert("user".into(), json!({"id": target.id, "username": target.username, "nickname": target.nickname, "avatar": target.avatar, "role": target.role}));
-                    obj.insert("desc".into(), desc);
-                }
-                extra.insert("redirect".into(), r);
-                extra.insert("actionType".into(), json!("groupApply"));
-                system_message(&app, &owner, "systemNotice", &text, extra).await?;
-            }
+            let how = if self_join {
+                JoinRequest::SelfJoin
+            } else {
+                JoinRequest::Invited(&inviter)
+            };
+            ask_owner(&app, &g, &target, how, &note, req.lang).await?;
             Ok(Value::String("waiting for owner approval".into()))
         }
         .await,
@@ -468,7 +464,7 @@ pub fn qr_text(
 /// GET /api/chat/groupQrcode/:id?token=&type=&http=&chatType= (active members): a PNG.
 async fn qrcode(id: i64, app: App, req: Req) -> Response {
     let result = async {
-        let caller = req.caller(&app).await?;
+        let caller = req.user_or_visitor(&app).await?;
         let g = active_group(app.store.group_by_id(id).await?)?;
         active_member(&app, g.id, caller.user_id).await?;
         let p = req.params()?;

@@ -86,7 +86,14 @@ fn options_text(p: &Params) -> Result<String, ApiError> {
 async fn send_message(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
+            // The same per-user budget as the user's WebSocket frames (§9.25).
+            if !app.socket_cfg.budget.take(caller.user_id) {
+                return Err(ApiError::RateLimited(Msg::new(
+                    "too many messages; slow down",
+                    "发送过于频繁，请稍后再试",
+                )));
+            }
             let p = req.params()?;
             let to = p.i64_min("sendto_id", 1)?;
             let chat_type = chat_type(p)?;
@@ -127,7 +134,7 @@ async fn send_message(app: App, req: Req) -> Response {
 async fn revoke_message(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
             let id = p.str_len("id", 1, 64)?;
             chat_type(p)?;
@@ -141,7 +148,7 @@ async fn revoke_message(app: App, req: Req) -> Response {
 async fn offline_replay(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             replay(&app, caller.user_id).await?;
             Ok(Value::String("ok".into()))
         }
@@ -165,7 +172,7 @@ fn bool_param(p: &Params, key: &str, default: bool) -> Result<bool, ApiError> {
 async fn compact_pull(app: App, req: Req) -> Response {
     req.bare(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
             let sort = p.opt_str("sort").unwrap_or_else(|| "asc".into());
             if sort != "asc" && sort != "desc" {
@@ -192,7 +199,7 @@ async fn compact_pull(app: App, req: Req) -> Response {
 async fn history(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
             let chat_type = chat_type(p)?;
             let id = p.i64_min("id", 1)?;
@@ -208,7 +215,7 @@ async fn history(app: App, req: Req) -> Response {
 async fn sync(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.caller(&app).await?;
+            let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
             let limit = p.opt_i64_range("limit", 1, 1000)?.unwrap_or(200);
             let since = p.opt_str("since");

@@ -72,7 +72,16 @@ impl Req {
         token_from(&self.headers, &self.query)
     }
 
-    pub async fn caller(&self, app: &App) -> Result<Caller, ApiError> {
+    /// The caller, who must be a registered user: visitor tokens are refused (403) unless the
+    /// endpoint asks for [`Req::user_or_visitor`] instead (deny by default, SPEC §9.16).
+    pub async fn user(&self, app: &App) -> Result<Caller, ApiError> {
+        let caller = self.user_or_visitor(app).await?;
+        caller.require_user()?;
+        Ok(caller)
+    }
+
+    /// The caller, a user or a visitor: only for the endpoints SPEC §9.16 opens to visitors.
+    pub async fn user_or_visitor(&self, app: &App) -> Result<Caller, ApiError> {
         app.authenticate(self.token().as_deref()).await
     }
 

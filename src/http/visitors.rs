@@ -12,7 +12,8 @@ use crate::auth::{hash_password, Role};
 use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
 use crate::http::accounts::{
-    check_credentials, create_user, disabled, open_session, username_taken, DEFAULT_USERSET,
+    check_credentials, create_user, disabled, open_session, signing_up, username_taken,
+    DEFAULT_USERSET,
 };
 use crate::http::{req, with_app, Req};
 use crate::i18n::{Lang, Msg};
@@ -180,6 +181,11 @@ async fn visitor_register(app: App, req: Req) -> Response {
             let now = app.clock.now_ms();
             match app.store.user_by_device(&device).await? {
                 Some(u) if u.status != 1 => Err(disabled()),
+                // A device id is no credential: it never opens a registered account (§9.16).
+                Some(u) if u.role != "visitor" => Err(ApiError::bad(
+                    "this device has an account: log in with its password",
+                    "该设备已有正式账号，请使用密码登录",
+                )),
                 Some(u) => {
                     let [a, b, c, d] = &fields;
                     app.store
@@ -189,15 +195,13 @@ async fn visitor_register(app: App, req: Req) -> Response {
                             now,
                         )
                         .await?;
-                    // A registered account of this device logs in in visitor mode.
                     let v = open_session(&app, &u, Role::Visitor, &req).await?;
-                    if u.role == "visitor" {
-                        welcome(&app, &u, req.lang).await?;
-                    }
+                    welcome(&app, &u, req.lang).await?;
                     Ok(v)
                 }
                 None => {
-                    let u = create_visitor(&app, &device, fields, &req).await?;
+                    let u =
+                        signing_up(&app, &req, create_visitor(&app, &device, fields, &req)).await?;
                     let v = open_session(&app, &u, Role::Visitor, &req).await?;
                     welcome(&app, &u, req.lang).await?;
                     Ok(v)
@@ -232,7 +236,13 @@ async fn visitor_reg_chat(app: App, req: Req) -> Response {
                         .upgrade_visitor(u.id, &username, &hash, app.clock.now_ms())
                         .await
                     {
-                        Ok(Some(user)) => user,
+                        Ok(Some(user)) => {
+                            // Whoever held a visitor token of this device (its id is no
+                            // secret) loses it: the account now opens with its password only.
+                            let revoked = app.sessions.revoke_others(user.id, "").await?;
+                            app.registry.close_sessions(user.id, revoked);
+                            user
+                        }
                         Ok(None) => {
                             return Err(ApiError::bad(
                                 "this account is not a visitor",
@@ -251,7 +261,10 @@ async fn visitor_reg_chat(app: App, req: Req) -> Response {
                         "该设备已有正式账号，请直接登录",
                     ))
                 }
-                None => create_user(&app, &username, &password, Some(&device), &req).await?,
+                None => {
+                    let create = create_user(&app, &username, &password, Some(&device), &req);
+                    signing_up(&app, &req, create).await?
+                }
             };
             open_session(&app, &user, Role::User, &req).await
         }

@@ -147,7 +147,7 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
         serve(
             up,
             conn,
-            task_app.socket_cfg,
+            task_app.socket_cfg.clone(),
             task_app.registry.clone(),
             inbound,
             task_app.shutdown.clone(),

@@ -4,4 +4,5 @@
 pub mod accounts;
 pub mod chat;
 pub mod friends;
+pub mod groups;
 pub mod visitors;

@@ -358,9 +358,20 @@ async fn toggles_info_and_deletion(b: Backend) {
         )
         .await;
     ok_data(s, &body);
+    // f is no longer in my list: deleting again is refused and changes nothing (§9.17).
     let (s, body) = app
         .post(
             &format!("/api/chat/deletegoodfriend/{}", f.id),
+            Some(&me.token),
+            &[],
+        )
+        .await;
+    fail(s, &body, StatusCode::BAD_REQUEST);
+    let (_, body) = app
+        .get("/api/chat/listapplyfriend/1", Some(&me.token))
+        .await;
+    assert_eq!(body["data"]["pendingCount"], 1);
+}", f.id),
             Some(&me.token),
             &[],
         )

@@ -303,27 +303,21 @@ async fn upgraded_visitor_keeps_id_and_offline_messages(b: Backend) {
     )
     .await;
     fail(s, &body, StatusCode::BAD_REQUEST);
-    // The device's registered account logs in in visitor mode from visitorRegister...
-    let vm = register_visitor(&app, &dev).await;
-    assert_eq!(vm["id"], vid);
-    assert_eq!(vm["role"], "visitor");
-    let vm_token = vm["token"].as_str().unwrap();
-    let (s, body) = app
-        .post("/api/chat/searchUser", Some(vm_token), &[("keyword", "x")])
-        .await;
-    fail(s, &body, StatusCode::FORBIDDEN);
-    let (s, body) = app
-        .post(
-            "/api/chat/setPassword",
-            Some(vm_token),
-            &[
-                ("oldpassword", "secret123"),
-                ("newpassword", "secret456"),
-                ("checknewpassword", "secret456"),
-            ],
-        )
-        .await;
-    fail(s, &body, StatusCode::FORBIDDEN);
+    // The visitor token of the device went with the upgrade, and the device id alone opens the
+    // registered account no more (§9.16): 400 and no token.
+    let (s, _) = app.get("/api/chat/history?chatType=single&id=1", Some(&vtoken)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let ts = app.clock.now_ms().to_string();
+    let (s, body) = visitor_call(
+        &app,
+        "/api/visitorRegister",
+        Some(&sign(&dev, &ts)),
+        json!({"deviceId": dev, "timestamp": ts}),
+    )
+    .await;
+    let reason = fail(s, &body, StatusCode::BAD_REQUEST);
+    assert!(reason.contains("password"), "{reason}");
+    assert!(body.to_string().find("token").is_none(), "{body}");
     // ...and as a user from visitorloginChat; the device cannot be re-registered over it.
     let (s, body) = visitor_call(
         &app,

@@ -22,7 +22,22 @@ impl Store {
             .optional()?))
     }
 
-    /// Creates both directions of a friendship (no-op for a direction that already exists).
+    /// The row `user_id → friend_id` when it is a friendship (active): a row left behind as a
+    /// block by [`Store::unfriend`] lists nowhere and grants nothing.
+    pub async fn active_friendship(
+        &self,
+        user_id: i64,
+        friend_id: i64,
+    ) -> Result<Option<Friendship>, StoreError> {
+        Ok(self
+            .friendship(user_id, friend_id)
+            .await?
+            .filter(|f| f.status == 1))
+    }
+
+    /// Creates both directions of a friendship. A direction that exists stays as it is, except a
+    /// block left by an unfriending, which becomes a friendship again with its block kept (its
+    /// owner sees it in the list again and can lift it).
     pub async fn befriend(
         &self,
         a: i64,
@@ -51,6 +66,19 @@ impl Store {
         run_write!(self, |conn| {
             conn.transaction::<_, diesel::result::Error, _>(async |c| {
                 for row in rows {
+                    diesel::update(
+                        friendships::table
+                            .filter(friendships::user_id.eq(row.user_id))
+                            .filter(friendships::friend_id.eq(row.friend_id))
+                            .filter(friendships::status.ne(1)),
+                    )
+                    .set((
+                        friendships::status.eq(1),
+                        friendships::nickname.eq(&row.nickname),
+                        friendships::update_time.eq(row.update_time),
+                    ))
+                    .execute(c)
+                    .await?;
                     diesel::insert_into(friendships::table)
                         .values(row)
                         .on_conflict((friendships::user_id, friendships::friend_id))
@@ -215,7 +243,9 @@ impl Store {
             .await?))
     }
 
-    /// Flips `isblack` (or `ismystarfriend` when `star`) on my row for `friend_id`.
+    /// Flips `isblack` (or `ismystarfriend` when `star`) on my row for `friend_id`. The star needs
+    /// a friendship; the block may also be lifted from a block left by an unfriending, and such a
+    /// row, once it blocks nothing, is removed.
     pub async fn toggle_friend_flag(
         &self,
         user_id: i64,
@@ -224,27 +254,39 @@ impl Store {
         now: i64,
     ) -> Result<usize, StoreError> {
         run_write!(self, |conn| {
-            let target = friendships::table
-                .filter(friendships::user_id.eq(user_id))
-                .filter(friendships::friend_id.eq(friend_id));
-            let one = 1i32.into_sql::<diesel::sql_types::Integer>();
-            Ok(if star {
-                diesel::update(target)
-                    .set((
-                        friendships::ismystarfriend.eq(one - friendships::ismystarfriend),
-                        friendships::update_time.eq(now),
-                    ))
-                    .execute(conn)
-                    .await?
-            } else {
-                diesel::update(target)
-                    .set((
-                        friendships::isblack.eq(one - friendships::isblack),
-                        friendships::update_time.eq(now),
-                    ))
-                    .execute(conn)
-                    .await?
+            conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                let target = friendships::table
+                    .filter(friendships::user_id.eq(user_id))
+                    .filter(friendships::friend_id.eq(friend_id));
+                let one = 1i32.into_sql::<diesel::sql_types::Integer>();
+                Ok(if star {
+                    diesel::update(target.filter(friendships::status.eq(1)))
+                        .set((
+                            friendships::ismystarfriend.eq(one - friendships::ismystarfriend),
+                            friendships::update_time.eq(now),
+                        ))
+                        .execute(c)
+                        .await?
+                } else {
+                    let n = diesel::update(target)
+                        .set((
+                            friendships::isblack.eq(one - friendships::isblack),
+                            friendships::update_time.eq(now),
+                        ))
+                        .execute(c)
+                        .await?;
+                    diesel::delete(
+                        target
+                            .filter(friendships::status.ne(1))
+                            .filter(friendships::isblack.eq(0)),
+                    )
+                    .execute(c)
+                    .await?;
+                    n
+                })
             })
+            .await
+            .map_err(StoreError::from)
         })
     }
 
@@ -259,7 +301,8 @@ impl Store {
         run_write!(self, |conn| Ok(diesel::update(
             friendships::table
                 .filter(friendships::user_id.eq(user_id))
-                .filter(friendships::friend_id.eq(friend_id)),
+                .filter(friendships::friend_id.eq(friend_id))
+                .filter(friendships::status.eq(1)),
         )
         .set((
             friendships::friendlookme.eq(friendlookme),
@@ -270,18 +313,34 @@ impl Store {
         .await?))
     }
 
-    /// Removes both directions of a friendship and every pending application between the two.
-    pub async fn unfriend(&self, a: i64, b: i64) -> Result<(), StoreError> {
+    /// Ends `a`'s friendship with `b` (SPEC §9.17): removes `a`'s row and `b`'s row, except that
+    /// a row in which `b` has blocked `a` stays as a block (status 0: it lists nowhere and grants
+    /// nothing, but still keeps `a`'s messages from `b`), and every pending application between
+    /// the two. False, changing nothing, when `b` is not in `a`'s list.
+    pub async fn unfriend(&self, a: i64, b: i64, now: i64) -> Result<bool, StoreError> {
         run_write!(self, |conn| {
             conn.transaction::<_, diesel::result::Error, _>(async |c| {
-                diesel::delete(
-                    friendships::table.filter(
-                        (friendships::user_id.eq(a).and(friendships::friend_id.eq(b)))
-                            .or(friendships::user_id.eq(b).and(friendships::friend_id.eq(a))),
-                    ),
+                let mine = diesel::delete(
+                    friendships::table
+                        .filter(friendships::user_id.eq(a))
+                        .filter(friendships::friend_id.eq(b))
+                        .filter(friendships::status.eq(1)),
                 )
                 .execute(c)
                 .await?;
+                if mine == 0 {
+                    return Ok(false);
+                }
+                let theirs = friendships::table
+                    .filter(friendships::user_id.eq(b))
+                    .filter(friendships::friend_id.eq(a));
+                diesel::update(theirs.filter(friendships::isblack.eq(1)))
+                    .set((friendships::status.eq(0), friendships::update_time.eq(now)))
+                    .execute(c)
+                    .await?;
+                diesel::delete(theirs.filter(friendships::isblack.ne(1)))
+                    .execute(c)
+                    .await?;
                 diesel::delete(
                     friend_applications::table
                         .filter(friend_applications::status.eq("pending"))
@@ -296,7 +355,7 @@ impl Store {
                 )
                 .execute(c)
                 .await?;
-                Ok(())
+                Ok(true)
             })
             .await
             .map_err(StoreError::from)

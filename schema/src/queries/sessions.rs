@@ -34,6 +34,15 @@ impl Store {
             .optional()?))
     }
 
+    /// Deletes every session that expired before `now` (SPEC §9.20); returns how many.
+    pub async fn delete_expired_sessions(&self, now: i64) -> Result<usize, StoreError> {
+        run!(self, |conn| Ok(diesel::delete(
+            sessions::table.filter(sessions::expires_at.le(now))
+        )
+        .execute(conn)
+        .await?))
+    }
+
     pub async fn delete_session(&self, sid: &str) -> Result<(), StoreError> {
         run!(self, |conn| {
             diesel::delete(sessions::table.find(sid))
