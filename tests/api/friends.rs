@@ -371,16 +371,6 @@ async fn toggles_info_and_deletion(b: Backend) {
         .get("/api/chat/listapplyfriend/1", Some(&me.token))
         .await;
     assert_eq!(body["data"]["pendingCount"], 1);
-}", f.id),
-            Some(&me.token),
-            &[],
-        )
-        .await;
-    ok_data(s, &body);
-    let (_, body) = app
-        .get("/api/chat/listapplyfriend/1", Some(&me.token))
-        .await;
-    assert_eq!(body["data"]["pendingCount"], 0);
 }
 
 async fn blacklist_stops_and_restores_delivery(b: Backend) {
