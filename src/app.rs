@@ -38,6 +38,8 @@ pub struct AppState {
     /// The object store of `uploadAliyun`, when configured.
     pub objects: Option<std::sync::Arc<crate::objects::ObjectStore>>,
     pub socket_cfg: SocketConfig,
+    /// ffmpeg runs at once are bounded by this (`CHAT_FFMPEG_CONCURRENCY`, §9.22).
+    pub ffmpeg_slots: tokio::sync::Semaphore,
     /// Flips to true on shutdown; every socket task watches it.
     pub shutdown: watch::Receiver<bool>,
     /// Live socket tasks, so shutdown can wait until every queue is spilled.
@@ -144,6 +146,7 @@ pub async fn build_state(
         Some(s3) => Some(Arc::new(crate::objects::ObjectStore::new(s3)?)),
         None => None,
     };
+    let cfg_ffmpeg_slots = cfg.ffmpeg_concurrency;
     Ok(Arc::new(AppState {
         objects,
         tokens: Tokens::new(&cfg.jwt_secret, cfg.token_ttl_secs),
@@ -158,6 +161,7 @@ pub async fn build_state(
         groups,
         send_facts: Default::default(),
         socket_cfg,
+        ffmpeg_slots: tokio::sync::Semaphore::new(cfg_ffmpeg_slots),
         shutdown,
         sockets: TaskTracker::new(),
     }))

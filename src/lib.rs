@@ -26,12 +26,14 @@ pub mod files;
 pub mod http;
 pub mod i18n;
 pub mod limits;
+pub mod net;
 pub mod objects;
 pub mod params;
 pub mod qr;
 pub mod rules;
 pub mod server;
 pub mod sessions;
+pub mod video;
 pub mod views;
 
 pub use chatd_actors::Clock;

@@ -16,7 +16,8 @@ use tower_service::Service;
 use warp::Filter;
 
 use crate::app::App;
-use crate::http::PeerAddr;
+use crate::http::ClientAddr;
+use crate::net::{client_ip, ConnLimit};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = UnsyncBoxBody<Bytes, BoxError>;
@@ -34,13 +35,28 @@ where
         let r = crate::http::ws::upgrade(app, req).await;
         return Ok(r.map(|b| b.map_err(|never| match never {}).boxed_unsync()));
     }
-    req.extensions_mut().insert(PeerAddr(peer));
+    let client = client_ip(
+        peer.ip(),
+        req.headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+        &app.cfg.trusted_proxies,
+    );
+    req.extensions_mut().insert(ClientAddr(client));
     let (method, path, started) = (
         req.method().clone(),
         req.uri().path().to_string(),
         std::time::Instant::now(),
     );
-    let resp = routes.call(req).await?;
+    let mut resp = routes.call(req).await?;
+    if resp.status() == hyper::StatusCode::REQUEST_TIMEOUT {
+        // The rest of a late body is never read: the connection cannot carry another request.
+        resp.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
     tracing::info!(
         target: "chatd::http",
         %method,
@@ -48,6 +64,7 @@ where
         status = resp.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         %peer,
+        %client,
         "request"
     );
     Ok(resp.map(|b| b.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync()))
@@ -70,6 +87,7 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
         ])
         .max_age(86_400);
     let routes = warp::service(crate::http::routes(app.clone()).with(cors));
+    let per_ip = ConnLimit::new(app.cfg.max_conns_per_ip);
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.changed() => break,
@@ -83,6 +101,24 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
                 }
             },
         };
+        // Past its cap an address's new connection is closed at once, before hyper sees it.
+        // Proxies we trust carry many clients and are not counted.
+        let slot = if app
+            .cfg
+            .trusted_proxies
+            .iter()
+            .any(|n| n.contains(&peer.ip()))
+        {
+            None
+        } else {
+            match per_ip.open(peer.ip()) {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::debug!(%peer, "too many connections from this address");
+                    continue;
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let routes = routes.clone();
@@ -90,7 +126,8 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
             let svc = hyper::service::service_fn(move |req| {
                 front(app.clone(), routes.clone(), peer, req)
             });
-            // A client gets 30 s to send its headers (slow-loris protection).
+            // A client gets 30 s to send its headers (slow-loris protection); hyper starts the same
+            // clock when a kept-alive connection goes idle, so an idle connection lasts 30 s.
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(Duration::from_secs(30))
@@ -99,6 +136,7 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop(slot);
         });
     }
 }

@@ -104,6 +104,8 @@ struct State {
     head_sent: usize,
     /// Messages (frames with a payload) in the queue: what the cap counts.
     messages: usize,
+    /// Their bytes: what the byte cap counts.
+    message_bytes: usize,
     /// No more pushes: the socket is closing or has closed.
     closed: bool,
 }
@@ -112,6 +114,7 @@ impl State {
     fn enqueue(&mut self, wire: &Bytes, payload: Option<&Arc<str>>) {
         if payload.is_some() {
             self.messages += 1;
+            self.message_bytes += wire.len();
         }
         self.queue.push_back(Entry {
             wire: wire.clone(),
@@ -158,6 +161,7 @@ pub struct Outbox<S: ?Sized = dyn RawSocket> {
     /// Tells pushers waiting for room that the queue has drained.
     drained: Notify,
     cap: usize,
+    cap_bytes: usize,
     state: Mutex<State>,
     sock: S,
 }
@@ -165,10 +169,17 @@ pub struct Outbox<S: ?Sized = dyn RawSocket> {
 impl<S: RawSocket> Outbox<S> {
     /// An outbox over `sock` holding at most `cap` queued messages.
     pub fn new(sock: S, cap: usize) -> Outbox<S> {
+        Self::with_limits(sock, cap, usize::MAX)
+    }
+
+    /// An outbox over `sock` holding at most `cap` queued messages and `cap_bytes` of them:
+    /// a reader that never reads pins no more than that, however large the messages.
+    pub fn with_limits(sock: S, cap: usize, cap_bytes: usize) -> Outbox<S> {
         Outbox {
             stalled: Notify::new(),
             drained: Notify::new(),
             cap: cap.max(1),
+            cap_bytes: cap_bytes.max(1),
             state: Mutex::new(State::default()),
             sock,
         }
@@ -213,6 +224,7 @@ fn write_queue(sock: &dyn RawSocket, st: &mut State) -> io::Result<bool> {
             if let Some(done) = st.queue.pop_front() {
                 if done.payload.is_some() {
                     st.messages -= 1;
+                    st.message_bytes -= done.wire.len();
                 }
             }
         }
@@ -274,7 +286,7 @@ impl Outbox {
             return Ok(());
         }
         if let Some(when_full) = limit {
-            if st.messages >= self.cap {
+            if self.full(&st) {
                 if when_full == WhenFull::Close {
                     st.closed = true;
                 }
@@ -308,7 +320,11 @@ impl Outbox {
     /// True while the queue is at its cap (the socket's task stops reading its client then, so
     /// answers cannot pile up either).
     pub fn is_full(&self) -> bool {
-        self.lock().messages >= self.cap
+        self.full(&self.lock())
+    }
+
+    fn full(&self, st: &State) -> bool {
+        st.messages >= self.cap || st.message_bytes >= self.cap_bytes
     }
 
     /// Pushes `outs`, waiting up to `limit` for room in the queue (offline replay: back-pressure
@@ -394,6 +410,7 @@ impl Outbox {
         }
         st.queue = keep;
         st.messages = 0;
+        st.message_bytes = 0;
         drop(st);
         self.drained.notify_waiters();
         spilled
@@ -497,6 +514,31 @@ mod tests {
                 if i == n { 10 } else { 64 * 1024 }
             );
         }
+    }
+
+    #[tokio::test]
+    async fn the_byte_cap_closes_before_the_message_cap() {
+        let (a, _peer) = UnixStream::pair().unwrap();
+        // Room for 1,000 messages but only 256 KiB of them.
+        let out: Arc<Outbox> = Arc::new(Outbox::with_limits(a, 1000, 256 * 1024));
+        let mut accepted = 0;
+        let refused = loop {
+            match out.push(
+                &message(accepted, 64 * 1024),
+                Dialect::Rich,
+                WhenFull::Close,
+            ) {
+                Ok(()) => accepted += 1,
+                Err(r) => break r,
+            }
+            assert!(accepted < 1000, "the byte cap never held");
+        };
+        assert_eq!(refused, Refused::Full);
+        let queued = out.close().len();
+        assert!(
+            (1..=8).contains(&queued),
+            "{queued} messages of 64 KiB queued"
+        );
     }
 
     #[tokio::test]

@@ -8,8 +8,8 @@ use futures_util::{Stream, TryStreamExt};
 use multer::{Constraints, Multipart, SizeLimit};
 use serde_json::json;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::pin::Pin;
-use std::process::Stdio;
 use std::time::Duration;
 use warp::http::HeaderMap;
 use warp::reply::Response;
@@ -21,13 +21,11 @@ use crate::files::{
     local_upload_path, origin, sniff_allowed, stored_name, unsupported_type, upload_root,
     valid_diydir, write,
 };
-use crate::http::{req, with_app, PeerAddr, Req};
+use crate::http::{body_timeout, client_addr, req, with_app, Req};
 use crate::i18n::{Lang, Msg};
+use crate::video::{screenshot, sniff_video, Fetcher, Shot, TempVideo};
 
 type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;
-
-/// How long ffmpeg may take for one screenshot before it is killed.
-const FFMPEG_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let root = upload_root(&app.cfg.data_dir);
@@ -35,12 +33,7 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         with_app(app.clone())
             .and(warp::header::headers_cloned())
             .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-            .and(
-                warp::ext::get::<PeerAddr>()
-                    .map(|p: PeerAddr| Some(p.0.ip()))
-                    .or(warp::any().map(|| None))
-                    .unify(),
-            )
+            .and(client_addr())
             .and(warp::body::stream().map(boxed_body))
     };
     let diy = warp::path!("api" / "chat" / "uploadStreamSingleToServerDiy" / String)
@@ -60,14 +53,7 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         .and(warp::path("uploads"))
         .and(warp::get())
         .and(warp::fs::dir(root))
-        .map(|f: warp::fs::File| {
-            let mut r = f.into_response();
-            r.headers_mut().insert(
-                "x-content-type-options",
-                warp::http::HeaderValue::from_static("nosniff"),
-            );
-            r
-        });
+        .map(|f: warp::fs::File| served_upload(f.into_response()));
     diy.or(aliyun)
         .unify()
         .or(shot)
@@ -75,6 +61,35 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         .or(public)
         .unify()
         .boxed()
+}
+
+/// Uploads are the users' content on the API's own origin: never sniffed, never run as a page
+/// (a sandbox with nothing allowed), and anything that is not an image, audio or video (PDF) is
+/// downloaded rather than shown (§9.22).
+fn served_upload(mut r: Response) -> Response {
+    use warp::http::header::{HeaderValue, CONTENT_DISPOSITION, CONTENT_TYPE};
+    let media = r
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            ["image/", "audio/", "video/"]
+                .iter()
+                .any(|p| t.starts_with(p))
+        });
+    let h = r.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    if !media {
+        h.insert(CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+    }
+    r
 }
 
 fn boxed_body<S, B>(s: S) -> BodyStream
@@ -92,8 +107,24 @@ fn too_large(limit: usize) -> ApiError {
     ))
 }
 
-/// Reads a multipart body: the bytes of file field `field` and the other (short) text fields.
+/// Reads a multipart body within `CHAT_BODY_TIMEOUT` (408 past it) and `CHAT_UPLOAD_MAX_BYTES`
+/// (413): the bytes of file field `field` and the other (short) text fields.
 async fn read_multipart(
+    app: &App,
+    headers: &HeaderMap,
+    body: BodyStream,
+    field: &str,
+) -> Result<(Vec<u8>, HashMap<String, String>), ApiError> {
+    let wait = Duration::from_secs(app.cfg.body_timeout_secs);
+    tokio::time::timeout(
+        wait,
+        parse_multipart(headers, body, field, app.cfg.upload_max_bytes),
+    )
+    .await
+    .map_err(|_| body_timeout())?
+}
+
+async fn parse_multipart(
     headers: &HeaderMap,
     body: BodyStream,
     field: &str,
@@ -200,7 +231,7 @@ async fn upload_diy(
                 "diydir 必须是 1-50 位字母、数字、_ 或 -",
             )));
         }
-        let (bytes, _) = read_multipart(&req.headers, body, "file", app.cfg.upload_max_bytes).await?;
+        let (bytes, _) = read_multipart(&app, &req.headers, body, "file").await?;
         let (rel, url, mime) = store_upload(&app, &req.headers, &format!("Diy/{diydir}"), &bytes).await?;
         tracing::info!(user = caller.user_id, path = %rel, mime, size = bytes.len(), "upload stored");
         Ok(json!({"url": url}))
@@ -220,7 +251,7 @@ async fn upload_aliyun(
     let req = request(&app, headers, &raw_query, ip);
     let result = async {
         req.user_or_visitor(&app).await?;
-        let (bytes, fields) = read_multipart(&req.headers, body, "img", app.cfg.upload_max_bytes).await?;
+        let (bytes, fields) = read_multipart(&app, &req.headers, body, "img").await?;
         let class: i64 = fields.get("imageClassId").and_then(|v| v.trim().parse().ok()).unwrap_or(0);
         let (rel, url) = match &app.objects {
             Some(objects) => {
@@ -247,46 +278,33 @@ async fn upload_aliyun(
     }
 }
 
-/// Where ffmpeg reads the video from: one of our uploads, or a URL on an allowed host.
-fn video_input(
+/// The local file of `url`: one of our uploads as it is, or a video on an allowed host
+/// downloaded (checked hop by hop, size-capped) into a temporary file.
+async fn local_video(
     app: &App,
     headers: &HeaderMap,
     url: &str,
-) -> Result<(String, &'static str), ApiError> {
+) -> Result<(PathBuf, Option<TempVideo>), ApiError> {
     if let Some(rel) = local_upload_path(url, &our_origin(app, headers)) {
         let path = upload_root(&app.cfg.data_dir).join(&rel);
         if !path.is_file() {
             return Err(ApiError::not_found("no such video", "视频不存在"));
         }
-        return Ok((path.to_string_lossy().into_owned(), "file"));
+        return Ok((path, None));
     }
-    let refused = || {
-        ApiError::bad(
-            "videoUrl must be one of this server's uploads or on an allowed host",
-            "videoUrl 必须是本服务器上传的文件或在允许的域名下",
-        )
-    };
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(refused)?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = host
-        .rsplit('@')
-        .next()
-        .unwrap_or("")
-        .split(':')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if host.is_empty() || !app.cfg.video_hosts.contains(&host) {
-        return Err(refused());
-    }
-    Ok((url.to_string(), "http,https,tcp,tls"))
+    let fetcher = Fetcher::new(app.cfg.video_hosts.clone(), app.cfg.upload_max_bytes);
+    fetcher.check_url(url)?;
+    let dir = app.cfg.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::Internal(format!("{}: {e}", dir.display())))?;
+    let temp = TempVideo(dir.join(format!("video_{}", uuid::Uuid::new_v4().simple())));
+    fetcher.fetch(url, &temp.0).await?;
+    Ok((temp.0.clone(), Some(temp)))
 }
 
-/// POST /api/chat/getVideoScreenshot: videoUrl, time (ms, default 20), width (px, default 260),
-/// format png|jpg.
+/// POST /api/chat/getVideoScreenshot (users only, §9.22): videoUrl, time (ms, default 20), width
+/// (px, default 260), format png|jpg.
 async fn video_screenshot(app: App, req: Req) -> Response {
     req.reply(
         async {
@@ -296,7 +314,8 @@ async fn video_screenshot(app: App, req: Req) -> Response {
             let time = p.opt_i64_range("time", 0, 86_400_000)?.unwrap_or(20);
             let width = p.opt_i64_range("width", 16, 4096)?.unwrap_or(260);
             let format = p.one_of("format", &["png", "jpg"], "png")?;
-            let (input, protocols) = video_input(&app, &req.headers, &video)?;
+            let (input, _temp) = local_video(&app, &req.headers, &video).await?;
+            let demuxer = sniff_video(&input).await?;
             let rel = stored_name(
                 "Diy/VideoScreenshot",
                 app.clock.now_ms(),
@@ -309,57 +328,25 @@ async fn video_screenshot(app: App, req: Req) -> Response {
                     .await
                     .map_err(|e| ApiError::Internal(e.to_string()))?;
             }
-            let seek = format!("{}.{:03}", time / 1000, time % 1000);
-            let mut cmd = tokio::process::Command::new(&app.cfg.ffmpeg);
-            cmd.args([
-                "-nostdin",
-                "-loglevel",
-                "error",
-                "-y",
-                "-protocol_whitelist",
-                protocols,
-                "-ss",
-                &seek,
-                "-i",
-                &input,
-            ])
-            .args([
-                "-frames:v",
-                "1",
-                "-vf",
-                &format!("scale={width}:-2"),
-                "-f",
-                "image2",
-            ])
-            .args(["-c:v", if format == "png" { "png" } else { "mjpeg" }])
-            .arg(&out)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-            let child = cmd
-                .spawn()
-                .map_err(|e| ApiError::Internal(format!("cannot run {}: {e}", app.cfg.ffmpeg)))?;
-            let output = tokio::time::timeout(FFMPEG_TIMEOUT, child.wait_with_output())
-                .await
-                .map_err(|_| ApiError::bad("taking the screenshot took too long", "视频截图超时"))?
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            let bytes = tokio::fs::read(&out)
-                .await
-                .ok()
-                .filter(|b| output.status.success() && !b.is_empty());
-            let Some(bytes) = bytes else {
-                tracing::warn!(stderr = %String::from_utf8_lossy(&output.stderr), "ffmpeg failed");
-                return Err(ApiError::bad(
-                    "cannot take a screenshot of this video",
-                    "无法截取该视频",
-                ));
+            let png = format == "png";
+            let bytes = {
+                let _slot = app
+                    .ffmpeg_slots
+                    .acquire()
+                    .await
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                screenshot(Shot {
+                    ffmpeg: &app.cfg.ffmpeg,
+                    input: &input,
+                    demuxer,
+                    seek_ms: time,
+                    width,
+                    png,
+                    out: &out,
+                })
+                .await?
             };
-            let mime = if format == "png" {
-                "image/png"
-            } else {
-                "image/jpeg"
-            };
+            let mime = if png { "image/png" } else { "image/jpeg" };
             let data_url = format!(
                 "data:{mime};base64,{}",
                 base64::engine::general_purpose::STANDARD.encode(&bytes)

@@ -17,7 +17,8 @@ use bytes::{Buf, BufMut, Bytes};
 use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+use std::time::Duration;
 use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -28,10 +29,18 @@ use crate::error::ApiError;
 use crate::i18n::{Lang, Msg};
 use crate::params::Params;
 
-/// The TCP peer of a connection, put into each request by the front service (never taken from a
-/// client-supplied header).
+/// The client's address, put into each request by the front service: the TCP peer, or what a
+/// trusted proxy says it is (see [`crate::net::client_ip`]); never a header from anyone else.
 #[derive(Debug, Clone, Copy)]
-pub struct PeerAddr(pub SocketAddr);
+pub struct ClientAddr(pub IpAddr);
+
+/// The client address of a request, when the front service put one in.
+pub fn client_addr() -> impl Filter<Extract = (Option<IpAddr>,), Error = Infallible> + Clone {
+    warp::ext::get::<ClientAddr>()
+        .map(|c: ClientAddr| Some(c.0))
+        .or(warp::any().map(|| None))
+        .unify()
+}
 
 /// Everything a handler needs from the request, extracted without failing: a bad body is kept as
 /// an error so it is rendered in the caller's language like any other.
@@ -63,6 +72,7 @@ impl Req {
     pub fn params(&self) -> Result<&Params, ApiError> {
         self.params.as_ref().map_err(|e| match e {
             ApiError::TooLarge(m) => ApiError::TooLarge(m.clone()),
+            ApiError::Timeout(m) => ApiError::Timeout(m.clone()),
             ApiError::Invalid(m) => ApiError::Invalid(m.clone()),
             other => ApiError::Internal(other.to_string()),
         })
@@ -120,7 +130,26 @@ pub fn error_response(lang: Lang, e: &ApiError) -> Response {
     json_response(e.status(), &json!({"msg": "fail", "data": e.reason(lang)}))
 }
 
-async fn collect_limited<S, B>(mut body: S, limit: usize) -> Result<Bytes, ApiError>
+/// The answer to a body that did not arrive within `CHAT_BODY_TIMEOUT` of its headers (§9.21).
+pub fn body_timeout() -> ApiError {
+    ApiError::Timeout(Msg::new(
+        "the request body did not arrive in time",
+        "请求体接收超时",
+    ))
+}
+
+/// Reads the whole body, at most `limit` bytes, within `wait`.
+async fn collect_limited<S, B>(body: S, limit: usize, wait: Duration) -> Result<Bytes, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    tokio::time::timeout(wait, collect(body, limit))
+        .await
+        .map_err(|_| body_timeout())?
+}
+
+async fn collect<S, B>(mut body: S, limit: usize) -> Result<Bytes, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,
@@ -147,13 +176,9 @@ where
 /// Extracts a [`Req`]; the body is read with the configured size limit.
 pub fn req(app: App) -> impl Filter<Extract = (Req,), Error = Rejection> + Clone {
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
-    let peer = warp::ext::get::<PeerAddr>()
-        .map(|p: PeerAddr| Some(p.0.ip()))
-        .or(warp::any().map(|| None))
-        .unify();
     warp::header::headers_cloned()
         .and(query)
-        .and(peer)
+        .and(client_addr())
         .and(warp::body::stream())
         .then(move |headers: HeaderMap, raw_query: String, ip, body| {
             let app = app.clone();
@@ -164,7 +189,8 @@ pub fn req(app: App) -> impl Filter<Extract = (Req,), Error = Rejection> + Clone
                 );
                 let query: Vec<(String, String)> =
                     serde_urlencoded::from_str(&raw_query).unwrap_or_default();
-                let body = collect_limited(Box::pin(body), app.cfg.max_body_bytes).await;
+                let wait = Duration::from_secs(app.cfg.body_timeout_secs);
+                let body = collect_limited(Box::pin(body), app.cfg.max_body_bytes, wait).await;
                 let ct = headers
                     .get("content-type")
                     .and_then(|v| v.to_str().ok())

@@ -134,9 +134,10 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
         let read_ahead = read_buf.to_vec();
         drop(read_buf);
         let up = Upgraded {
-            outbox: Arc::new(Outbox::new(
+            outbox: Arc::new(Outbox::with_limits(
                 parts.io.into_inner(),
                 task_app.socket_cfg.queue,
+                task_app.socket_cfg.queue_bytes,
             )),
             read_ahead,
             ws: cfg,

@@ -103,6 +103,9 @@ impl TestApp {
             listen: Some("127.0.0.1:0".into()),
             data_dir: Some(dir.path().to_path_buf()),
             default_lang: Some("en".into()),
+            // Every test client is on 127.0.0.1: the per-address cap (256) would refuse the big
+            // group tests' sockets. The cap's own test sets it low.
+            max_conns_per_ip: Some(100_000),
             ..Options::default()
         };
         if backend == Backend::PgRedis {

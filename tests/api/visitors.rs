@@ -305,7 +305,9 @@ async fn upgraded_visitor_keeps_id_and_offline_messages(b: Backend) {
     fail(s, &body, StatusCode::BAD_REQUEST);
     // The visitor token of the device went with the upgrade, and the device id alone opens the
     // registered account no more (§9.16): 400 and no token.
-    let (s, _) = app.get("/api/chat/history?chatType=single&id=1", Some(&vtoken)).await;
+    let (s, _) = app
+        .get("/api/chat/history?chatType=single&id=1", Some(&vtoken))
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let ts = app.clock.now_ms().to_string();
     let (s, body) = visitor_call(
