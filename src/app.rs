@@ -235,7 +235,7 @@ async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
             _ = minute.tick() => {}
         }
         app.socket_cfg.budget.forget_idle();
-        if ticks % 60 == 0 {
+        if ticks.is_multiple_of(60) {
             match app.sessions.purge_expired(app.clock.now_ms()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),

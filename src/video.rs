@@ -99,7 +99,7 @@ impl Fetcher {
         let allowed = matches!(u.scheme(), "http" | "https")
             && u.username().is_empty()
             && u.password().is_none()
-            && self.hosts.iter().any(|h| *h == host);
+            && self.hosts.contains(&host);
         allowed.then_some(u).ok_or_else(refused)
     }
 

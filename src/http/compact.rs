@@ -357,7 +357,7 @@ async fn accept(id: i64, app: App, req: Req) -> Response {
                 return Err(ApiError::not_found("no such invitation", "邀请不存在"));
             }
             // Already in: accepting changes nothing more; already waiting: only a join moves it.
-            if !member.as_ref().is_some_and(|m| m.status == 1) {
+            if member.as_ref().is_none_or(|m| m.status != 1) {
                 match (decision, member.is_some()) {
                     (JoinDecision::Join, _) => {
                         join(&app, g, &me, Some(inviter.id), req.lang).await?;

@@ -12,7 +12,7 @@ on_both!(
     rich_and_compact_interoperate
 );
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,

@@ -108,7 +108,7 @@ fn tiny_png(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     token: &str,
     diydir: &str,

@@ -18,7 +18,7 @@ on_both!(
 );
 
 /// Friendship row ids of `me` for the given friends (what group/create takes).
-async fn friend_rows(app: &TestApp, me: &User, friends: &[&User]) -> Vec<String> {
+pub(crate) async fn friend_rows(app: &TestApp, me: &User, friends: &[&User]) -> Vec<String> {
     let mut ids = Vec::new();
     for f in friends {
         app.befriend(me, f).await;
@@ -34,7 +34,7 @@ async fn friend_rows(app: &TestApp, me: &User, friends: &[&User]) -> Vec<String>
     ids
 }
 
-async fn make_group(app: &TestApp, owner: &User, members: &[&User]) -> Value {
+pub(crate) async fn make_group(app: &TestApp, owner: &User, members: &[&User]) -> Value {
     let rows = friend_rows(app, owner, members).await;
     let (s, body) = app
         .post_json(
@@ -47,7 +47,7 @@ async fn make_group(app: &TestApp, owner: &User, members: &[&User]) -> Value {
 }
 
 /// A new group's id, for tests that need nothing else of the created group.
-async fn make_group_id(app: &TestApp, owner: &User, members: &[&User]) -> i64 {
+pub(crate) async fn make_group_id(app: &TestApp, owner: &User, members: &[&User]) -> i64 {
     let g = make_group(app, owner, members).await;
     g["id"].as_i64().unwrap()
 }
@@ -64,7 +64,7 @@ async fn remove_member(app: &TestApp, owner: &User, gid: i64, who: &User) -> (St
     .await
 }
 
-async fn gsend(app: &TestApp, from: &User, gid: i64, data: &str) -> (StatusCode, Value) {
+pub(crate) async fn gsend(app: &TestApp, from: &User, gid: i64, data: &str) -> (StatusCode, Value) {
     app.post(
         "/api/chat/socket/sendmessage",
         Some(&from.token),
@@ -519,7 +519,7 @@ async fn approval_flows_and_spoofed_inviter(b: Backend) {
 }
 
 /// A visitor account (id, token) created through the visitor endpoint.
-async fn make_visitor(app: &TestApp) -> (i64, String) {
+pub(crate) async fn make_visitor(app: &TestApp) -> (i64, String) {
     use sha2::{Digest, Sha256};
     let dev = uuid::Uuid::new_v4().to_string();
     let ts = app.clock.now_ms().to_string();

@@ -17,4 +17,5 @@ mod history;
 mod migrations;
 mod offline;
 mod revoke;
+mod security;
 mod visitors;

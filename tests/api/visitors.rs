@@ -17,19 +17,19 @@ on_both!(
 const SALT: &str = "chatd-dev-salt";
 const SECRET: &str = "chatd-dev-app-secret";
 
-fn device() -> String {
+pub(crate) fn device() -> String {
     let u = uuid::Uuid::new_v4().to_string();
     assert_eq!(u.len(), 36);
     u
 }
 
 /// seed 001 generateSign, computed here independently of the server.
-fn sign(device: &str, ts: &str) -> String {
+pub(crate) fn sign(device: &str, ts: &str) -> String {
     let text = format!("deviceId={device}&salt={SALT}&timestamp={ts}{SECRET}");
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-async fn visitor_call(
+pub(crate) async fn visitor_call(
     app: &TestApp,
     path: &str,
     sign_header: Option<&str>,
@@ -48,7 +48,7 @@ async fn visitor_call(
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn register_visitor(app: &TestApp, dev: &str) -> Value {
+pub(crate) async fn register_visitor(app: &TestApp, dev: &str) -> Value {
     let ts = app.clock.now_ms().to_string();
     let (s, body) = visitor_call(
         app,
