@@ -182,6 +182,7 @@ impl Application {
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);
         let app = build_state(cfg, clock, stop_rx.clone()).await?;
+        purge_sessions(&app).await;
         tokio::spawn(housekeeping(app.clone(), stop_rx.clone()));
         let task = tokio::spawn(crate::server::serve(listener, app.clone(), stop_rx));
         tracing::info!(%addr, backend = ?app.store.backend(), redis = app.cfg.redis_url.is_some(), "chatd listening");
@@ -223,26 +224,31 @@ impl Application {
     }
 }
 
-/// Until shutdown: deletes expired sessions at start and every hour after (SPEC §9.20), and
-/// every minute forgets the send budgets of users who have been quiet long enough to have a full
-/// bucket again.
+/// Deletes expired sessions (SPEC §9.20): at start, before serving, and hourly.
+async fn purge_sessions(app: &App) {
+    match app.sessions.purge_expired(app.clock.now_ms()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
+        Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed"),
+    }
+}
+
+/// Until shutdown: every minute forgets the send budgets of users quiet long enough to have a
+/// full bucket again, and every hour deletes expired sessions.
 async fn housekeeping(app: App, mut stop: watch::Receiver<bool>) {
-    let mut minute = tokio::time::interval(Duration::from_secs(60));
+    let minute = Duration::from_secs(60);
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + minute, minute);
     let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            _ = minute.tick() => {}
-        }
-        app.socket_cfg.budget.forget_idle();
-        if ticks.is_multiple_of(60) {
-            match app.sessions.purge_expired(app.clock.now_ms()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
-                Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed"),
-            }
+            _ = every.tick() => {}
         }
         ticks += 1;
+        app.socket_cfg.budget.forget_idle();
+        if ticks.is_multiple_of(60) {
+            purge_sessions(&app).await;
+        }
     }
 }
 
