@@ -96,7 +96,7 @@ async fn upload_aliyun_into_the_object_store(b: Backend) {
     assert_eq!(resp.status(), 415);
 }
 
-fn tiny_png(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn tiny_png(w: u32, h: u32) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w, h);

@@ -241,6 +241,18 @@ impl TestApp {
             .expect("befriend");
     }
 
+    /// Sets `user`'s `userset` JSON text (e.g. their `chatset`).
+    pub async fn set_userset(&self, user: &User, userset: &str) {
+        let (status, body) = self
+            .post(
+                "/api/chat/userset",
+                Some(&user.token),
+                &[("userset", userset)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     pub async fn send(&self, from: &User, to: &User, data: &str) -> (StatusCode, Value) {
         self.post(
             "/api/chat/socket/sendmessage",

@@ -2,7 +2,7 @@
 //! server as an attacker would and checks what must hold.
 
 use crate::compact::call;
-use crate::files::upload;
+use crate::files::{tiny_png, upload};
 use crate::groups::{gsend, make_group_id, make_visitor};
 use crate::helpers::*;
 use crate::on_both;
@@ -108,14 +108,8 @@ async fn blocks_survive_unfriending(b: Backend) {
     app.befriend(&owner, &blocked).await;
     let gid = make_group_id(&app, &owner, &[&victim, &blocked]).await;
     // The victim lets anyone write (so only the block can stop a stranger) and blocks.
-    let (s, body) = app
-        .post(
-            "/api/chat/userset",
-            Some(&victim.token),
-            &[("userset", r#"{"chatset":{"visitor":2,"user":2}}"#)],
-        )
+    app.set_userset(&victim, r#"{"chatset":{"visitor":2,"user":2}}"#)
         .await;
-    ok_data(s, &body);
     let black = format!("/api/chat/setblackgoodfriend/{}", blocked.id);
     let (s, body) = app.post(&black, Some(&victim.token), &[]).await;
     ok_data(s, &body);
@@ -483,15 +477,7 @@ async fn video_screenshots_fetch_nothing_private(b: Backend) {
         fail(s, &body, StatusCode::BAD_REQUEST);
     }
     // An upload that is an image, not a video: 415 before ffmpeg.
-    let png = {
-        let mut out = Vec::new();
-        let mut enc = png::Encoder::new(&mut out, 1, 1);
-        enc.set_color(png::ColorType::Grayscale);
-        let mut w = enc.write_header().unwrap();
-        w.write_image_data(&[0]).unwrap();
-        drop(w);
-        out
-    };
+    let png = tiny_png(1, 1);
     let (s, body) = upload(&app, &u.token, "v", "fake.mp4", png).await;
     let url = ok_data(s, &body)["url"].as_str().unwrap().to_string();
     let (s, body) = app
@@ -541,14 +527,8 @@ async fn clients_cannot_send_system_notices(b: Backend) {
     let app = TestApp::spawn(b).await;
     let x = app.register("csx").await;
     let y = app.register("csy").await;
-    let (s, body) = app
-        .post(
-            "/api/chat/userset",
-            Some(&y.token),
-            &[("userset", r#"{"chatset":{"visitor":0,"user":1}}"#)],
-        )
+    app.set_userset(&y, r#"{"chatset":{"visitor":0,"user":1}}"#)
         .await;
-    ok_data(s, &body);
     let notice = |data: &'static str| {
         let (app, x, y) = (&app, &x, &y);
         async move {
@@ -629,15 +609,7 @@ async fn uploads_are_served_inert(b: Backend) {
         .unwrap()
         .contains("sandbox"));
     assert_eq!(h["content-disposition"], "attachment");
-    let png = {
-        let mut out = Vec::new();
-        let mut enc = png::Encoder::new(&mut out, 1, 1);
-        enc.set_color(png::ColorType::Grayscale);
-        let mut w = enc.write_header().unwrap();
-        w.write_image_data(&[0]).unwrap();
-        drop(w);
-        out
-    };
+    let png = tiny_png(1, 1);
     let (s, body) = upload(&app, &u.token, "imgs", "a.png", png).await;
     let url = ok_data(s, &body)["url"].as_str().unwrap().to_string();
     let resp = app.http.get(&url).send().await.unwrap();
