@@ -3,13 +3,14 @@
 //! actor's member list, so fan-outs accepted afterwards see the new membership.
 
 use chatd_actors::{Accepted, Route};
-use chatd_schema::conv;
-use chatd_schema::models::{Group, GroupMember, NewMessage, User};
+use chatd_schema::models::{Group, GroupMember, User};
 use chatd_schema::NewMember;
 use serde_json::{json, Map, Value};
 
 use crate::app::AppState;
-use crate::chat::notify::{redirect, system_message, text_data};
+use crate::chat::message::{new_message, Content, Party};
+use crate::chat::notify::{redirect, system_message};
+use crate::chat::send::ChatType;
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::views::{local_time, rfc3339};
@@ -154,23 +155,19 @@ pub async fn announce(
     if let Some(a) = action {
         extra.insert("actionType".into(), json!(a));
     }
-    let msg = NewMessage {
-        uuid: uuid::Uuid::new_v4().to_string(),
-        conv_key: conv::group(g.id),
-        chat_type: "group".into(),
-        msg_type: "systemNotice".into(),
-        from_id: from.id,
-        to_id: g.id,
-        from_name: member_name(member.as_ref(), from),
-        from_avatar: member_avatar(member.as_ref(), from),
-        to_name: g.name.clone(),
-        to_avatar: g.avatar.clone(),
-        data: text_data(text),
-        options: "{}".into(),
-        extra: Some(Value::Object(extra).to_string()),
-        client_msg_id: None,
-        create_time: app.clock.now_ms(),
+    let author = Party {
+        id: from.id,
+        name: member_name(member.as_ref(), from),
+        avatar: member_avatar(member.as_ref(), from),
     };
+    let content = Content::system("systemNotice", text, Value::Object(extra));
+    let msg = new_message(
+        ChatType::Group,
+        author,
+        Party::group(g),
+        content,
+        app.clock.now_ms(),
+    );
     let route = match only {
         Some(users) => Route::Targets(
             users

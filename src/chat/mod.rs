@@ -4,6 +4,7 @@
 pub mod facts;
 pub mod groups;
 pub mod history;
+pub mod message;
 pub mod notify;
 pub mod offline;
 pub mod revoke;

@@ -2,11 +2,12 @@
 //! They are messages like any other (SPEC §9.10): stored with `seq`, pushed, queued offline.
 
 use chatd_actors::{Accepted, Route, Target};
-use chatd_schema::conv;
-use chatd_schema::models::{NewMessage, User};
+use chatd_schema::models::User;
 use serde_json::{json, Map, Value};
 
 use crate::app::AppState;
+use crate::chat::message::{new_message, Content, Party};
+use crate::chat::send::ChatType;
 use crate::error::ApiError;
 
 pub const SYSTEM_ID: i64 = 0;
@@ -31,23 +32,19 @@ pub async fn system_message(
     mut extra: Map<String, Value>,
 ) -> Result<Accepted, ApiError> {
     extra.insert("msgidKey".into(), json!(SYSTEM_ID));
-    let msg = NewMessage {
-        uuid: uuid::Uuid::new_v4().to_string(),
-        conv_key: conv::single(SYSTEM_ID, to.id),
-        chat_type: "single".into(),
-        msg_type: msg_type.into(),
-        from_id: SYSTEM_ID,
-        to_id: to.id,
-        from_name: SYSTEM_NAME.into(),
-        from_avatar: String::new(),
-        to_name: to.display_name().to_string(),
-        to_avatar: to.avatar.clone(),
-        data: text_data(text),
-        options: "{}".into(),
-        extra: Some(Value::Object(extra).to_string()),
-        client_msg_id: None,
-        create_time: app.clock.now_ms(),
+    let system = Party {
+        id: SYSTEM_ID,
+        name: SYSTEM_NAME.into(),
+        avatar: String::new(),
     };
+    let content = Content::system(msg_type, text, Value::Object(extra));
+    let msg = new_message(
+        ChatType::Single,
+        system,
+        Party::user(to),
+        content,
+        app.clock.now_ms(),
+    );
     Ok(app
         .writer
         .submit(msg, Route::Targets(vec![Target::recipient(to.id)]))

@@ -5,13 +5,13 @@
 //! mark; the notice's own stored id is `notice_id`.
 
 use chatd_actors::{Route, Target};
-use chatd_schema::models::NewMessage;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::chat::groups::{member_avatar, member_name};
-use crate::chat::notify::text_data;
+use crate::chat::message::{new_message, Content, Party};
+use crate::chat::send::ChatType;
 use crate::error::ApiError;
 use crate::i18n::Lang;
 
@@ -79,25 +79,24 @@ pub async fn revoke(
         Lang::En => format!("{name} revoked a message"),
         Lang::Zh => format!("{name}撤回了一条消息"),
     };
-    let notice_id = uuid::Uuid::new_v4().to_string();
-    let notice = NewMessage {
-        uuid: notice_id.clone(),
-        conv_key: row.conv_key.clone(),
-        chat_type: row.chat_type.clone(),
-        msg_type: "systemNotice".into(),
-        from_id: me.id,
-        to_id: row.to_id,
-        from_name: name,
-        from_avatar: avatar,
-        to_name: row.to_name.clone(),
-        to_avatar: row.to_avatar.clone(),
-        data: text_data(&text),
-        options: "{}".into(),
-        extra: Some(
-            json!({"actionType": "revoke", "id": row.uuid, "notice_id": notice_id}).to_string(),
-        ),
-        client_msg_id: None,
-        create_time: app.clock.now_ms(),
+    let chat = if row.chat_type == "group" {
+        ChatType::Group
+    } else {
+        ChatType::Single
     };
+    let from = Party {
+        id: me.id,
+        name,
+        avatar,
+    };
+    let to = Party {
+        id: row.to_id,
+        name: row.to_name.clone(),
+        avatar: row.to_avatar.clone(),
+    };
+    let content = Content::system("systemNotice", &text, Value::Null);
+    let mut notice = new_message(chat, from, to, content, app.clock.now_ms());
+    notice.extra =
+        Some(json!({"actionType": "revoke", "id": row.uuid, "notice_id": notice.uuid}).to_string());
     Ok(app.writer.submit(notice, route).await?.message)
 }

@@ -8,6 +8,7 @@ use chatd_schema::models::{NewMessage, User};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::chat::facts::group_send_facts;
+use crate::chat::message::{new_message, Content, Party};
 use crate::error::ApiError;
 use crate::i18n::Msg;
 use crate::rules::chat::{chatset_for, may_send_single, SingleChatFacts};
@@ -28,6 +29,19 @@ pub struct Outbound {
     /// JSON text of the options object ("{}" when none).
     pub options: String,
     pub client_msg_id: Option<String>,
+}
+
+impl Outbound {
+    /// What the message says, with the `extra` fields the server adds.
+    fn content(self, extra: Option<String>) -> Content {
+        Content {
+            msg_type: self.msg_type,
+            data: self.data,
+            options: self.options,
+            extra,
+            client_msg_id: self.client_msg_id,
+        }
+    }
 }
 
 /// Sends and waits until the message is durable and routed.
@@ -78,9 +92,8 @@ async fn prepare(
 /// The sender's account, which must be active (a disabled account cannot send).
 pub async fn active_sender(app: &AppState, user_id: i64) -> Result<User, ApiError> {
     app.store
-        .user_by_id(user_id)
+        .active_user(user_id)
         .await?
-        .filter(|u| u.status == 1)
         .ok_or_else(ApiError::unauthorized)
 }
 
@@ -99,9 +112,8 @@ async fn send_single(
     let sender = active_sender(app, me).await?;
     let recipient = app
         .store
-        .user_by_id(m.to)
+        .active_user(m.to)
         .await?
-        .filter(|u| u.status == 1)
         .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
     let conv_key = conv::single(me, m.to);
 
@@ -117,23 +129,13 @@ async fn send_single(
     };
     may_send_single(&facts).map_err(|r| r.error())?;
 
-    let msg = NewMessage {
-        uuid: uuid::Uuid::new_v4().to_string(),
-        conv_key,
-        chat_type: "single".into(),
-        msg_type: m.msg_type,
-        from_id: me,
-        to_id: recipient.id,
-        from_name: sender.display_name().to_string(),
-        from_avatar: sender.avatar.clone(),
-        to_name: recipient.display_name().to_string(),
-        to_avatar: recipient.avatar.clone(),
-        data: m.data,
-        options: m.options,
-        extra: None,
-        client_msg_id: m.client_msg_id,
-        create_time: app.clock.now_ms(),
-    };
+    let msg = new_message(
+        ChatType::Single,
+        Party::user(&sender),
+        Party::user(&recipient),
+        m.content(None),
+        app.clock.now_ms(),
+    );
     let route = Route::Targets(vec![
         Target::recipient(recipient.id),
         Target::other_devices(me, Some(caller.sid.clone())),
@@ -150,23 +152,18 @@ async fn send_group(
     m: Outbound,
 ) -> Result<(NewMessage, Route), ApiError> {
     let facts = group_send_facts(app, m.to, caller.user_id).await?;
-    let msg = NewMessage {
-        uuid: uuid::Uuid::new_v4().to_string(),
-        conv_key: conv::group(facts.group_id),
-        chat_type: "group".into(),
-        msg_type: m.msg_type,
-        from_id: facts.sender_id,
-        to_id: facts.group_id,
-        from_name: facts.from_name.clone(),
-        from_avatar: facts.from_avatar.clone(),
-        to_name: facts.to_name.clone(),
-        to_avatar: facts.to_avatar.clone(),
-        data: m.data,
-        options: m.options,
-        extra: Some(facts.extra.clone()),
-        client_msg_id: m.client_msg_id,
-        create_time: app.clock.now_ms(),
+    let from = Party {
+        id: facts.sender_id,
+        name: facts.from_name.clone(),
+        avatar: facts.from_avatar.clone(),
     };
+    let to = Party {
+        id: facts.group_id,
+        name: facts.to_name.clone(),
+        avatar: facts.to_avatar.clone(),
+    };
+    let content = m.content(Some(facts.extra.clone()));
+    let msg = new_message(ChatType::Group, from, to, content, app.clock.now_ms());
     let route = Route::Group {
         group: app.groups.get(facts.group_id),
         sender: facts.sender_id,

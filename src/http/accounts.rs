@@ -427,9 +427,8 @@ async fn set_password(app: App, req: Req) -> Response {
             }
             let me = app
                 .store
-                .user_by_id(caller.user_id)
+                .active_user(caller.user_id)
                 .await?
-                .filter(|u| u.status == 1)
                 .ok_or_else(ApiError::unauthorized)?;
             if !verify_password(&old, &me.password).await {
                 return Err(ApiError::bad(
@@ -457,9 +456,8 @@ async fn get_user_set_info(app: App, req: Req) -> Response {
             let id = req.params()?.i64_min("userid", 1)?;
             let user = app
                 .store
-                .user_by_id(id)
+                .active_user(id)
                 .await?
-                .filter(|u| u.status == 1)
                 .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
             if user.role != "user" {
                 return Err(ApiError::bad(

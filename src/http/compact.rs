@@ -240,9 +240,8 @@ async fn invite(app: App, req: Req) -> Response {
             let g = active_group(app.store.group_by_id(gid).await?)?;
             active_member(&app, g.id, caller.user_id).await?;
             app.store
-                .user_by_id(uid)
+                .active_user(uid)
                 .await?
-                .filter(|u| u.status == 1)
                 .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
             if app.store.group_member(g.id, uid).await?.is_some_and(|m| m.status == 1) {
                 return Err(ApiError::forbidden("the user is already in the group", "该用户已在群里"));
@@ -339,9 +338,8 @@ async fn accept(id: i64, app: App, req: Req) -> Response {
             };
             let me = app
                 .store
-                .user_by_id(me_id)
+                .active_user(me_id)
                 .await?
-                .filter(|u| u.status == 1)
                 .ok_or_else(ApiError::unauthorized)?;
             let member = app.store.group_member(g.id, me_id).await?;
             let decision =

@@ -70,9 +70,8 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
 
 async fn me(app: &App, id: i64) -> Result<User, ApiError> {
     app.store
-        .user_by_id(id)
+        .active_user(id)
         .await?
-        .filter(|u| u.status == 1)
         .ok_or_else(ApiError::unauthorized)
 }
 
@@ -313,9 +312,8 @@ async fn invite(app: App, req: Req) -> Response {
             let g = active_group(app.store.group_by_id(p.i64_min("group_id", 1)?).await?)?;
             let target = app
                 .store
-                .user_by_id(target_id)
+                .active_user(target_id)
                 .await?
-                .filter(|u| u.status == 1)
                 .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
             let self_join = target.id == caller.user_id;
             if !self_join {

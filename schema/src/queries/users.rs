@@ -48,6 +48,12 @@ impl Store {
             .optional()?))
     }
 
+    /// The user `id` if the account is active (status 1): the one lookup for "this user may act
+    /// or be acted on" (a disabled account is, for every rule, nobody).
+    pub async fn active_user(&self, id: i64) -> Result<Option<User>, StoreError> {
+        Ok(self.user_by_id(id).await?.filter(|u| u.status == 1))
+    }
+
     pub async fn user_by_username(&self, name: &str) -> Result<Option<User>, StoreError> {
         run!(self, |conn| Ok(users::table
             .filter(users::username.eq(name))
