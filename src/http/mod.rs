@@ -95,8 +95,21 @@ impl Req {
         app.authenticate(self.token().as_deref()).await
     }
 
+    /// A body that did not arrive in time decides the answer, whatever the handler found first
+    /// (a missing token, say): 408, and the front service closes the connection (§9.21).
+    fn late_body(&self) -> Option<ApiError> {
+        match &self.params {
+            Err(ApiError::Timeout(_)) => Some(body_timeout()),
+            _ => None,
+        }
+    }
+
     /// The rich envelope: `{"msg":"ok","data":…}` or `{"msg":"fail","data":reason}`.
     pub fn reply(&self, result: Result<Value, ApiError>) -> Response {
+        let result = match self.late_body() {
+            Some(e) => Err(e),
+            None => result,
+        };
         match result {
             Ok(data) => json_response(StatusCode::OK, &json!({"msg": "ok", "data": data})),
             Err(e) => error_response(self.lang, &e),
@@ -105,6 +118,10 @@ impl Req {
 
     /// The compact API: bare JSON values; errors as a bare reason string.
     pub fn bare(&self, result: Result<Value, ApiError>) -> Response {
+        let result = match self.late_body() {
+            Some(e) => Err(e),
+            None => result,
+        };
         match result {
             Ok(v) => json_response(StatusCode::OK, &v),
             Err(e) => {

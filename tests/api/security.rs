@@ -413,6 +413,15 @@ async fn slow_bodies_and_connections_per_address(b: Backend) {
     let (answer, closed) = read_until_close(&mut slow, Duration::from_secs(10)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(closed, "the connection is closed after the 408");
+    // The same on an endpoint that authenticates first, even without a token.
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(
+        b"POST /api/chat/socket/sendmessage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let (answer, closed) = read_until_close(&mut slow, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 408") && closed, "{answer}");
     // Four connections are held; a fifth is closed at once.
     let mut held = Vec::new();
     for _ in 0..4 {
