@@ -6,10 +6,15 @@
 //!
 //! ## Layout
 //! - [`config`]: file + environment + flags, production refusing development secrets
-//! - [`app`]: shared state, building it, the running [`app::Application`] (port 0 for tests)
+//! - [`state`]: the shared state every handler and operation gets, and building it
+//! - [`app`]: start-up and shutdown, the running [`app::Application`] (port 0 for tests)
 //! - [`server`]: the front service (WebSocket upgrade with small buffers, everything else to warp)
+//! - [`net`]: the client address (trusted proxies) and the per-address connection cap
 //! - [`http`]: routes per area; thin handlers over [`chat`] and the Store
-//! - [`chat`]: sending, offline replay and pull, history and sync
+//! - [`chat`]: sending, offline replay and pull, history and sync, group membership, the one
+//!   message constructor
+//! - [`video`], [`files`], [`objects`]: video screenshots (checked downloads, ffmpeg), upload
+//!   rules, the S3-compatible object store
 //! - [`rules`]: who may do what, as plain functions with unit tests
 //! - [`auth`], [`sessions`], [`limits`]: tokens and passwords, revocable sessions, rate limits
 //! - [`error`], [`i18n`], [`params`], [`views`]: the envelope, reasons in two languages, input,
@@ -33,6 +38,7 @@ pub mod qr;
 pub mod rules;
 pub mod server;
 pub mod sessions;
+pub mod state;
 pub mod video;
 pub mod views;
 

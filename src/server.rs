@@ -15,9 +15,9 @@ use tokio::sync::watch;
 use tower_service::Service;
 use warp::Filter;
 
-use crate::app::App;
 use crate::http::ClientAddr;
 use crate::net::{client_ip, ConnLimit};
+use crate::state::App;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = UnsyncBoxBody<Bytes, BoxError>;

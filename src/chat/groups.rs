@@ -7,12 +7,12 @@ use chatd_schema::models::{Group, GroupMember, User};
 use chatd_schema::NewMember;
 use serde_json::{json, Map, Value};
 
-use crate::app::AppState;
+use crate::chat::message::ChatType;
 use crate::chat::message::{new_message, Content, Party};
 use crate::chat::notify::{redirect, system_message};
-use crate::chat::send::ChatType;
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::state::AppState;
 use crate::views::{local_time, rfc3339};
 
 /// The `group` field of a group message.

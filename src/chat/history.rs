@@ -6,11 +6,11 @@ use chatd_schema::conv;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-use crate::app::AppState;
 use crate::auth::Caller;
-use crate::chat::send::ChatType;
+use crate::chat::message::ChatType;
 use crate::error::ApiError;
 use crate::i18n::Msg;
+use crate::state::AppState;
 
 /// Newest first; `next_before_seq` continues the page, null at the end.
 pub async fn history(

@@ -1,4 +1,5 @@
-//! The one constructor of a message to store: a client's single or group message, a system
+//! How a message is made: its chat type, its `data` text, and the one constructor of a message to
+//! store: a client's single or group message, a system
 //! message to a user, a group announcement, a revoke notice. Who it is from and to travels with the
 //! message as names and avatars (seed 004: receivers never look them up); the conversation key
 //! follows from the chat type and the two ends.
@@ -7,8 +8,19 @@ use chatd_schema::conv;
 use chatd_schema::models::{Group, NewMessage, User};
 use serde_json::Value;
 
-use crate::chat::notify::text_data;
-use crate::chat::send::ChatType;
+use serde_json::json;
+
+/// A one-to-one conversation, or a group's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatType {
+    Single,
+    Group,
+}
+
+/// Message `data` as the seed clients expect it: JSON text of `{data, dataType, otherData}`.
+pub fn text_data(text: &str) -> String {
+    json!({"data": text, "dataType": false, "otherData": null}).to_string()
+}
 
 /// One end of a message as it shows on it.
 #[derive(Debug, Clone)]

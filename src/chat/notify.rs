@@ -5,18 +5,12 @@ use chatd_actors::{Accepted, Route, Target};
 use chatd_schema::models::User;
 use serde_json::{json, Map, Value};
 
-use crate::app::AppState;
-use crate::chat::message::{new_message, Content, Party};
-use crate::chat::send::ChatType;
+use crate::chat::message::{new_message, ChatType, Content, Party};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub const SYSTEM_ID: i64 = 0;
 pub const SYSTEM_NAME: &str = "System";
-
-/// Message `data` as the seed clients expect it: JSON text of `{data, dataType, otherData}`.
-pub fn text_data(text: &str) -> String {
-    json!({"data": text, "dataType": false, "otherData": null}).to_string()
-}
 
 pub fn redirect(url: &str) -> Value {
     json!({"url": url, "type": "navigateTo"})

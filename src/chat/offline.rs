@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 fn no_socket() -> ApiError {
     ApiError::bad(

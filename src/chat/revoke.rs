@@ -7,13 +7,12 @@
 use chatd_actors::{Route, Target};
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::auth::Caller;
 use crate::chat::groups::{member_avatar, member_name};
-use crate::chat::message::{new_message, Content, Party};
-use crate::chat::send::ChatType;
+use crate::chat::message::{new_message, ChatType, Content, Party};
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::state::AppState;
 
 pub const REVOKE_WINDOW_MS: i64 = 5 * 60 * 1000;
 

@@ -4,20 +4,16 @@
 use chatd_actors::{Accepted, Pending, Route, Target};
 use chatd_schema::conv;
 use chatd_schema::models::{NewMessage, User};
+use std::sync::Arc;
 
-use crate::app::AppState;
 use crate::auth::Caller;
-use crate::chat::facts::group_send_facts;
-use crate::chat::message::{new_message, Content, Party};
+use crate::chat::facts::GroupSendFacts;
+use crate::chat::groups::{active_group, active_member, group_ref, member_avatar, member_name};
+use crate::chat::message::{new_message, ChatType, Content, Party};
 use crate::error::ApiError;
 use crate::i18n::Msg;
 use crate::rules::chat::{chatset_for, may_send_single, SingleChatFacts};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChatType {
-    Single,
-    Group,
-}
+use crate::state::AppState;
 
 /// A message as a client asks to send it.
 #[derive(Debug, Clone)]
@@ -172,4 +168,36 @@ async fn send_group(
         also: Vec::new(),
     };
     Ok((msg, route))
+}
+
+/// The facts for `sender` sending to `group_id`, or the refusal (no such group, not a member,
+/// sender disabled).
+pub async fn group_send_facts(
+    app: &AppState,
+    group_id: i64,
+    sender: i64,
+) -> Result<Arc<GroupSendFacts>, ApiError> {
+    // Read before the rows: a write landing in between moves it on, so what is cached under it
+    // can be stale only until the next lookup.
+    let generation = app.store.generation();
+    if let Some(f) = app.send_facts.get((group_id, sender), generation) {
+        return Ok(f);
+    }
+    let group = active_group(app.store.group_by_id(group_id).await?)?;
+    let member = active_member(app, group.id, sender).await?;
+    let user = active_sender(app, sender).await?;
+    let blockers = app.store.blockers_of(user.id).await?;
+    let facts = Arc::new(GroupSendFacts {
+        group_id: group.id,
+        sender_id: user.id,
+        from_name: member_name(Some(&member), &user),
+        from_avatar: member_avatar(Some(&member), &user),
+        to_name: group.name.clone(),
+        to_avatar: group.avatar.clone(),
+        extra: serde_json::json!({"group": group_ref(&group)}).to_string(),
+        blockers,
+    });
+    app.send_facts
+        .put((group_id, sender), generation, facts.clone());
+    Ok(facts)
 }

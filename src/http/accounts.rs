@@ -4,12 +4,12 @@ use serde_json::{json, Value};
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::app::App;
 use crate::auth::{hash_password, verify_password, Caller, Role};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
 use crate::rules::accounts::{check_password, check_username, like_pattern};
+use crate::state::App;
 use crate::views::{profile_json, user_json};
 use chatd_schema::models::{NewUser, User};
 use chatd_schema::UserField;

@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::app::App;
 use crate::chat::groups::{
     active_group, active_member, ask_owner, dissolve, join, leave, log_in_first, owner_only,
     remove, JoinRequest,
@@ -17,6 +16,7 @@ use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
 use crate::rules::groups::{join_decision, JoinDecision};
+use crate::state::App;
 
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let r = || with_app(app.clone()).and(req(app.clone()));

@@ -15,7 +15,6 @@ use warp::http::HeaderMap;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use crate::app::App;
 use crate::error::ApiError;
 use crate::files::{
     local_upload_path, origin, sniff_allowed, stored_name, unsupported_type, upload_root,
@@ -23,6 +22,7 @@ use crate::files::{
 };
 use crate::http::{body_timeout, client_addr, req, with_app, Req};
 use crate::i18n::{Lang, Msg};
+use crate::state::App;
 use crate::video::{screenshot, sniff_video, Fetcher, Shot, TempVideo};
 
 type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, warp::Error>> + Send>>;

@@ -5,13 +5,13 @@ use serde_json::{json, Map, Value};
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::app::App;
 use crate::auth::Caller;
 use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
 use crate::rules::friends::group_by_initial;
+use crate::state::App;
 use crate::views::{local_time, rfc3339};
 
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {

@@ -6,7 +6,6 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use crate::app::App;
 use crate::chat::groups::{
     active_group, active_member, after_membership_change, announce, ask_owner, composed, dissolve,
     group_json, join, leave, log_in_first, member_json, owner_only, remove, JoinRequest,
@@ -16,6 +15,7 @@ use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
 use crate::rules::groups::{join_decision, JoinDecision};
+use crate::state::App;
 
 /// Most friends one `group/create` may add: large rooms are made in one request, and the id
 /// lists stay well under SQLite's and PostgreSQL's bound-parameter limits.

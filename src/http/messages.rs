@@ -4,14 +4,15 @@ use serde_json::Value;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::app::App;
 use crate::chat::history::{history as history_op, sync as sync_op};
+use crate::chat::message::ChatType;
 use crate::chat::offline::{pull_compact, replay};
-use crate::chat::send::{send, ChatType, Outbound};
+use crate::chat::send::{send, Outbound};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
 use crate::params::Params;
+use crate::state::App;
 
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let r = || with_app(app.clone()).and(req(app.clone()));

@@ -23,11 +23,11 @@ use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::app::App;
 use crate::auth::{token_from, Caller};
 use crate::error::ApiError;
 use crate::i18n::{Lang, Msg};
 use crate::params::Params;
+use crate::state::App;
 
 /// The client's address, put into each request by the front service: the TCP peer, or what a
 /// trusted proxy says it is (see [`crate::net::client_ip`]); never a header from anyone else.

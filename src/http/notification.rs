@@ -10,9 +10,9 @@ use subtle::ConstantTimeEq;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::app::App;
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
+use crate::state::App;
 
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     warp::path!("notification")

@@ -7,7 +7,6 @@ use serde_json::Map;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::app::App;
 use crate::auth::{hash_password, Role};
 use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
@@ -20,6 +19,7 @@ use crate::i18n::{Lang, Msg};
 use crate::params::Params;
 use crate::rules::accounts::{check_password, check_username};
 use crate::rules::visitors::{check, VisitorRefusal};
+use crate::state::App;
 
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
     let r = || with_app(app.clone()).and(req(app.clone()));

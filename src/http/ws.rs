@@ -20,11 +20,12 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::app::App;
 use crate::auth::{token_from, Caller, Role};
-use crate::chat::send::{accept, ChatType, Outbound};
+use crate::chat::message::ChatType;
+use crate::chat::send::{accept, Outbound};
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::state::App;
 
 /// Read buffer per socket: enough for typical frames; larger frames still arrive (the buffer
 /// grows for them and shrinks back). tungstenite writes only its own pongs and close replies,

@@ -134,7 +134,7 @@ impl TestApp {
         }
     }
 
-    pub fn state(&self) -> &chatd::app::App {
+    pub fn state(&self) -> &chatd::state::App {
         self.app.as_ref().expect("running").state()
     }
 

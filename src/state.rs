@@ -1,0 +1,167 @@
+//! The state every handler and operation shares (`AppState`), and building it from a `Config`.
+//! Start-up and shutdown (the listener, signals, housekeeping) are `app`'s; this module imports
+//! no handler and no server code, so everything can depend on it without a loop.
+
+use chatd_actors::socket::SocketConfig;
+use chatd_actors::{
+    Clock, Delivery, FanoutConfig, Groups, OfflineConfig, OfflineQueue, Registry, SendBudget,
+    Writer,
+};
+use chatd_schema::Store;
+use redis::aio::ConnectionManager;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::{Caller, Role, Tokens};
+use crate::chat::facts::FactsCache;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::limits::Limiter;
+use crate::sessions::Sessions;
+
+pub struct AppState {
+    pub cfg: Config,
+    pub store: Store,
+    pub clock: Clock,
+    pub tokens: Tokens,
+    pub sessions: Sessions,
+    pub limiter: Limiter,
+    pub registry: Registry,
+    pub delivery: Delivery,
+    pub writer: Writer,
+    pub groups: Groups,
+    /// Group-send checks, cached per (group, sender).
+    pub send_facts: FactsCache,
+    /// The object store of `uploadAliyun`, when configured.
+    pub objects: Option<std::sync::Arc<crate::objects::ObjectStore>>,
+    pub socket_cfg: SocketConfig,
+    /// ffmpeg runs at once are bounded by this (`CHAT_FFMPEG_CONCURRENCY`, §9.22).
+    pub ffmpeg_slots: tokio::sync::Semaphore,
+    /// Flips to true on shutdown; every socket task watches it.
+    pub shutdown: watch::Receiver<bool>,
+    /// Live socket tasks, so shutdown can wait until every queue is spilled.
+    pub sockets: TaskTracker,
+}
+
+pub type App = Arc<AppState>;
+
+impl AppState {
+    /// The caller of a request: a valid token whose session still exists.
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<Caller, ApiError> {
+        let claims = token
+            .and_then(|t| self.tokens.verify(t))
+            .ok_or_else(ApiError::unauthorized)?;
+        let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::unauthorized())?;
+        if !self
+            .sessions
+            .is_valid(&claims.sid, user_id, self.clock.now_ms())
+            .await?
+        {
+            return Err(ApiError::unauthorized());
+        }
+        Ok(Caller {
+            user_id,
+            role: Role::parse(&claims.role),
+            sid: claims.sid.into(),
+        })
+    }
+}
+
+async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    let conn = tokio::time::timeout(Duration::from_secs(10), ConnectionManager::new(client))
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out connecting to Redis at {url}"))??;
+    Ok(conn)
+}
+
+/// Connects the store (running migrations) and returns it.
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    Ok(Store::connect(&cfg.database_url).await?)
+}
+
+/// Builds the shared state with the given clock (tests pass one they can move).
+pub async fn build_state(
+    cfg: Config,
+    clock: Clock,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<App> {
+    let store = open_store(&cfg).await?;
+    let redis = match &cfg.redis_url {
+        Some(url) => Some(connect_redis(url).await?),
+        None => None,
+    };
+    let offline_cfg = OfflineConfig {
+        cap: cfg.offline_cap,
+        max_age_ms: cfg.offline_max_age_ms,
+    };
+    let (offline, sessions, limiter) = match &redis {
+        Some(conn) => (
+            OfflineQueue::Redis {
+                conn: conn.clone(),
+                prefix: cfg.redis_prefix.clone().into(),
+                cfg: offline_cfg,
+            },
+            Sessions::Redis {
+                conn: conn.clone(),
+                prefix: cfg.redis_prefix.clone(),
+            },
+            Limiter::Redis {
+                conn: conn.clone(),
+                prefix: cfg.redis_prefix.clone(),
+            },
+        ),
+        None => (
+            OfflineQueue::Store {
+                store: store.clone(),
+                cfg: offline_cfg,
+            },
+            Sessions::Store(store.clone()),
+            Limiter::Store(store.clone()),
+        ),
+    };
+    let registry = Registry::new(offline, clock.clone());
+    let delivery = Delivery::new(registry.clone());
+    let writer = Writer::spawn(store.clone(), delivery.clone(), clock.clone());
+    let groups = Groups::new(
+        store.clone(),
+        delivery.clone(),
+        FanoutConfig {
+            backlog: 4096,
+            threads: cfg.fanout_threads,
+            split_min: cfg.fanout_split_min,
+        },
+    );
+    let socket_cfg = SocketConfig {
+        ping_interval: Duration::from_secs(cfg.ping_interval_secs),
+        idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
+        queue: cfg.socket_queue,
+        queue_bytes: cfg.socket_queue_bytes,
+        budget: Arc::new(SendBudget::new(cfg.ws_frames_per_sec)),
+    };
+    let objects = match &cfg.s3 {
+        Some(s3) => Some(Arc::new(crate::objects::ObjectStore::new(s3)?)),
+        None => None,
+    };
+    let cfg_ffmpeg_slots = cfg.ffmpeg_concurrency;
+    Ok(Arc::new(AppState {
+        objects,
+        tokens: Tokens::new(&cfg.jwt_secret, cfg.token_ttl_secs),
+        cfg,
+        store,
+        clock,
+        sessions,
+        limiter,
+        registry,
+        delivery,
+        writer,
+        groups,
+        send_facts: Default::default(),
+        socket_cfg,
+        ffmpeg_slots: tokio::sync::Semaphore::new(cfg_ffmpeg_slots),
+        shutdown,
+        sockets: TaskTracker::new(),
+    }))
+}
