@@ -185,7 +185,7 @@ impl Params {
                 let v: Vec<Value> = serde_json::from_str(s).map_err(|_| bad())?;
                 return v
                     .iter()
-                    .map(|x| chatd_actors::frames::id_value(Some(x)).ok_or_else(bad))
+                    .map(|x| chatd_actors::wire::frames::id_value(Some(x)).ok_or_else(bad))
                     .collect();
             }
             s.split(',')
@@ -200,16 +200,16 @@ impl Params {
                 for it in items {
                     match it {
                         Value::String(s) => out.extend(parse_text(s)?),
-                        other => {
-                            out.push(chatd_actors::frames::id_value(Some(other)).ok_or_else(bad)?)
-                        }
+                        other => out.push(
+                            chatd_actors::wire::frames::id_value(Some(other)).ok_or_else(bad)?,
+                        ),
                     }
                 }
                 Ok(out)
             }
             Some(Value::String(s)) => parse_text(s),
             Some(other) => Ok(vec![
-                chatd_actors::frames::id_value(Some(other)).ok_or_else(bad)?
+                chatd_actors::wire::frames::id_value(Some(other)).ok_or_else(bad)?
             ]),
         }
     }

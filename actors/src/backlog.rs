@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::delivery::{Delivery, OfflineBatch, Target};
-use crate::outgoing::Outgoing;
+use crate::wire::push::Push;
 
 /// One stored group message to deliver.
 pub struct FanoutItem {
-    pub out: Arc<Outgoing>,
+    pub out: Arc<Push>,
     pub sender: i64,
     /// The sender's session: its other devices get the message, this one does not.
     pub sender_sid: Option<Arc<str>>,
@@ -34,7 +34,7 @@ impl FanoutItem {
 pub(crate) struct Backlog {
     items: Vec<FanoutItem>,
     /// `items[i].out`, side by side, so most members get one shared slice.
-    outs: Vec<Arc<Outgoing>>,
+    outs: Vec<Arc<Push>>,
     base: u64,
     /// Per member (in the member list's order): the number of the first message it has not been
     /// given.
@@ -112,7 +112,7 @@ pub(crate) struct Part<'a> {
     /// The run's members, in the member list's order.
     members: &'a [i64],
     items: &'a [FanoutItem],
-    outs: &'a [Arc<Outgoing>],
+    outs: &'a [Arc<Push>],
     base: u64,
     /// Per member of the run: the number of the first message it has not been given.
     next: &'a mut [u64],
@@ -150,7 +150,7 @@ impl Part<'_> {
                 // The common case: a slice shared with every other member.
                 delivery.route_one(&target, &self.outs[range], batch);
             } else {
-                let some: Vec<Arc<Outgoing>> = items
+                let some: Vec<Arc<Push>> = items
                     .iter()
                     .filter(|i| i.reaches(member))
                     .map(|i| i.out.clone())
@@ -217,7 +217,7 @@ mod tests {
 
     fn item(sender: i64) -> FanoutItem {
         FanoutItem {
-            out: Arc::new(Outgoing::ephemeral("{}")),
+            out: Arc::new(Push::ephemeral("{}")),
             sender,
             sender_sid: None,
             exclude: Vec::new(),

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use crate::error::ActorsError;
-use crate::outgoing::Outgoing;
 use crate::registry::Registry;
+use crate::wire::push::Push;
 
 /// One user a push is for.
 #[derive(Debug, Clone)]
@@ -64,14 +64,14 @@ impl Delivery {
     }
 
     /// Routes `out` to each target; offline entries are added to `batch`.
-    pub fn route(&self, targets: &[Target], out: &Arc<Outgoing>, batch: &mut OfflineBatch) {
+    pub fn route(&self, targets: &[Target], out: &Arc<Push>, batch: &mut OfflineBatch) {
         for t in targets {
             self.route_one(t, std::slice::from_ref(out), batch);
         }
     }
 
     /// Routes several messages (in order) to one target, as one push.
-    pub fn route_one(&self, t: &Target, outs: &[Arc<Outgoing>], batch: &mut OfflineBatch) {
+    pub fn route_one(&self, t: &Target, outs: &[Arc<Push>], batch: &mut OfflineBatch) {
         let spill = self
             .registry
             .with_online(t.user_id, |o| {
@@ -93,7 +93,7 @@ impl Delivery {
     }
 
     /// Routes one push and flushes its offline entries.
-    pub async fn send(&self, targets: &[Target], out: Outgoing) -> Result<(), ActorsError> {
+    pub async fn send(&self, targets: &[Target], out: Push) -> Result<(), ActorsError> {
         let mut batch = OfflineBatch::default();
         self.route(targets, &Arc::new(out), &mut batch);
         self.flush(batch).await

@@ -479,12 +479,12 @@ mod tests {
     /// independent client.
     async fn group_of_300_gets_40_messages(threads: usize) {
         use crate::clock::Clock;
-        use crate::frames::Dialect;
         use crate::offline::{OfflineConfig, OfflineQueue};
         use crate::outbox::Outbox;
-        use crate::outgoing::Outgoing;
         use crate::registry::Registry;
         use crate::user::{SocketControl, SocketHandle};
+        use crate::wire::frames::Dialect;
+        use crate::wire::push::Push;
         use futures_util::StreamExt;
         use tokio::net::UnixStream;
         use tokio_tungstenite::tungstenite::protocol::Role;
@@ -539,7 +539,7 @@ mod tests {
             let m = serde_json::json!({"id": i, "from_id": sender, "to_id": g.id,
                 "chatType": "group", "type": "text", "data": format!("m{i}"), "create_time": 0});
             let it = FanoutItem {
-                out: Arc::new(Outgoing::message(&m, 0)),
+                out: Arc::new(Push::message(&m, 0)),
                 sender,
                 // Sent from the sender's only device: it gets none back.
                 sender_sid: Some("s1".into()),

@@ -2,8 +2,6 @@
 //!
 //! ## Layout
 //! - [`clock`]: the server clock (injectable, so tests can move time)
-//! - [`message`]: the rich message object rendered from a stored row
-//! - [`frames`]: wire frames of both dialects, in and out; [`outgoing::Outgoing`] renders a message once per dialect
 //! - [`offline`]: the offline queue (Redis list per user, or the embedded store)
 //! - [`user`]: [`user::Online`], a connected user's sockets, and what their queues carry
 //! - [`group`]: `GroupActor`, one per active group: member list in memory, fan-out
@@ -11,7 +9,9 @@
 //! - [`delivery`]: the one place that routes a message to users (local sockets or offline queue:
 //!   the seam where other nodes plug in)
 //! - [`writer`]: the batching message writer: durable store write, then in-order fan-out
-//! - [`wire`]: server frames encoded once, shared by every socket they go to
+//! - [`wire`]: how things look on the wire: client and answer frames of both dialects
+//!   ([`wire::frames`]), the rich message object ([`wire::message`]), a message rendered once per
+//!   dialect as a ready frame ([`wire::push::Push`]), frame encoding shared by every socket
 //! - [`outbox`]: a socket's outgoing side: deliveries write straight into the kernel, a bounded
 //!   queue holds what the kernel cannot take yet
 //! - [`budget`]: the per-user send budget every client frame and REST send draws from
@@ -23,12 +23,9 @@ pub mod budget;
 pub mod clock;
 pub mod delivery;
 pub mod error;
-pub mod frames;
 pub mod group;
-pub mod message;
 pub mod offline;
 pub mod outbox;
-pub mod outgoing;
 pub mod registry;
 pub mod socket;
 pub mod user;
@@ -39,9 +36,9 @@ pub use budget::SendBudget;
 pub use clock::Clock;
 pub use delivery::{Delivery, Target};
 pub use error::ActorsError;
-pub use frames::{ClientFrame, Dialect};
 pub use group::{FanoutConfig, GroupActor, GroupRef, Groups};
 pub use offline::{OfflineConfig, OfflineQueue, QueuedItem};
-pub use outgoing::Outgoing;
 pub use registry::Registry;
+pub use wire::frames::{ClientFrame, Dialect};
+pub use wire::push::Push;
 pub use writer::{Accepted, Pending, Route, Writer};

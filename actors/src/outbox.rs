@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use tokio::sync::Notify;
 
-use crate::frames::Dialect;
-use crate::outgoing::Outgoing;
+use crate::wire::frames::Dialect;
+use crate::wire::push::Push;
 
 /// The non-blocking half of a connected socket that an [`Outbox`] writes to and the socket's
 /// task reads from (tokio's `TcpStream` and `UnixStream`; the benches use an in-memory one).
@@ -302,7 +302,7 @@ impl Outbox {
     /// Pushes `outs` (in order, one write) as `dialect` renders them.
     pub fn push(
         &self,
-        outs: &[Arc<Outgoing>],
+        outs: &[Arc<Push>],
         dialect: Dialect,
         when_full: WhenFull,
     ) -> Result<(), Refused> {
@@ -331,7 +331,7 @@ impl Outbox {
     /// instead of a 1013 close).
     pub async fn push_waiting(
         &self,
-        outs: &[Arc<Outgoing>],
+        outs: &[Arc<Push>],
         dialect: Dialect,
         limit: std::time::Duration,
     ) -> Result<(), Refused> {
@@ -433,14 +433,14 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outgoing::Outgoing;
+    use crate::wire::push::Push;
     use tokio::io::AsyncReadExt;
     use tokio::net::UnixStream;
 
-    fn message(i: usize, size: usize) -> [Arc<Outgoing>; 1] {
+    fn message(i: usize, size: usize) -> [Arc<Push>; 1] {
         let m = serde_json::json!({"id": i, "from_id": 1, "to_id": 2, "chatType": "single",
             "type": "text", "data": "x".repeat(size), "create_time": 0});
-        [Arc::new(Outgoing::message(&m, 0))]
+        [Arc::new(Push::message(&m, 0))]
     }
 
     fn pair(cap: usize) -> (Arc<Outbox>, UnixStream) {

@@ -21,11 +21,11 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::budget::SendBudget;
-use crate::frames::{error, pong, ClientFrame, Dialect};
 use crate::outbox::Outbox;
 use crate::registry::Registry;
 use crate::user::{SocketControl, SocketHandle};
 use crate::wire;
+use crate::wire::frames::{error, pong, ClientFrame, Dialect};
 
 /// Who is on the other end of a socket (decided at upgrade, from the token).
 #[derive(Debug, Clone)]

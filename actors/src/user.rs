@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-use crate::frames::Dialect;
 use crate::outbox::{Outbox, Refused, WhenFull};
-use crate::outgoing::Outgoing;
+use crate::wire::frames::Dialect;
+use crate::wire::push::Push;
 
 /// Lets the actor (or a revocation) ask a socket task to close with a given code.
 #[derive(Debug, Default)]
@@ -63,7 +63,7 @@ impl Online {
     /// `queue_if_absent`.
     pub fn push(
         &self,
-        outs: &[Arc<Outgoing>],
+        outs: &[Arc<Push>],
         exclude_sid: Option<&str>,
         queue_if_absent: bool,
     ) -> bool {
@@ -128,10 +128,10 @@ mod tests {
         (handle, b)
     }
 
-    fn big() -> [Arc<Outgoing>; 1] {
+    fn big() -> [Arc<Push>; 1] {
         let m = serde_json::json!({"id": "x", "from_id": 1, "to_id": 2, "chatType": "single",
             "type": "text", "data": "x".repeat(64 * 1024), "create_time": 0});
-        [Arc::new(Outgoing::message(&m, 0))]
+        [Arc::new(Push::message(&m, 0))]
     }
 
     /// SPEC §7: a socket that cannot keep up is closed with 1013 and what it was refused goes to

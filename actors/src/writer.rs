@@ -14,8 +14,8 @@ use crate::clock::Clock;
 use crate::delivery::{Delivery, OfflineBatch, Target};
 use crate::error::ActorsError;
 use crate::group::{FanoutItem, GroupRef};
-use crate::message::message_json;
-use crate::outgoing::Outgoing;
+use crate::wire::message::message_json;
+use crate::wire::push::Push;
 
 /// Where a stored message goes.
 #[derive(Debug, Clone)]
@@ -128,7 +128,7 @@ async fn run(
                 Ok(stored) => {
                     let message = message_json(&stored.row);
                     if stored.fresh {
-                        let out = Arc::new(Outgoing::message(&message, now));
+                        let out = Arc::new(Push::message(&message, now));
                         match route {
                             Route::Targets(targets) => delivery.route(&targets, &out, &mut offline),
                             Route::Group {

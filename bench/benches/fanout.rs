@@ -8,13 +8,13 @@ mod support;
 
 use chatd_actors::clock::Clock;
 use chatd_actors::delivery::Delivery;
-use chatd_actors::frames::Dialect;
 use chatd_actors::group::{FanoutConfig, FanoutItem, GroupRef, Groups};
 use chatd_actors::offline::{OfflineConfig, OfflineQueue};
 use chatd_actors::outbox::{Outbox, RawSocket};
-use chatd_actors::outgoing::Outgoing;
 use chatd_actors::registry::Registry;
 use chatd_actors::user::{SocketControl, SocketHandle};
+use chatd_actors::wire::frames::Dialect;
+use chatd_actors::wire::push::Push;
 use chatd_schema::Store;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::io::{self, IoSlice};
@@ -61,7 +61,7 @@ struct World {
     group: GroupRef,
     /// Each socket, with the bytes one message is in its dialect.
     sockets: Vec<(Arc<AtomicU64>, u64)>,
-    out: Arc<Outgoing>,
+    out: Arc<Push>,
     sender: i64,
     _dir: tempfile::TempDir,
 }
@@ -103,7 +103,7 @@ impl World {
             },
         );
         let message = support::group_message(100);
-        let out = Arc::new(Outgoing::message(&message, 0));
+        let out = Arc::new(Push::message(&message, 0));
         let mut sockets = Vec::with_capacity(members.len());
         for &uid in &members {
             let sock = MemSocket::default();

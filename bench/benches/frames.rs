@@ -4,7 +4,7 @@
 
 mod support;
 
-use chatd_actors::outgoing::{compact_frame, rich_frame, Outgoing};
+use chatd_actors::wire::push::{compact_frame, rich_frame, Push};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 
@@ -21,12 +21,12 @@ fn frames(c: &mut Criterion) {
             b.iter(|| compact_frame(black_box(m)).to_string())
         });
         g.bench_with_input(BenchmarkId::new("both_dialects", size), &m, |b, m| {
-            b.iter(|| Outgoing::message(black_box(m), 1_763_880_000_001))
+            b.iter(|| Push::message(black_box(m), 1_763_880_000_001))
         });
         g.bench_with_input(
             BenchmarkId::new("replay_from_payload", size),
             &payload,
-            |b, p| b.iter(|| Outgoing::from_payload(black_box(p), 1_763_880_000_001)),
+            |b, p| b.iter(|| Push::from_payload(black_box(p), 1_763_880_000_001)),
         );
     }
     g.finish();

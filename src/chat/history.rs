@@ -1,7 +1,7 @@
 //! History of one conversation and sync across conversations (what makes "nothing lost"
 //! checkable: a client that missed pushes can always catch up).
 
-use chatd_actors::message::message_json;
+use chatd_actors::wire::message::message_json;
 use chatd_schema::conv;
 use serde_json::{json, Value};
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! The offline queue as clients see it: replay over WebSocket (`chatGetmessageOffLine`) and the
 //! compact pull (`GET /api/message`).
 
-use chatd_actors::outgoing::{compact_frame, Outgoing};
+use chatd_actors::wire::push::{compact_frame, Push};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +32,7 @@ pub async fn replay(app: &AppState, user_id: i64) -> Result<(), ApiError> {
     let mut done = Vec::with_capacity(items.len());
     let mut live = sockets;
     for item in items {
-        let Some(out) = Outgoing::from_payload(&item.payload, now) else {
+        let Some(out) = Push::from_payload(&item.payload, now) else {
             done.push(item); // unreadable entries are dropped, not replayed forever
             continue;
         };

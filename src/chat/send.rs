@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 /// A message as a client asks to send it.
 #[derive(Debug, Clone)]
-pub struct Outbound {
+pub struct SendRequest {
     pub chat_type: ChatType,
     pub to: i64,
     pub msg_type: String,
@@ -27,7 +27,7 @@ pub struct Outbound {
     pub client_msg_id: Option<String>,
 }
 
-impl Outbound {
+impl SendRequest {
     /// What the message says, with the `extra` fields the server adds.
     fn content(self, extra: Option<String>) -> Content {
         Content {
@@ -41,13 +41,13 @@ impl Outbound {
 }
 
 /// Sends and waits until the message is durable and routed.
-pub async fn send(app: &AppState, caller: &Caller, m: Outbound) -> Result<Accepted, ApiError> {
+pub async fn send(app: &AppState, caller: &Caller, m: SendRequest) -> Result<Accepted, ApiError> {
     Ok(accept(app, caller, m).await?.await_answer().await?)
 }
 
 /// Checks and enqueues a message; its place in acceptance order is fixed when this returns, and
 /// the [`Pending`] answer resolves once it is stored and routed.
-pub async fn accept(app: &AppState, caller: &Caller, m: Outbound) -> Result<Pending, ApiError> {
+pub async fn accept(app: &AppState, caller: &Caller, m: SendRequest) -> Result<Pending, ApiError> {
     let (msg, route) = prepare(app, caller, m).await?;
     Ok(app.writer.enqueue(msg, route).await?)
 }
@@ -55,7 +55,7 @@ pub async fn accept(app: &AppState, caller: &Caller, m: Outbound) -> Result<Pend
 async fn prepare(
     app: &AppState,
     caller: &Caller,
-    m: Outbound,
+    m: SendRequest,
 ) -> Result<(NewMessage, Route), ApiError> {
     // System notices are the server's (§9.24): a client cannot make one, so none can pass for
     // the server's or slip past the chatset rules.
@@ -96,7 +96,7 @@ pub async fn active_sender(app: &AppState, user_id: i64) -> Result<User, ApiErro
 async fn send_single(
     app: &AppState,
     caller: &Caller,
-    m: Outbound,
+    m: SendRequest,
 ) -> Result<(NewMessage, Route), ApiError> {
     let me = caller.user_id;
     if m.to == me {
@@ -145,7 +145,7 @@ async fn send_single(
 async fn send_group(
     app: &AppState,
     caller: &Caller,
-    m: Outbound,
+    m: SendRequest,
 ) -> Result<(NewMessage, Route), ApiError> {
     let facts = group_send_facts(app, m.to, caller.user_id).await?;
     let from = Party {

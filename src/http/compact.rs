@@ -2,7 +2,7 @@
 //! string, status codes 200 / 400 / 403 as seed 003 lists them (401 without a valid token, 404 for
 //! unknown ids, as SPEC §9 decides for both dialects).
 
-use chatd_actors::{Outgoing, Target};
+use chatd_actors::{Push, Target};
 use chatd_schema::models::{Group, GroupRequest};
 use serde_json::{json, Value};
 use warp::reply::Response;
@@ -106,7 +106,7 @@ fn name_param(req: &Req) -> Result<String, ApiError> {
 
 /// A compact id parameter: a JSON number or a numeric string; anything else is 400.
 fn id_param(req: &Req, key: &str) -> Result<i64, ApiError> {
-    chatd_actors::frames::id_value(req.params()?.raw(key))
+    chatd_actors::wire::frames::id_value(req.params()?.raw(key))
         .filter(|v| *v > 0)
         .ok_or_else(|| {
             ApiError::BadRequest(Msg::owned(
@@ -252,7 +252,7 @@ async fn invite(app: App, req: Req) -> Response {
             app.delivery
                 .send(
                     &[Target { user_id: uid, exclude_sid: None, queue_if_absent: false }],
-                    Outgoing::ephemeral(&frame.to_string()),
+                    Push::ephemeral(&frame.to_string()),
                 )
                 .await?;
             Ok(view)

@@ -7,7 +7,7 @@ use warp::Filter;
 use crate::chat::history::{history as history_op, sync as sync_op};
 use crate::chat::message::ChatType;
 use crate::chat::offline::{pull_compact, replay};
-use crate::chat::send::{send, Outbound};
+use crate::chat::send::{send, SendRequest};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
@@ -114,7 +114,7 @@ async fn send_message(app: App, req: Req) -> Response {
             let accepted = send(
                 &app,
                 &caller,
-                Outbound {
+                SendRequest {
                     chat_type,
                     to,
                     msg_type,

@@ -3,7 +3,7 @@
 //! exist (404). Recipients who blacklisted `from` are skipped; offline recipients do not get it
 //! (NOTIFICATION frames are neither stored nor queued).
 
-use chatd_actors::{Outgoing, Target};
+use chatd_actors::{Push, Target};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use subtle::ConstantTimeEq;
@@ -38,7 +38,7 @@ async fn notify(app: App, req: Req) -> Response {
                 return Err(malformed("wrong or missing X-Api-Key", "X-Api-Key 错误或缺失"));
             }
             let p = req.params()?;
-            let id = |k: &str| chatd_actors::frames::id_value(p.raw(k));
+            let id = |k: &str| chatd_actors::wire::frames::id_value(p.raw(k));
             let from = id("from");
             let kind = p.opt_str("type").unwrap_or_else(|| "unicast".into());
             let recipients: Vec<i64> = match kind.as_str() {
@@ -65,7 +65,7 @@ async fn notify(app: App, req: Req) -> Response {
                 .map(|user_id| Target { user_id, exclude_sid: None, queue_if_absent: false })
                 .collect();
             let frame = json!({"type": "NOTIFICATION", "notificationType": notification_type, "content": content});
-            app.delivery.send(&targets, Outgoing::ephemeral(&frame.to_string())).await?;
+            app.delivery.send(&targets, Push::ephemeral(&frame.to_string())).await?;
             Ok(Value::Null)
         }
         .await,

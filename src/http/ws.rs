@@ -5,9 +5,9 @@
 //! handled by [`WsInbound`].
 
 use bytes::Bytes;
-use chatd_actors::frames::{ack, error};
 use chatd_actors::outbox::Outbox;
 use chatd_actors::socket::{now, serve, Conn, Inbound, Later, Upgraded};
+use chatd_actors::wire::frames::{ack, error};
 use chatd_actors::{ClientFrame, Dialect};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::auth::{token_from, Caller, Role};
 use crate::chat::message::ChatType;
-use crate::chat::send::{accept, Outbound};
+use crate::chat::send::{accept, SendRequest};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::state::App;
@@ -201,14 +201,14 @@ impl WsInbound {
                     Dialect::Compact => None,
                 });
             }
-            ClientFrame::Ping => return now(Some(chatd_actors::frames::pong())),
+            ClientFrame::Ping => return now(Some(chatd_actors::wire::frames::pong())),
         };
         let caller = Caller {
             user_id: conn.user_id,
             role: Role::parse(&conn.role),
             sid: conn.sid.clone(),
         };
-        let out = Outbound {
+        let out = SendRequest {
             chat_type,
             to,
             msg_type: "text".into(),

@@ -6,11 +6,11 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use crate::frames::Dialect;
 use crate::wire;
+use crate::wire::frames::Dialect;
 
 #[derive(Debug)]
-pub struct Outgoing {
+pub struct Push {
     /// The rich message JSON: what the offline queue keeps. `None` for frames that are never
     /// queued (NOTIFICATION).
     pub payload: Option<Arc<str>>,
@@ -32,11 +32,11 @@ impl Rendered {
     }
 }
 
-impl Outgoing {
+impl Push {
     /// A chat message (single or group, any type), stamped with the push time `now`.
-    pub fn message(message: &Value, now: i64) -> Outgoing {
+    pub fn message(message: &Value, now: i64) -> Push {
         let payload: Arc<str> = message.to_string().into();
-        Outgoing {
+        Push {
             rich: Rendered::new(&rich_frame(&payload, now)),
             compact: Rendered::new(&compact_frame(message).to_string()),
             payload: Some(payload),
@@ -44,9 +44,9 @@ impl Outgoing {
     }
 
     /// Re-renders a queued payload (offline replay). `None` if the payload is not JSON.
-    pub fn from_payload(payload: &str, now: i64) -> Option<Outgoing> {
+    pub fn from_payload(payload: &str, now: i64) -> Option<Push> {
         let v: Value = serde_json::from_str(payload).ok()?;
-        Some(Outgoing {
+        Some(Push {
             rich: Rendered::new(&rich_frame(payload, now)),
             compact: Rendered::new(&compact_frame(&v).to_string()),
             payload: Some(payload.into()),
@@ -54,9 +54,9 @@ impl Outgoing {
     }
 
     /// A frame that is the same in both dialects and never queued.
-    pub fn ephemeral(frame: &str) -> Outgoing {
+    pub fn ephemeral(frame: &str) -> Push {
         let both = Rendered::new(frame);
-        Outgoing {
+        Push {
             payload: None,
             rich: both.clone(),
             compact: both,
@@ -124,7 +124,7 @@ mod tests {
     fn renders_both_dialects_once() {
         let m = json!({"id":"x","from_id":1,"to_id":2,"chatType":"single","type":"text",
                        "data":"hi","create_time":5});
-        let out = Outgoing::message(&m, 7);
+        let out = Push::message(&m, 7);
         let rich: Value =
             serde_json::from_str(out.text(Dialect::Rich).as_str()).unwrap_or_default();
         assert_eq!(rich["type"], "singleChat");

@@ -1,6 +1,13 @@
-//! Server-to-client WebSocket frames, encoded once (RFC 6455 §5.2; a server's frames are not
+//! How things look on the wire, in one place: [`frames`] (what clients send and the small frames
+//! the server answers with, both dialects), [`message`] (the rich message object from a stored
+//! row), [`push`] (a message rendered once per dialect, ready to write), and here the
+//! server-to-client WebSocket frames, encoded once (RFC 6455 §5.2; a server's frames are not
 //! masked). A push shared by 10,000 sockets is the same bytes for each, so every socket's write
 //! is a plain copy into the kernel, with no per-socket framing.
+
+pub mod frames;
+pub mod message;
+pub mod push;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio_tungstenite::tungstenite::Utf8Bytes;

@@ -1,5 +1,5 @@
 //! Wire frames of both dialects (SPEC §3 and §5): what clients send, and the small frames the
-//! server answers with. Message pushes are rendered by [`crate::outgoing::Outgoing`].
+//! server answers with. Message pushes are rendered by [`crate::wire::push::Push`].
 
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
