@@ -49,11 +49,21 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         .and(with_app(app.clone()))
         .and(req(app.clone()))
         .then(video_screenshot);
+    let lang = app.cfg.default_lang;
+    let missing = warp::any().map(move || {
+        crate::http::error_response(lang, &ApiError::not_found("no such file", "文件不存在"))
+    });
+    // Every answer under /public/uploads/, a missing file's too, carries the same headers.
     let public = warp::path("public")
         .and(warp::path("uploads"))
         .and(warp::get())
-        .and(warp::fs::dir(root))
-        .map(|f: warp::fs::File| served_upload(f.into_response()));
+        .and(
+            warp::fs::dir(root)
+                .map(|f: warp::fs::File| f.into_response())
+                .or(missing)
+                .unify(),
+        )
+        .map(served_upload);
     diy.or(aliyun)
         .unify()
         .or(shot)
@@ -86,7 +96,8 @@ fn served_upload(mut r: Response) -> Response {
         "content-security-policy",
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
-    if !media {
+    if !media && r.status().is_success() {
+        let h = r.headers_mut();
         h.insert(CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
     }
     r

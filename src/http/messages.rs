@@ -200,7 +200,7 @@ async fn compact_pull(app: App, req: Req) -> Response {
 async fn history(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.user_or_visitor(&app).await?;
+            let caller = req.user(&app).await?;
             let p = req.params()?;
             let chat_type = chat_type(p)?;
             let id = p.i64_min("id", 1)?;
@@ -216,7 +216,7 @@ async fn history(app: App, req: Req) -> Response {
 async fn sync(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller = req.user_or_visitor(&app).await?;
+            let caller = req.user(&app).await?;
             let p = req.params()?;
             let limit = p.opt_i64_range("limit", 1, 1000)?.unwrap_or(200);
             let since = p.opt_str("since");

@@ -64,7 +64,13 @@ async fn visitor_tokens_are_denied_by_default(b: Backend) {
         let (s, body) = app.post(path, Some(&vt), &form).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {body}");
     }
-    for path in ["/api/chat/goodfriendlist/1", "/api/chat/listapplyfriend/1"] {
+    let history = format!("/api/chat/history?chatType=single&id={uid}");
+    for path in [
+        "/api/chat/goodfriendlist/1",
+        "/api/chat/listapplyfriend/1",
+        "/api/chat/sync?since=0",
+        &history,
+    ] {
         let (s, body) = app.get(path, Some(&vt)).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {body}");
     }
@@ -78,12 +84,10 @@ async fn visitor_tokens_are_denied_by_default(b: Backend) {
         .await;
     ok_data(s, &body);
     let (s, body) = app
-        .get(
-            &format!("/api/chat/history?chatType=single&id={uid}"),
-            Some(&vt),
-        )
+        .post("/api/chat/chatGetmessageOffLine", Some(&vt), &[])
         .await;
-    ok_data(s, &body);
+    // Open to visitors: refused here only for want of a socket (400), not for the role.
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     let (s, _) = call(
         &app,
         Method::POST,
@@ -628,6 +632,15 @@ async fn uploads_are_served_inert(b: Backend) {
         .unwrap()
         .contains("sandbox"));
     assert!(h.get("content-disposition").is_none(), "images show inline");
+    let resp = app
+        .http
+        .get(app.url("/public/uploads/imgs/none.html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert!(resp.headers().contains_key("content-security-policy"));
 }
 
 async fn failed_login(app: &TestApp, forwarded_for: &str) -> StatusCode {
