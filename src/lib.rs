@@ -10,8 +10,8 @@
 //! - [`app`]: start-up and shutdown, the running [`app::Application`] (port 0 for tests)
 //! - [`server`]: the front service (WebSocket upgrade with small buffers, everything else to warp)
 //! - [`net`]: the client address (trusted proxies) and the per-address connection cap
-//! - [`http`]: routes per area; thin handlers over [`chat`] and the Store
-//! - [`chat`]: sending, offline replay and pull, history and sync, group membership, the one
+//! - [`http`]: routes per area; thin handlers over [`ops`]
+//! - [`ops`]: the operations (rules + store + commands to the realtime core): friends, sending, offline replay and pull, history and sync, group membership, the one
 //!   message constructor
 //! - [`video`], [`files`], [`objects`]: video screenshots (checked downloads, ffmpeg), upload
 //!   rules, the S3-compatible object store
@@ -24,7 +24,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod chat;
 pub mod config;
 pub mod error;
 pub mod files;
@@ -33,6 +32,7 @@ pub mod i18n;
 pub mod limits;
 pub mod net;
 pub mod objects;
+pub mod ops;
 pub mod params;
 pub mod qr;
 pub mod rules;

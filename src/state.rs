@@ -15,10 +15,10 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{Caller, Role, Tokens};
-use crate::chat::facts::FactsCache;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::limits::Limiter;
+use crate::ops::facts::FactsCache;
 use crate::sessions::Sessions;
 
 pub struct AppState {

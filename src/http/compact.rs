@@ -8,13 +8,13 @@ use serde_json::{json, Value};
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::chat::groups::{
-    active_group, active_member, ask_owner, dissolve, join, leave, log_in_first, owner_only,
-    remove, JoinRequest,
-};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
+use crate::ops::groups::{
+    active_group, active_member, ask_owner, dissolve, join, leave, log_in_first, owner_only,
+    remove, JoinRequest,
+};
 use crate::rules::groups::{join_decision, JoinDecision};
 use crate::state::App;
 

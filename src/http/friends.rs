@@ -1,15 +1,15 @@
-//! SPEC §2 friends (users only).
+//! SPEC §2 friends (users only): parse, call the operation of `ops::friends`, render.
 
 use chatd_schema::models::{FriendApplication, Friendship, User, UserInfo};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use warp::reply::Response;
 use warp::Filter;
 
 use crate::auth::Caller;
-use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
+use crate::ops::friends::{self, Answer};
 use crate::rules::friends::group_by_initial;
 use crate::state::App;
 use crate::views::{local_time, rfc3339};
@@ -77,8 +77,8 @@ async fn user_caller(app: &App, req: &Req) -> Result<Caller, ApiError> {
     req.user(app).await
 }
 
-fn not_friend() -> ApiError {
-    ApiError::bad("this user is not your friend", "对方不是你的好友")
+fn ok() -> Value {
+    Value::String("ok".into())
 }
 
 fn friendship_json(app: &App, f: &Friendship) -> Value {
@@ -110,72 +110,8 @@ async fn apply(app: App, req: Req) -> Response {
             let p = req.params()?;
             let friend_id = p.i64_min("friend_id", 1)?;
             let note = p.opt_str_max("nickname", 50)?;
-            if friend_id == caller.user_id {
-                return Err(ApiError::bad(
-                    "you cannot add yourself as a friend",
-                    "不能添加自己为好友",
-                ));
-            }
-            let target = app
-                .store
-                .user_by_id(friend_id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
-            if target.status != 1 {
-                return Err(ApiError::bad("this user is disabled", "该用户已被禁用"));
-            }
-            if target.role != "user" {
-                return Err(ApiError::bad(
-                    "visitors cannot be added as friends",
-                    "游客不能被添加为好友",
-                ));
-            }
-            if app
-                .store
-                .active_friendship(caller.user_id, friend_id)
-                .await?
-                .is_some()
-            {
-                return Err(ApiError::bad("you are already friends", "你们已经是好友了"));
-            }
-            if app
-                .store
-                .pending_application(caller.user_id, friend_id)
-                .await?
-                .is_some()
-            {
-                return Err(ApiError::bad(
-                    "you already applied; wait for an answer",
-                    "你已经申请过了，请等待对方处理",
-                ));
-            }
-            let now = app.clock.now_ms();
-            let me = app
-                .store
-                .user_by_id(caller.user_id)
-                .await?
-                .ok_or_else(ApiError::unauthorized)?;
-            if target.invite_confirm == 0 {
-                app.store.befriend(me.id, "", target.id, "", now).await?;
-                return Ok(Value::String("ok".into()));
-            }
-            let application = app
-                .store
-                .create_application(me.id, target.id, &note, now)
-                .await?;
-            let text = req.lang.text(
-                format!("{} wants to add you as a friend", me.display_name()),
-                format!("{} 申请添加你为好友", me.display_name()),
-            );
-            let mut extra = Map::new();
-            extra.insert(
-                "redirect".into(),
-                redirect("/pages/applyFriend/applyFriend"),
-            );
-            extra.insert("actionType".into(), json!("friendApply"));
-            extra.insert("apply_id".into(), json!(application.id));
-            system_message(&app, &target, "systemNotice", &text, extra).await?;
-            Ok(Value::String("ok".into()))
+            friends::apply(&app, caller.user_id, friend_id, &note, req.lang).await?;
+            Ok(ok())
         }
         .await,
     )
@@ -196,11 +132,8 @@ async fn list_applications(page: u32, app: App, req: Req) -> Response {
         async {
             let caller = user_caller(&app, &req).await?;
             let (offset, limit) = paging(&req, page, 10, 100)?;
-            let rows = app
-                .store
-                .applications_to(caller.user_id, offset, limit)
-                .await?;
-            let pending = app.store.pending_count(caller.user_id).await?;
+            let (rows, pending) =
+                friends::applications(&app, caller.user_id, offset, limit).await?;
             let all: Vec<Value> = rows
                 .iter()
                 .map(|(a, u)| application_json(&app, a, u))
@@ -218,64 +151,16 @@ async fn handle_application(id: i64, app: App, req: Req) -> Response {
             let caller = user_caller(&app, &req).await?;
             let p = req.params()?;
             let remark = p.opt_str_max("nickname", 50)?;
-            let status = p.opt_str("status").unwrap_or_default();
-            if !["pending", "refuse", "agree", "ignore"].contains(&status.as_str()) {
-                return Err(ApiError::Invalid(Msg::new(
-                    "status must be one of pending, refuse, agree, ignore",
-                    "status 必须是 pending、refuse、agree、ignore 之一",
-                )));
-            }
-            let application = app
-                .store
-                .application(id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("no such application", "申请不存在"))?;
-            if application.friend_id != caller.user_id {
-                return Err(ApiError::forbidden(
-                    "only the addressee may handle this application",
-                    "你无权处理该申请",
-                ));
-            }
-            if application.status != "pending" {
-                return Err(ApiError::bad(
-                    "this application was already handled",
-                    "该申请已处理",
-                ));
-            }
-            if status == "pending" {
-                return Ok(Value::String("ok".into()));
-            }
-            let now = app.clock.now_ms();
-            if !app.store.settle_application(id, &status, now).await? {
-                return Err(ApiError::bad(
-                    "this application was already handled",
-                    "该申请已处理",
-                ));
-            }
-            if status == "agree" {
-                app.store
-                    .befriend(caller.user_id, &remark, application.user_id, "", now)
-                    .await?;
-                let me = app
-                    .store
-                    .user_by_id(caller.user_id)
-                    .await?
-                    .ok_or_else(ApiError::unauthorized)?;
-                if let Some(applicant) = app.store.user_by_id(application.user_id).await? {
-                    let text = req.lang.text(
-                        format!(
-                            "{} accepted your friend request; say hello!",
-                            me.display_name()
-                        ),
-                        format!("{} 通过了你的好友申请，打个招呼吧", me.display_name()),
-                    );
-                    let mut extra = Map::new();
-                    extra.insert("actionType".into(), json!("friendAgree"));
-                    extra.insert("friend_id".into(), json!(me.id));
-                    system_message(&app, &applicant, "systemNotice", &text, extra).await?;
-                }
-            }
-            Ok(Value::String("ok".into()))
+            let answer =
+                Answer::parse(&p.opt_str("status").unwrap_or_default()).ok_or_else(|| {
+                    ApiError::Invalid(Msg::new(
+                        "status must be one of pending, refuse, agree, ignore",
+                        "status 必须是 pending、refuse、agree、ignore 之一",
+                    ))
+                })?;
+            friends::answer_application(&app, caller.user_id, id, answer, &remark, req.lang)
+                .await?;
+            Ok(ok())
         }
         .await,
     )
@@ -287,8 +172,7 @@ async fn friend_list(page: u32, app: App, req: Req) -> Response {
         async {
             let caller = user_caller(&app, &req).await?;
             let (offset, limit) = paging(&req, page, 2000, 5000)?;
-            let rows = app.store.friends_of(caller.user_id, offset, limit).await?;
-            let count = app.store.friend_count(caller.user_id).await?;
+            let (rows, count) = friends::friends(&app, caller.user_id, offset, limit).await?;
             let items: Vec<(String, Value)> = rows
                 .iter()
                 .map(|(f, u)| {
@@ -325,13 +209,7 @@ async fn friend_info(id: i64, app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
-            let row = app
-                .store
-                .active_friendship(caller.user_id, id)
-                .await?
-                .ok_or_else(not_friend)?;
-            let user = app.store.user_by_id(id).await?.ok_or_else(not_friend)?;
-            let info = app.store.user_info(id).await?;
+            let (row, user, info) = friends::friend_info(&app, caller.user_id, id).await?;
             let mut v = friendship_json(&app, &row);
             if let Some(obj) = v.as_object_mut() {
                 obj.insert("friendinfo".into(), user_with_info(&user, info.as_ref()));
@@ -346,14 +224,8 @@ async fn toggle(id: i64, app: App, req: Req, star: bool) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
-            let n = app
-                .store
-                .toggle_friend_flag(caller.user_id, id, star, app.clock.now_ms())
-                .await?;
-            if n == 0 {
-                return Err(not_friend());
-            }
-            Ok(Value::String("ok".into()))
+            friends::toggle(&app, caller.user_id, id, star).await?;
+            Ok(ok())
         }
         .await,
     )
@@ -385,14 +257,8 @@ async fn set_visibility(id: i64, app: App, req: Req) -> Response {
                 }
             };
             let (look_me, me_look) = (flag("friendlookme")?, flag("melookfriend")?);
-            let n = app
-                .store
-                .set_friend_visibility(caller.user_id, id, look_me, me_look, app.clock.now_ms())
-                .await?;
-            if n == 0 {
-                return Err(not_friend());
-            }
-            Ok(Value::String("ok".into()))
+            friends::set_visibility(&app, caller.user_id, id, look_me, me_look).await?;
+            Ok(ok())
         }
         .await,
     )
@@ -403,11 +269,7 @@ async fn is_my_friend(id: i64, app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
-            let row = app
-                .store
-                .active_friendship(caller.user_id, id)
-                .await?
-                .ok_or_else(not_friend)?;
+            let row = friends::friendship(&app, caller.user_id, id).await?;
             Ok(friendship_json(&app, &row))
         }
         .await,
@@ -419,21 +281,8 @@ async fn is_apply_friend(uuid: String, app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
-            let applicant = app
-                .store
-                .user_by_uuid(&uuid)
-                .await?
-                .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
-            let application = app
-                .store
-                .pending_application(applicant.id, caller.user_id)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::bad(
-                        "this user has no pending application to you",
-                        "对方没有申请加你为好友",
-                    )
-                })?;
+            let (application, applicant) =
+                friends::pending_from(&app, caller.user_id, &uuid).await?;
             Ok(application_json(&app, &application, &applicant))
         }
         .await,
@@ -445,14 +294,8 @@ async fn delete_friend(id: i64, app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
-            if !app
-                .store
-                .unfriend(caller.user_id, id, app.clock.now_ms())
-                .await?
-            {
-                return Err(not_friend());
-            }
-            Ok(Value::String("ok".into()))
+            friends::unfriend(&app, caller.user_id, id).await?;
+            Ok(ok())
         }
         .await,
     )

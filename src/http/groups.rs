@@ -6,14 +6,14 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-use crate::chat::groups::{
-    active_group, active_member, after_membership_change, announce, ask_owner, composed, dissolve,
-    group_json, join, leave, log_in_first, member_json, owner_only, remove, JoinRequest,
-};
-use crate::chat::notify::system_message;
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
+use crate::ops::groups::{
+    active_group, active_member, after_membership_change, announce, ask_owner, composed, dissolve,
+    group_json, join, leave, log_in_first, member_json, owner_only, remove, JoinRequest,
+};
+use crate::ops::notify::system_message;
 use crate::rules::groups::{join_decision, JoinDecision};
 use crate::state::App;
 
@@ -410,7 +410,7 @@ async fn agree_or_no(app: App, req: Req) -> Response {
                 );
                 let mut extra = Map::new();
                 extra.insert("actionType".into(), json!("groupRefuse"));
-                extra.insert("group".into(), crate::chat::groups::group_ref(&g));
+                extra.insert("group".into(), crate::ops::groups::group_ref(&g));
                 system_message(&app, &user, "systemNotice", &text, extra).await?;
             }
             Ok(Value::String("ok".into()))

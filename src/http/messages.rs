@@ -4,13 +4,13 @@ use serde_json::Value;
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::chat::history::{history as history_op, sync as sync_op};
-use crate::chat::message::ChatType;
-use crate::chat::offline::{pull_compact, replay};
-use crate::chat::send::{send, SendRequest};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
+use crate::ops::history::{history as history_op, sync as sync_op};
+use crate::ops::message::ChatType;
+use crate::ops::offline::{pull_compact, replay};
+use crate::ops::send::{send, SendRequest};
 use crate::params::Params;
 use crate::state::App;
 
@@ -139,7 +139,7 @@ async fn revoke_message(app: App, req: Req) -> Response {
             let p = req.params()?;
             let id = p.str_len("id", 1, 64)?;
             chat_type(p)?;
-            crate::chat::revoke::revoke(&app, &caller, &id, req.lang).await
+            crate::ops::revoke::revoke(&app, &caller, &id, req.lang).await
         }
         .await,
     )

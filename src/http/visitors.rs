@@ -8,7 +8,6 @@ use warp::reply::Response;
 use warp::Filter;
 
 use crate::auth::{hash_password, Role};
-use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
 use crate::http::accounts::{
     check_credentials, create_user, disabled, open_session, signing_up, username_taken,
@@ -16,6 +15,7 @@ use crate::http::accounts::{
 };
 use crate::http::{req, with_app, Req};
 use crate::i18n::{Lang, Msg};
+use crate::ops::notify::{redirect, system_message};
 use crate::params::Params;
 use crate::rules::accounts::{check_password, check_username};
 use crate::rules::visitors::{check, VisitorRefusal};

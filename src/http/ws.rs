@@ -21,10 +21,10 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::auth::{token_from, Caller, Role};
-use crate::chat::message::ChatType;
-use crate::chat::send::{accept, SendRequest};
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::ops::message::ChatType;
+use crate::ops::send::{accept, SendRequest};
 use crate::state::App;
 
 /// Read buffer per socket: enough for typical frames; larger frames still arrive (the buffer

@@ -7,11 +7,11 @@ use chatd_schema::models::{Group, GroupMember, User};
 use chatd_schema::NewMember;
 use serde_json::{json, Map, Value};
 
-use crate::chat::message::ChatType;
-use crate::chat::message::{new_message, Content, Party};
-use crate::chat::notify::{redirect, system_message};
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::ops::message::ChatType;
+use crate::ops::message::{new_message, Content, Party};
+use crate::ops::notify::{redirect, system_message};
 use crate::state::AppState;
 use crate::views::{local_time, rfc3339};
 

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use crate::auth::Caller;
-use crate::chat::message::ChatType;
 use crate::error::ApiError;
 use crate::i18n::Msg;
+use crate::ops::message::ChatType;
 use crate::state::AppState;
 
 /// Newest first; `next_before_seq` continues the page, null at the end.

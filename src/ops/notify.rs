@@ -5,8 +5,8 @@ use chatd_actors::{Accepted, Route, Target};
 use chatd_schema::models::User;
 use serde_json::{json, Map, Value};
 
-use crate::chat::message::{new_message, ChatType, Content, Party};
 use crate::error::ApiError;
+use crate::ops::message::{new_message, ChatType, Content, Party};
 use crate::state::AppState;
 
 pub const SYSTEM_ID: i64 = 0;

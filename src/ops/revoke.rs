@@ -8,10 +8,10 @@ use chatd_actors::{Route, Target};
 use serde_json::{json, Value};
 
 use crate::auth::Caller;
-use crate::chat::groups::{member_avatar, member_name};
-use crate::chat::message::{new_message, ChatType, Content, Party};
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::ops::groups::{member_avatar, member_name};
+use crate::ops::message::{new_message, ChatType, Content, Party};
 use crate::state::AppState;
 
 pub const REVOKE_WINDOW_MS: i64 = 5 * 60 * 1000;

@@ -7,11 +7,11 @@ use chatd_schema::models::{NewMessage, User};
 use std::sync::Arc;
 
 use crate::auth::Caller;
-use crate::chat::facts::GroupSendFacts;
-use crate::chat::groups::{active_group, active_member, group_ref, member_avatar, member_name};
-use crate::chat::message::{new_message, ChatType, Content, Party};
 use crate::error::ApiError;
 use crate::i18n::Msg;
+use crate::ops::facts::GroupSendFacts;
+use crate::ops::groups::{active_group, active_member, group_ref, member_avatar, member_name};
+use crate::ops::message::{new_message, ChatType, Content, Party};
 use crate::rules::chat::{chatset_for, may_send_single, SingleChatFacts};
 use crate::state::AppState;
 
