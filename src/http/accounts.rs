@@ -1,17 +1,16 @@
-//! SPEC §1 accounts (the visitor endpoints come with the friends/visitors work).
+//! SPEC §1 accounts: parse, call the operation of `ops::accounts`, render.
 
 use serde_json::{json, Value};
 use warp::reply::Response;
 use warp::Filter;
 
-use crate::auth::{hash_password, verify_password, Caller, Role};
 use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
-use crate::rules::accounts::{check_password, check_username, like_pattern};
+use crate::ops::accounts::{self, LoggedIn};
+use crate::rules::accounts::{check_password, check_username};
 use crate::state::App;
 use crate::views::{profile_json, user_json};
-use chatd_schema::models::{NewUser, User};
 use chatd_schema::UserField;
 
 pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
@@ -64,117 +63,13 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         .boxed()
 }
 
-pub const DEFAULT_USERSET: &str = r#"{"chatset":{"visitor":0,"user":0}}"#;
-
-fn wrong_credentials() -> ApiError {
-    ApiError::bad("wrong username or password", "用户名或密码错误")
-}
-
-/// Opens a session for `user` and answers the user object with its token. `role` is the token's
-/// role (a registered account may log in in visitor mode).
-pub async fn open_session(
-    app: &App,
-    user: &User,
-    role: Role,
-    req: &Req,
-) -> Result<Value, ApiError> {
-    let now = app.clock.now_ms();
-    let ip = req.ip.map(|i| i.to_string());
-    let user = app
-        .store
-        .record_login(user.id, ip.as_deref(), now)
-        .await?
-        .unwrap_or_else(|| user.clone());
-    let sid = uuid::Uuid::new_v4().simple().to_string();
-    app.sessions
-        .create(&sid, user.id, role.as_str(), now, app.tokens.ttl_secs)
-        .await?;
-    let token = app.tokens.mint(user.id, role, &sid, now)?;
-    let mut v = user_json(&user, app.cfg.timezone, Some(role.as_str()));
+/// The user object with its token, as registration and every login answer it.
+pub fn logged_in_json(app: &App, s: &LoggedIn) -> Value {
+    let mut v = user_json(&s.user, app.cfg.timezone, Some(s.role.as_str()));
     if let Some(obj) = v.as_object_mut() {
-        obj.insert("token".into(), Value::String(token));
+        obj.insert("token".into(), Value::String(s.token.clone()));
     }
-    Ok(v)
-}
-
-/// Creates a registered user (username checked free by the caller or by the UNIQUE index),
-/// bound to `device_id` when given.
-pub async fn create_user(
-    app: &App,
-    username: &str,
-    password: &str,
-    device_id: Option<&str>,
-    req: &Req,
-) -> Result<User, ApiError> {
-    let now = app.clock.now_ms();
-    let new = NewUser {
-        uuid: uuid::Uuid::new_v4().to_string(),
-        username: username.to_string(),
-        password: hash_password(password).await?,
-        nickname: String::new(),
-        avatar: String::new(),
-        status: 1,
-        register_time: now,
-        register_ip: req.ip.map(|i| i.to_string()),
-        role: "user".into(),
-        invite_confirm: 1,
-        userset: DEFAULT_USERSET.into(),
-        device_id: device_id.map(str::to_string),
-        uniplatform: None,
-        devicemodel: None,
-        deviceos: None,
-        devicebrand: None,
-        create_time: now,
-        update_time: now,
-    };
-    match app.store.create_user(&new).await {
-        Ok(u) => Ok(u),
-        Err(e) if e.is_unique_violation() => Err(username_taken()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Runs `create`, which makes a new account, within the sign-up limit of the client's address
-/// (SPEC §9.20): counted before it runs, taken back when it created nothing.
-pub async fn signing_up<T>(
-    app: &App,
-    req: &Req,
-    create: impl std::future::Future<Output = Result<T, ApiError>>,
-) -> Result<T, ApiError> {
-    let key = format!(
-        "signup:ip:{}",
-        req.ip.map(|i| i.to_string()).unwrap_or_default()
-    );
-    let attempt = app
-        .limiter
-        .try_acquire(
-            &[(key, app.cfg.signup_ip_limit)],
-            3_600_000,
-            app.clock.now_ms(),
-        )
-        .await?
-        .ok_or_else(|| {
-            ApiError::RateLimited(Msg::new(
-                "too many sign-ups from this address; try again later",
-                "该地址注册过于频繁，请稍后再试",
-            ))
-        })?;
-    let created = create.await;
-    if created.is_err() {
-        attempt.release().await?;
-    }
-    created
-}
-
-pub fn disabled() -> ApiError {
-    ApiError::bad("this account is disabled", "该账号已被禁用")
-}
-
-pub fn username_taken() -> ApiError {
-    ApiError::bad(
-        "this username is already taken",
-        "该账号已存在，请换一个账号注册",
-    )
+    v
 }
 
 /// POST /api/regChat
@@ -186,16 +81,8 @@ async fn register(app: App, req: Req) -> Response {
             check_username(&username)?;
             let password = p.str_len("password", 1, 20)?;
             check_password("password", &password)?;
-            if app.store.user_by_username(&username).await?.is_some() {
-                return Err(username_taken());
-            }
-            let user = signing_up(
-                &app,
-                &req,
-                create_user(&app, &username, &password, None, &req),
-            )
-            .await?;
-            open_session(&app, &user, Role::User, &req).await
+            let s = accounts::register(&app, &username, &password, req.ip).await?;
+            Ok(logged_in_json(&app, &s))
         }
         .await,
     )
@@ -208,62 +95,11 @@ async fn login(app: App, req: Req) -> Response {
             let p = req.params()?;
             let username = p.str_len("username", 1, 20)?;
             let password = p.str_len("password", 1, 200)?;
-            let user = check_credentials(&app, &req, &username, &password).await?;
-            let role = Role::parse(&user.role);
-            open_session(&app, &user, role, &req).await
+            let s = accounts::login(&app, &username, &password, req.ip).await?;
+            Ok(logged_in_json(&app, &s))
         }
         .await,
     )
-}
-
-/// The account for `username`/`password`, with the login-failure limits of SPEC §9.13: each
-/// attempt is counted before the password is checked and taken back when it was right (§9.19).
-pub async fn check_credentials(
-    app: &App,
-    req: &Req,
-    username: &str,
-    password: &str,
-) -> Result<User, ApiError> {
-    let now = app.clock.now_ms();
-    let window = app.cfg.login_window_ms;
-    let user_key = format!("login:user:{}", username.to_lowercase());
-    let ip_key = format!(
-        "login:ip:{}",
-        req.ip.map(|i| i.to_string()).unwrap_or_default()
-    );
-    let limits = [
-        (user_key, app.cfg.login_user_limit),
-        (ip_key, app.cfg.login_ip_limit),
-    ];
-    let attempt = app
-        .limiter
-        .try_acquire(&limits, window, now)
-        .await?
-        .ok_or_else(|| {
-            ApiError::RateLimited(Msg::new(
-                "too many failed logins; try again later",
-                "登录失败次数过多，请稍后再试",
-            ))
-        })?;
-    let user = app.store.user_by_username(username).await?;
-    // Verify against a fixed hash when the user is unknown, so timing does not tell.
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0sCQ3iCUYmiLZAGNMRUx0RXrSVV8gPvV+3n5RPJmVmA";
-    let ok = verify_password(
-        password,
-        user.as_ref().map_or(DUMMY, |u| u.password.as_str()),
-    )
-    .await;
-    match user {
-        Some(u) if ok => {
-            attempt.release().await?;
-            if u.status != 1 {
-                return Err(disabled());
-            }
-            Ok(u)
-        }
-        // The failure stays counted.
-        _ => Err(wrong_credentials()),
-    }
 }
 
 /// POST /api/chat/logout
@@ -271,9 +107,7 @@ async fn logout(app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = req.user_or_visitor(&app).await?;
-            app.sessions.revoke(&caller.sid, caller.user_id).await?;
-            app.registry
-                .close_sessions(caller.user_id, vec![caller.sid.to_string()]);
+            accounts::logout(&app, &caller).await?;
             Ok(Value::Bool(true))
         }
         .await,
@@ -286,10 +120,7 @@ async fn search_user(app: App, req: Req) -> Response {
         async {
             let caller = req.user(&app).await?;
             let keyword = req.params()?.str_len("keyword", 1, 50)?;
-            let users = app
-                .store
-                .search_users(&like_pattern(&keyword), caller.user_id, 50)
-                .await?;
+            let users = accounts::search(&app, caller.user_id, &keyword).await?;
             Ok(Value::Array(
                 users
                     .iter()
@@ -308,13 +139,7 @@ async fn search_user(app: App, req: Req) -> Response {
 async fn userinfo(uuid: String, app: App, req: Req) -> Response {
     req.reply(
         async {
-            let user = app
-                .store
-                .user_by_uuid(&uuid)
-                .await?
-                .filter(|u| u.status == 1)
-                .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
-            let info = app.store.user_info(user.id).await?;
+            let (user, info) = accounts::profile(&app, &uuid).await?;
             Ok(profile_json(&user, info.as_ref()))
         }
         .await,
@@ -333,13 +158,59 @@ async fn userset(app: App, req: Req) -> Response {
                     "userset 必须是 JSON 对象字符串",
                 )));
             }
-            app.store
-                .set_userset(caller.user_id, &text, app.clock.now_ms())
-                .await?;
+            accounts::set_userset(&app, caller.user_id, &text).await?;
             Ok(Value::String("ok".into()))
         }
         .await,
     )
+}
+
+/// `updateUserinfo`'s `fieldname`/`fieldValue` as the change to make, with what to answer.
+fn profile_field(field: &str, value: String) -> Result<(UserField, Msg), ApiError> {
+    Ok(match field {
+        "username" => {
+            return Err(ApiError::bad(
+                "the username cannot be changed",
+                "账号不可修改",
+            ))
+        }
+        "nickname" => {
+            crate::params::check_len("fieldValue", &value, 1, 30)?;
+            (
+                UserField::Nickname(value),
+                Msg::new("nickname updated", "修改昵称成功"),
+            )
+        }
+        "avatar" => {
+            crate::params::check_len("fieldValue", &value, 1, 1000)?;
+            (
+                UserField::Avatar(value),
+                Msg::new("avatar updated", "头像更新成功"),
+            )
+        }
+        "invite_confirm" => {
+            let v = match value.trim() {
+                "0" => 0,
+                "1" => 1,
+                _ => {
+                    return Err(ApiError::Invalid(Msg::new(
+                        "invite_confirm must be 0 or 1",
+                        "添加我为好友设置值错误（只能是 0 或 1）",
+                    )))
+                }
+            };
+            (
+                UserField::InviteConfirm(v),
+                Msg::new("setting saved", "设置成功"),
+            )
+        }
+        _ => {
+            return Err(ApiError::bad(
+                "this field cannot be changed",
+                "该字段不可修改",
+            ))
+        }
+    })
 }
 
 /// POST /api/chat/updateUserinfo
@@ -350,53 +221,8 @@ async fn update_userinfo(app: App, req: Req) -> Response {
             let p = req.params()?;
             let field = p.str_len("fieldname", 1, 30)?;
             let value = p.opt_str("fieldValue").unwrap_or_default();
-            let (update, done) = match field.as_str() {
-                "username" => {
-                    return Err(ApiError::bad(
-                        "the username cannot be changed",
-                        "账号不可修改",
-                    ))
-                }
-                "nickname" => {
-                    crate::params::check_len("fieldValue", &value, 1, 30)?;
-                    (
-                        UserField::Nickname(value),
-                        Msg::new("nickname updated", "修改昵称成功"),
-                    )
-                }
-                "avatar" => {
-                    crate::params::check_len("fieldValue", &value, 1, 1000)?;
-                    (
-                        UserField::Avatar(value),
-                        Msg::new("avatar updated", "头像更新成功"),
-                    )
-                }
-                "invite_confirm" => {
-                    let v = match value.trim() {
-                        "0" => 0,
-                        "1" => 1,
-                        _ => {
-                            return Err(ApiError::Invalid(Msg::new(
-                                "invite_confirm must be 0 or 1",
-                                "添加我为好友设置值错误（只能是 0 或 1）",
-                            )))
-                        }
-                    };
-                    (
-                        UserField::InviteConfirm(v),
-                        Msg::new("setting saved", "设置成功"),
-                    )
-                }
-                _ => {
-                    return Err(ApiError::bad(
-                        "this field cannot be changed",
-                        "该字段不可修改",
-                    ))
-                }
-            };
-            app.store
-                .update_user_field(caller.user_id, &update, app.clock.now_ms())
-                .await?;
+            let (update, done) = profile_field(&field, value)?;
+            accounts::update_field(&app, caller.user_id, &update).await?;
             Ok(Value::String(done.get(req.lang).to_string()))
         }
         .await,
@@ -407,13 +233,7 @@ async fn update_userinfo(app: App, req: Req) -> Response {
 async fn set_password(app: App, req: Req) -> Response {
     req.reply(
         async {
-            let caller: Caller = req.user_or_visitor(&app).await?;
-            if caller.role != Role::User {
-                return Err(ApiError::forbidden(
-                    "log in with your password to change it (visitor-mode tokens cannot)",
-                    "您未登录，无法修改密码",
-                ));
-            }
+            let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
             let old = p.str_len("oldpassword", 1, 200)?;
             let new = p.str_len("newpassword", 1, 20)?;
@@ -425,23 +245,7 @@ async fn set_password(app: App, req: Req) -> Response {
                     "新密码与确认新密码不一致",
                 ));
             }
-            let me = app
-                .store
-                .active_user(caller.user_id)
-                .await?
-                .ok_or_else(ApiError::unauthorized)?;
-            if !verify_password(&old, &me.password).await {
-                return Err(ApiError::bad(
-                    "the old password is wrong",
-                    "原始密码错误，无法修改密码",
-                ));
-            }
-            let hash = hash_password(&new).await?;
-            app.store
-                .set_password(me.id, &hash, app.clock.now_ms())
-                .await?;
-            let revoked = app.sessions.revoke_others(me.id, &caller.sid).await?;
-            app.registry.close_sessions(me.id, revoked);
+            accounts::set_password(&app, &caller, &old, &new).await?;
             Ok(Value::String("ok".into()))
         }
         .await,
@@ -454,18 +258,7 @@ async fn get_user_set_info(app: App, req: Req) -> Response {
         async {
             let caller = req.user(&app).await?;
             let id = req.params()?.i64_min("userid", 1)?;
-            let user = app
-                .store
-                .active_user(id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
-            if user.role != "user" {
-                return Err(ApiError::bad(
-                    "this user is a visitor and cannot be added as a friend",
-                    "用户为游客，无法加为好友",
-                ));
-            }
-            let row = app.store.friendship(user.id, caller.user_id).await?;
+            let (user, row) = accounts::user_set_info(&app, caller.user_id, id).await?;
             Ok(json!({
                 "id": user.id,
                 "userset": user.userset,

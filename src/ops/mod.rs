@@ -1,8 +1,9 @@
 //! Operations: the rules and store calls behind each endpoint, called by the HTTP handlers and the
 //! WebSocket path alike, each taking its typed input and the caller and returning rows or the
 //! crate's error. Handlers parse and render; they hold no rules. (Still in the handlers, to move
-//! here: accounts, visitors, groups' and the compact API's own checks, notifications.)
+//! here: groups' and the compact API's own checks, notifications.)
 
+pub mod accounts;
 pub mod facts;
 pub mod friends;
 pub mod groups;
@@ -12,3 +13,4 @@ pub mod notify;
 pub mod offline;
 pub mod revoke;
 pub mod send;
+pub mod visitors;
