@@ -1,14 +1,16 @@
 //! Operations: the rules and store calls behind each endpoint, called by the HTTP handlers and the
 //! WebSocket path alike, each taking its typed input and the caller and returning rows or the
 //! crate's error. Handlers parse and render; they hold no rules. (Still in the handlers, to move
-//! here: groups' and the compact API's own checks, notifications.)
+//! here: the rich groups' own checks.)
 
 pub mod accounts;
+pub mod compact;
 pub mod facts;
 pub mod friends;
 pub mod groups;
 pub mod history;
 pub mod message;
+pub mod notifications;
 pub mod notify;
 pub mod offline;
 pub mod revoke;
