@@ -9,6 +9,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -16,7 +17,7 @@ use tower_service::Service;
 use warp::Filter;
 
 use crate::http::ClientAddr;
-use crate::net::{client_ip, ConnLimit};
+use crate::net::{client_ip, ConnLimit, ConnSlot};
 use crate::state::App;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -26,12 +27,17 @@ async fn front<S>(
     app: App,
     mut routes: S,
     peer: SocketAddr,
+    slot: Option<Arc<ConnSlot>>,
     mut req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible>
 where
     S: Service<Request<Incoming>, Response = warp::reply::Response, Error = Infallible>,
 {
     if req.uri().path() == "/ws" {
+        // An upgraded socket outlives hyper's connection task: it keeps the place itself.
+        if let Some(slot) = slot {
+            req.extensions_mut().insert(slot);
+        }
         let r = crate::http::ws::upgrade(app, req).await;
         return Ok(r.map(|b| b.map_err(|never| match never {}).boxed_unsync()));
     }
@@ -112,7 +118,7 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
             None
         } else {
             match per_ip.open(peer.ip()) {
-                Some(slot) => Some(slot),
+                Some(slot) => Some(Arc::new(slot)),
                 None => {
                     tracing::debug!(%peer, "too many connections from this address");
                     continue;
@@ -124,7 +130,7 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
         let routes = routes.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| {
-                front(app.clone(), routes.clone(), peer, req)
+                front(app.clone(), routes.clone(), peer, slot.clone(), req)
             });
             // A client gets 30 s to send its headers (slow-loris protection); hyper starts the same
             // clock when a kept-alive connection goes idle, so an idle connection lasts 30 s.
@@ -136,7 +142,6 @@ pub async fn serve(listener: TcpListener, app: App, mut stop: watch::Receiver<bo
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
-            drop(slot);
         });
     }
 }

@@ -23,6 +23,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use crate::auth::{token_from, Caller, Role};
 use crate::error::ApiError;
 use crate::i18n::Lang;
+use crate::net::ConnSlot;
 use crate::ops::message::ChatType;
 use crate::ops::send::{accept, SendRequest};
 use crate::state::App;
@@ -106,8 +107,11 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
         dialect: pick_dialect(header_token, &query),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
+    // The connection's place under the per-address cap lives as long as the socket.
+    let slot = req.extensions_mut().remove::<Arc<ConnSlot>>();
     let task_app = app.clone();
     app.sockets.spawn(async move {
+        let _slot = slot;
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
             Err(e) => {

@@ -462,6 +462,60 @@ async fn slow_bodies_and_connections_per_address(b: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(ok, "a freed place is given again");
+    // WebSockets hold their place for as long as they are open, not just until the upgrade.
+    drop(held);
+    let token = raw_register(&addr, &unique("wsc")).await;
+    let url = format!("{}/ws?token={token}", app.ws_base);
+    let mut sockets = Vec::new();
+    for _ in 0..50 {
+        if sockets.len() == 4 {
+            break;
+        }
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok((ws, _)) => sockets.push(ws),
+            // A place of the closed connections may not be free yet.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    assert_eq!(sockets.len(), 4);
+    assert!(
+        tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .is_err(),
+        "a fifth connection while four sockets are open"
+    );
+    drop(sockets.pop());
+    let mut reopened = false;
+    for _ in 0..50 {
+        if tokio_tungstenite::connect_async(url.as_str()).await.is_ok() {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reopened, "a closed socket's place is given again");
+}
+
+/// Registers over a connection of its own that closes after the answer (so it holds no place
+/// under the per-address cap); returns the token.
+async fn raw_register(addr: &str, username: &str) -> String {
+    let body = format!("username={username}&password=secret123");
+    let request = format!(
+        "POST /api/regChat HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    // Places of connections the test just closed are freed when the server sees them close.
+    for _ in 0..100 {
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let _ = c.write_all(request.as_bytes()).await;
+        let (answer, _) = read_until_close(&mut c, Duration::from_secs(10)).await;
+        if let Some((_, json)) = answer.split_once("\r\n\r\n") {
+            let v: Value = serde_json::from_str(json).unwrap_or_else(|_| panic!("{answer}"));
+            return v["data"]["token"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no place for a connection");
 }
 
 /// Row 7: screenshots of allowed hosts never reach private addresses; visitors may not run
