@@ -10,7 +10,7 @@ use crate::auth::{hash_password, Role};
 use crate::error::ApiError;
 use crate::i18n::{Lang, Msg};
 use crate::ops::accounts::{
-    check_credentials, create_user, disabled, open_session, signing_up, username_taken, LoggedIn,
+    self, create_user, disabled, open_session, signing_up, username_taken, LoggedIn,
     DEFAULT_USERSET,
 };
 use crate::ops::notify::{redirect, system_message};
@@ -212,11 +212,9 @@ pub async fn login(
     ip: Option<IpAddr>,
     lang: Lang,
 ) -> Result<LoggedIn, ApiError> {
-    let user = check_credentials(app, ip, username, password).await?;
-    let role = Role::parse(&user.role);
-    let s = open_session(app, &user, role, ip).await?;
-    if role == Role::Visitor {
-        welcome(app, &user, lang).await?;
+    let s = accounts::login(app, username, password, ip).await?;
+    if s.role == Role::Visitor {
+        welcome(app, &s.user, lang).await?;
     }
     Ok(s)
 }
