@@ -1,12 +1,12 @@
 //! Operations: the rules and store calls behind each endpoint, called by the HTTP handlers and the
 //! WebSocket path alike, each taking its typed input and the caller and returning rows or the
-//! crate's error. Handlers parse and render; they hold no rules. (Still in the handlers, to move
-//! here: the rich groups' own checks.)
+//! crate's error. Handlers parse and render; they hold no rules.
 
 pub mod accounts;
 pub mod compact;
 pub mod facts;
 pub mod friends;
+pub mod group_admin;
 pub mod groups;
 pub mod history;
 pub mod message;
