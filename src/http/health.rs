@@ -16,7 +16,7 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         .and(warp::get())
         .and(with_app(app))
         .then(|app: App| async move {
-            match app.store.user_by_id(0).await {
+            match crate::ops::health::ready(&app).await {
                 Ok(_) => json_response(StatusCode::OK, &json!({"status": "ready"})),
                 Err(e) => {
                     tracing::warn!(error = %e, "readiness check failed");

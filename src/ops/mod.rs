@@ -8,6 +8,7 @@ pub mod facts;
 pub mod friends;
 pub mod group_admin;
 pub mod groups;
+pub mod health;
 pub mod history;
 pub mod message;
 pub mod notifications;

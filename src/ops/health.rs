@@ -1,0 +1,11 @@
+//! Readiness (`GET /readyz`): whether the store answers. (Redis joins the check with the
+//! operations issue, 18.)
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Ok when the store answers a query.
+pub async fn ready(app: &AppState) -> Result<(), ApiError> {
+    app.store.user_by_id(0).await?;
+    Ok(())
+}
