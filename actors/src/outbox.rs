@@ -444,8 +444,28 @@ mod tests {
     }
 
     fn pair(cap: usize) -> (Arc<Outbox>, UnixStream) {
+        pair_capped(cap, usize::MAX)
+    }
+
+    fn pair_capped(cap: usize, cap_bytes: usize) -> (Arc<Outbox>, UnixStream) {
         let (a, b) = UnixStream::pair().unwrap();
-        (Arc::new(Outbox::new(a, cap)), b)
+        (Arc::new(Outbox::with_limits(a, cap, cap_bytes)), b)
+    }
+
+    /// Pushes 64 KiB messages nobody reads until the outbox refuses one: (accepted, refusal).
+    fn fill(out: &Outbox) -> (usize, Refused) {
+        let mut accepted = 0;
+        loop {
+            match out.push(
+                &message(accepted, 64 * 1024),
+                Dialect::Rich,
+                WhenFull::Close,
+            ) {
+                Ok(()) => accepted += 1,
+                Err(r) => return (accepted, r),
+            }
+            assert!(accepted < 100_000, "the outbox never refused");
+        }
     }
 
     /// Reads `n` text frames (tungstenite as an independent client).
@@ -518,21 +538,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_byte_cap_closes_before_the_message_cap() {
-        let (a, _peer) = UnixStream::pair().unwrap();
         // Room for 1,000 messages but only 256 KiB of them.
-        let out: Arc<Outbox> = Arc::new(Outbox::with_limits(a, 1000, 256 * 1024));
-        let mut accepted = 0;
-        let refused = loop {
-            match out.push(
-                &message(accepted, 64 * 1024),
-                Dialect::Rich,
-                WhenFull::Close,
-            ) {
-                Ok(()) => accepted += 1,
-                Err(r) => break r,
-            }
-            assert!(accepted < 1000, "the byte cap never held");
-        };
+        let (out, _peer) = pair_capped(1000, 256 * 1024);
+        let (accepted, refused) = fill(&out);
+        assert!(accepted < 1000, "the byte cap never held");
         assert_eq!(refused, Refused::Full);
         let queued = out.close().len();
         assert!(
@@ -544,17 +553,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_and_close_spills_everything_unwritten() {
         let (out, mut peer) = pair(3);
-        let mut accepted = 0;
-        let refused = loop {
-            match out.push(
-                &message(accepted, 64 * 1024),
-                Dialect::Rich,
-                WhenFull::Close,
-            ) {
-                Ok(()) => accepted += 1,
-                Err(r) => break r,
-            }
-        };
+        let (accepted, refused) = fill(&out);
         assert_eq!(refused, Refused::Full);
         // Refused once, refused for good: the socket is being closed.
         assert_eq!(
