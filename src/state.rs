@@ -4,8 +4,7 @@
 
 use chatd_actors::socket::SocketConfig;
 use chatd_actors::{
-    Clock, Delivery, FanoutConfig, Groups, OfflineConfig, OfflineQueue, Registry, SendBudget,
-    Writer,
+    Clock, Delivery, FanoutConfig, OfflineConfig, OfflineQueue, Registry, SendBudget, Writer,
 };
 use chatd_schema::Store;
 use redis::aio::ConnectionManager;
@@ -30,8 +29,8 @@ pub struct AppState {
     pub limiter: Limiter,
     pub registry: Registry,
     pub delivery: Delivery,
+    pub offline: OfflineQueue,
     pub writer: Writer,
-    pub groups: Groups,
     /// Group-send checks, cached per (group, sender).
     pub send_facts: FactsCache,
     /// The object store of `uploadAliyun`, when configured.
@@ -122,18 +121,17 @@ pub async fn build_state(
             Limiter::Store(store.clone()),
         ),
     };
-    let registry = Registry::new(offline, clock.clone());
-    let delivery = Delivery::new(registry.clone());
-    let writer = Writer::spawn(store.clone(), delivery.clone(), clock.clone());
-    let groups = Groups::new(
+    let (registry, delivery) = Registry::start_local(
         store.clone(),
-        delivery.clone(),
+        offline.clone(),
+        clock.clone(),
         FanoutConfig {
             backlog: 4096,
             threads: cfg.fanout_threads,
             split_min: cfg.fanout_split_min,
         },
     );
+    let writer = Writer::spawn(store.clone(), delivery.clone(), clock.clone());
     let socket_cfg = SocketConfig {
         ping_interval: Duration::from_secs(cfg.ping_interval_secs),
         idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
@@ -156,8 +154,8 @@ pub async fn build_state(
         limiter,
         registry,
         delivery,
+        offline,
         writer,
-        groups,
         send_facts: Default::default(),
         socket_cfg,
         ffmpeg_slots: tokio::sync::Semaphore::new(cfg_ffmpeg_slots),

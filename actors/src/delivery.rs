@@ -1,12 +1,52 @@
 //! Delivery: the one place that routes a push to users. A user with local sockets gets it written
-//! to each socket's outbox (never waits); everyone else, and any socket that cannot keep up, goes
-//! to the offline queue, in one write per batch. Other nodes plug in here later.
+//! to each socket's outbox (never waits); everyone else, and any socket that cannot keep up, is
+//! handed to the [`Broker`] in one call per batch.
+//!
+//! The broker is the seam where other nodes plug in: "deliver to users who are not here". The one
+//! implementation today, [`LocalBroker`], writes their offline queue; the cluster's will publish
+//! to the node holding the user's socket, and queue for users with none anywhere.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::error::ActorsError;
-use crate::registry::Registry;
+use crate::offline::OfflineQueue;
+use crate::registry::Routes;
 use crate::wire::push::Push;
+
+/// Delivers messages to users who have no socket here (or whose socket here could not take
+/// them). `items` are `(user id, rich message JSON)` in the order each user must get them; when
+/// the returned future is `Ok` they are durable.
+pub trait Broker: Send + Sync + 'static {
+    fn deliver_absent(
+        &self,
+        items: Vec<(i64, Arc<str>)>,
+        now: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ActorsError>> + Send + '_>>;
+}
+
+/// One node: whoever is not here is offline, so their messages go to the offline queue.
+pub struct LocalBroker {
+    offline: OfflineQueue,
+}
+
+impl LocalBroker {
+    pub fn new(offline: OfflineQueue) -> LocalBroker {
+        LocalBroker { offline }
+    }
+}
+
+impl Broker for LocalBroker {
+    fn deliver_absent(
+        &self,
+        items: Vec<(i64, Arc<str>)>,
+        now: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ActorsError>> + Send + '_>> {
+        Box::pin(async move { self.offline.push(&items, now).await })
+    }
+}
 
 /// One user a push is for.
 #[derive(Debug, Clone)]
@@ -51,16 +91,22 @@ impl OfflineBatch {
 
 #[derive(Clone)]
 pub struct Delivery {
-    registry: Registry,
+    routes: Arc<Routes>,
+    broker: Arc<dyn Broker>,
+    clock: Clock,
 }
 
 impl Delivery {
-    pub fn new(registry: Registry) -> Delivery {
-        Delivery { registry }
+    pub fn new(routes: Arc<Routes>, broker: Arc<dyn Broker>, clock: Clock) -> Delivery {
+        Delivery {
+            routes,
+            broker,
+            clock,
+        }
     }
 
-    pub fn registry(&self) -> &Registry {
-        &self.registry
+    pub fn routes(&self) -> &Routes {
+        &self.routes
     }
 
     /// Routes `out` to each target; offline entries are added to `batch`.
@@ -73,7 +119,7 @@ impl Delivery {
     /// Routes several messages (in order) to one target, as one push.
     pub fn route_one(&self, t: &Target, outs: &[Arc<Push>], batch: &mut OfflineBatch) {
         let spill = self
-            .registry
+            .routes
             .with_online(t.user_id, |o| {
                 o.push(outs, t.exclude_sid.as_deref(), t.queue_if_absent)
             })
@@ -87,9 +133,17 @@ impl Delivery {
         }
     }
 
+    /// Hands the batch's entries to the broker.
     pub async fn flush(&self, batch: OfflineBatch) -> Result<(), ActorsError> {
-        let now = self.registry.clock().now_ms();
-        self.registry.offline().push(&batch.items, now).await
+        self.spill(batch.items).await
+    }
+
+    /// Hands messages a user's socket here could not take (or held when it closed) to the broker.
+    pub async fn spill(&self, items: Vec<(i64, Arc<str>)>) -> Result<(), ActorsError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.broker.deliver_absent(items, self.clock.now_ms()).await
     }
 
     /// Routes one push and flushes its offline entries.

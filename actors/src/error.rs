@@ -8,4 +8,8 @@ pub enum ActorsError {
     Redis(#[from] redis::RedisError),
     #[error("the message writer has stopped")]
     WriterGone,
+    #[error("the group's actor has stopped")]
+    GroupGone,
+    #[error("the registry has stopped")]
+    RegistryGone,
 }

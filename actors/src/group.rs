@@ -19,17 +19,19 @@
 //! Messages stored meanwhile wait for the next pass, where every member gets them in one write.
 //! Who is due which messages is the `backlog` module's business.
 
-use chatd_schema::Store;
+use chatd_schema::models::Group;
+use chatd_schema::{NewMember, Store, StoreError};
 use kameo::prelude::*;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Notify, Semaphore};
 
 pub use crate::backlog::FanoutItem;
 use crate::backlog::{deliver_split, Backlog};
 use crate::delivery::{Delivery, OfflineBatch, Target};
+use crate::error::ActorsError;
 
 /// How long a fan-out writes before other tasks get a turn.
 #[cfg(not(test))]
@@ -43,12 +45,29 @@ const CHUNK: usize = 32;
 /// millisecond of writes to real sockets.
 const RUN: usize = 256;
 
+/// A membership change, executed by the group's actor in order with its messages: the store
+/// write and the in-memory member list change in one step, once every message accepted before
+/// the change is out and before any accepted after it goes out.
+#[derive(Debug, Clone)]
+pub enum Membership {
+    /// Adds or re-adds a member row with its status (1 active, 2 waiting for the owner).
+    Upsert(NewMember),
+    /// Makes a waiting member active; false when no such member was waiting.
+    Activate(i64),
+    /// Deletes a member's row (removal, leaving, a declined request); false when there was none.
+    Remove(i64),
+    /// Marks the group dissolved: nobody receives its messages any more.
+    Dissolve(Box<Group>),
+}
+
 /// What the actor is asked to do, in order.
 enum Job {
     /// Stored messages (one writer batch, in acceptance order).
     Items(Vec<FanoutItem>),
     /// Re-read the member list once every earlier message is out; answered when done.
     Reload(oneshot::Sender<()>),
+    /// Change the membership once every earlier message is out; answered with the store's answer.
+    Change(Membership, i64, oneshot::Sender<Result<bool, StoreError>>),
 }
 
 #[derive(Default)]
@@ -78,8 +97,8 @@ impl Inbox {
                 self.queued -= items.len();
                 Some(items)
             }
-            reload => {
-                self.jobs.push_front(reload);
+            other => {
+                self.jobs.push_front(other);
                 None
             }
         }
@@ -108,6 +127,38 @@ pub struct GroupActor {
 }
 
 impl GroupActor {
+    /// Spawns the actor of group `group_id` (it reads its member list when it starts). Only the
+    /// registry calls this: one actor per group.
+    pub(crate) fn spawn_ref(
+        group_id: i64,
+        store: Store,
+        delivery: Delivery,
+        cfg: FanoutConfig,
+        budget: Arc<Semaphore>,
+    ) -> GroupRef {
+        let shared = Arc::new(Shared {
+            inbox: Mutex::new(Inbox::default()),
+            room: Notify::new(),
+            limit: cfg.backlog.max(1),
+        });
+        // The mailbox only ever holds one `Run` (and a stop): the inbox is the queue.
+        let actor = GroupActor::spawn_with_mailbox(
+            GroupActor {
+                group_id,
+                members: Vec::new(),
+                store,
+                delivery,
+                shared: shared.clone(),
+                backlog: Backlog::default(),
+                threads: cfg.threads.max(1),
+                split_min: cfg.split_min.max(1),
+                budget,
+            },
+            kameo::mailbox::bounded(4),
+        );
+        GroupRef { actor, shared }
+    }
+
     async fn load(&mut self) {
         match self.store.active_member_ids(self.group_id).await {
             Ok(m) => self.members = m,
@@ -116,8 +167,46 @@ impl GroupActor {
         self.backlog.reset(self.members.len());
     }
 
-    /// Takes queued messages into the backlog, up to the next reload and while the backlog has
-    /// room.
+    /// Writes `change` to the store and, when it took, to the member list. Runs only while every
+    /// member is up to date, so the backlog can start over for the new list.
+    async fn apply(&mut self, change: Membership, now: i64) -> Result<bool, StoreError> {
+        let g = self.group_id;
+        let changed = match &change {
+            Membership::Upsert(m) => self.store.upsert_member(g, m, now).await.map(|()| true),
+            Membership::Activate(user) => self.store.activate_member(g, *user, now).await,
+            Membership::Remove(user) => self.store.remove_member(g, *user).await,
+            Membership::Dissolve(group) => {
+                let dissolved = Group {
+                    status: 0,
+                    ..(**group).clone()
+                };
+                self.store
+                    .update_group(&dissolved, now)
+                    .await
+                    .map(|()| true)
+            }
+        }?;
+        if changed {
+            match change {
+                Membership::Upsert(m) if m.status == 1 => self.add_member(m.user_id),
+                Membership::Upsert(m) => self.members.retain(|u| *u != m.user_id),
+                Membership::Activate(user) => self.add_member(user),
+                Membership::Remove(user) => self.members.retain(|u| *u != user),
+                Membership::Dissolve(_) => self.members.clear(),
+            }
+            self.backlog.reset(self.members.len());
+        }
+        Ok(changed)
+    }
+
+    fn add_member(&mut self, user: i64) {
+        if !self.members.contains(&user) {
+            self.members.push(user);
+        }
+    }
+
+    /// Takes queued messages into the backlog, up to the next reload or membership change and
+    /// while the backlog has room.
     fn absorb(&mut self, batch: &mut OfflineBatch) {
         let mut took = false;
         while self.backlog.len() < self.shared.limit {
@@ -235,8 +324,8 @@ impl GroupActor {
                 continue;
             }
             self.flush(&mut batch).await;
-            // Every member is up to date, so a reload may run now.
-            let done = {
+            // Every member is up to date, so a reload or a change may run now.
+            let job = {
                 let mut inbox = self.shared.lock();
                 match inbox.jobs.pop_front() {
                     None => {
@@ -248,11 +337,20 @@ impl GroupActor {
                         inbox.jobs.push_front(Job::Items(items));
                         continue;
                     }
-                    Some(Job::Reload(done)) => done,
+                    Some(job) => job,
                 }
             };
-            self.load().await;
-            let _ = done.send(());
+            match job {
+                Job::Reload(done) => {
+                    self.load().await;
+                    let _ = done.send(());
+                }
+                Job::Change(change, now, done) => {
+                    let res = self.apply(change, now).await;
+                    let _ = done.send(res);
+                }
+                Job::Items(_) => {}
+            }
         }
     }
 }
@@ -279,7 +377,7 @@ impl Message<Run> for GroupActor {
 }
 
 /// A group's actor and its inbox: what the writer and the group handlers hold.
-#[derive(Clone)]
+#[derive(Clone, Reply)]
 pub struct GroupRef {
     actor: ActorRef<GroupActor>,
     shared: Arc<Shared>,
@@ -294,6 +392,17 @@ impl std::fmt::Debug for GroupRef {
 }
 
 impl GroupRef {
+    pub(crate) fn is_alive(&self) -> bool {
+        self.actor.is_alive()
+    }
+
+    /// Stops the actor once its queued fan-outs are done.
+    pub(crate) async fn stop(&self) {
+        // The stop queues behind the `Run` that any waiting job has scheduled (or behind the
+        // one running), and a run returns only once its inbox is empty.
+        let _ = self.actor.stop_gracefully().await;
+    }
+
     /// Same group actor.
     pub fn same(&self, other: &GroupRef) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
@@ -343,6 +452,30 @@ impl GroupRef {
         }
     }
 
+    /// Changes the membership once every message handed over before is out; messages handed
+    /// over after this call see the new membership. Answers with the store's answer (false: the
+    /// row to activate or remove was not there).
+    pub fn change(
+        &self,
+        change: Membership,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, ActorsError>> + Send + 'static {
+        let (done, changed) = oneshot::channel();
+        let queued = {
+            let mut inbox = self.shared.lock();
+            self.enqueue(&mut inbox, Job::Change(change, now, done))
+        };
+        async move {
+            if !queued {
+                return Err(ActorsError::GroupGone);
+            }
+            changed
+                .await
+                .map_err(|_| ActorsError::GroupGone)?
+                .map_err(ActorsError::from)
+        }
+    }
+
     /// Re-reads the member list once every message handed over before is out.
     pub fn reload(&self) -> impl Future<Output = ()> + Send + 'static {
         let (done, reloaded) = oneshot::channel();
@@ -371,213 +504,6 @@ pub struct FanoutConfig {
     pub split_min: usize,
 }
 
-/// Group id → its actor, spawning on first use.
-#[derive(Clone)]
-pub struct Groups {
-    map: Arc<RwLock<HashMap<i64, GroupRef>>>,
-    store: Store,
-    delivery: Delivery,
-    cfg: FanoutConfig,
-    budget: Arc<Semaphore>,
-}
-
-impl Groups {
-    pub fn new(store: Store, delivery: Delivery, cfg: FanoutConfig) -> Groups {
-        let cfg = FanoutConfig {
-            backlog: cfg.backlog.max(1),
-            threads: cfg.threads.max(1),
-            split_min: cfg.split_min.max(1),
-        };
-        Groups {
-            map: Arc::new(RwLock::new(HashMap::new())),
-            store,
-            delivery,
-            cfg,
-            budget: Arc::new(Semaphore::new(cfg.threads)),
-        }
-    }
-
-    pub fn get(&self, group_id: i64) -> GroupRef {
-        if let Some(g) = self
-            .map
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&group_id)
-            .filter(|g| g.actor.is_alive())
-        {
-            return g.clone();
-        }
-        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(g) = map.get(&group_id).filter(|g| g.actor.is_alive()) {
-            return g.clone();
-        }
-        let shared = Arc::new(Shared {
-            inbox: Mutex::new(Inbox::default()),
-            room: Notify::new(),
-            limit: self.cfg.backlog,
-        });
-        // The mailbox only ever holds one `Run` (and a stop): the inbox is the queue.
-        let actor = GroupActor::spawn_with_mailbox(
-            GroupActor {
-                group_id,
-                members: Vec::new(),
-                store: self.store.clone(),
-                delivery: self.delivery.clone(),
-                shared: shared.clone(),
-                backlog: Backlog::default(),
-                threads: self.cfg.threads,
-                split_min: self.cfg.split_min,
-                budget: self.budget.clone(),
-            },
-            kameo::mailbox::bounded(4),
-        );
-        let g = GroupRef { actor, shared };
-        map.insert(group_id, g.clone());
-        g
-    }
-
-    /// Reloads the member list of a group's actor (if it has one), after the messages handed to
-    /// it before.
-    pub async fn reload(&self, group_id: i64) {
-        self.get(group_id).reload().await;
-    }
-
-    /// Retires a dissolved group's actor once its queued fan-outs are done.
-    pub async fn retire(&self, group_id: i64) {
-        let g = self
-            .map
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&group_id);
-        if let Some(g) = g {
-            // The stop queues behind the `Run` that any waiting job has scheduled (or behind the
-            // one running), and a run returns only once its inbox is empty.
-            let _ = g.actor.stop_gracefully().await;
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn messages_joining_a_pass_reach_every_member_once_in_order() {
-        group_of_300_gets_40_messages(1).await;
-    }
-
-    /// The same with each pass split over three threads taking runs of 64 members.
-    #[tokio::test(flavor = "current_thread")]
-    async fn split_passes_reach_every_member_once_in_order() {
-        group_of_300_gets_40_messages(3).await;
-    }
-
-    /// A group of 300 over real socket pairs, fed one message at a time while its fan-out runs
-    /// (so messages join passes part-way, or wait for the next split pass), with a removal in the
-    /// middle: every member gets every message once, in order; the sender gets none; the removed
-    /// member gets exactly those handed over before its removal. Read back with tungstenite as an
-    /// independent client.
-    async fn group_of_300_gets_40_messages(threads: usize) {
-        use crate::clock::Clock;
-        use crate::offline::{OfflineConfig, OfflineQueue};
-        use crate::outbox::Outbox;
-        use crate::registry::Registry;
-        use crate::user::{SocketControl, SocketHandle};
-        use crate::wire::frames::Dialect;
-        use crate::wire::push::Push;
-        use futures_util::StreamExt;
-        use tokio::net::UnixStream;
-        use tokio_tungstenite::tungstenite::protocol::Role;
-
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&dir.path().join("g.db").to_string_lossy())
-            .await
-            .unwrap();
-        let members: Vec<i64> = (1..=300).collect();
-        let (sender, removed) = (1, 300);
-        let g = store
-            .create_group("g", sender, "g", "", &members, 0)
-            .await
-            .unwrap();
-        let offline = OfflineQueue::Store {
-            store: store.clone(),
-            cfg: OfflineConfig {
-                cap: 1000,
-                max_age_ms: 86_400_000,
-            },
-        };
-        let registry = Registry::new(offline, Clock::default());
-        // A limit of 4 messages also makes the feeder wait for the fan-out now and then; with
-        // `threads` > 1, passes split into runs of at least 64 members.
-        let groups = Groups::new(
-            store.clone(),
-            Delivery::new(registry.clone()),
-            FanoutConfig {
-                backlog: 4,
-                threads,
-                split_min: 64,
-            },
-        );
-        let mut peers = Vec::new();
-        for &uid in &members {
-            let (a, b) = UnixStream::pair().unwrap();
-            registry.attach(
-                uid,
-                SocketHandle {
-                    conn_id: registry.next_conn_id(),
-                    sid: format!("s{uid}").into(),
-                    dialect: Dialect::Compact,
-                    outbox: Arc::new(Outbox::new(a, 10_000)),
-                    control: Arc::new(SocketControl::default()),
-                },
-            );
-            peers.push((uid, b));
-        }
-        let group = groups.get(g.id);
-        let total = 40;
-        for i in 0..total {
-            let m = serde_json::json!({"id": i, "from_id": sender, "to_id": g.id,
-                "chatType": "group", "type": "text", "data": format!("m{i}"), "create_time": 0});
-            let it = FanoutItem {
-                out: Arc::new(Push::message(&m, 0)),
-                sender,
-                // Sent from the sender's only device: it gets none back.
-                sender_sid: Some("s1".into()),
-                exclude: Vec::new(),
-                also: Vec::new(),
-            };
-            group.fan_out(vec![it]).await;
-            if i == 19 {
-                assert!(store.remove_member(g.id, removed).await.unwrap());
-                // Queued behind message 19, not awaited: later messages queue behind it.
-                tokio::spawn(group.reload());
-            }
-            // Lets the actor write a chunk or two before the next message.
-            tokio::task::yield_now().await;
-        }
-        // Answered once everything handed over before is out; then end every stream.
-        group.reload().await;
-        for (uid, _) in &peers {
-            registry.with_online(*uid, |o| {
-                for h in o.handles() {
-                    h.outbox.socket().shutdown_write();
-                }
-            });
-        }
-        for (uid, peer) in peers {
-            let mut ws =
-                tokio_tungstenite::WebSocketStream::from_raw_socket(peer, Role::Client, None).await;
-            let mut got = Vec::new();
-            while let Some(Ok(m)) = ws.next().await {
-                let v: serde_json::Value = serde_json::from_str(m.to_text().unwrap()).unwrap();
-                got.push(v["content"].as_str().unwrap().to_string());
-            }
-            let want: Vec<String> = match uid {
-                1 => vec![],
-                300 => (0..20).map(|i| format!("m{i}")).collect(),
-                _ => (0..total).map(|i| format!("m{i}")).collect(),
-            };
-            assert_eq!(got, want, "member {uid}");
-        }
-    }
-}
+#[path = "group_tests.rs"]
+mod tests;

@@ -4,10 +4,12 @@
 //! - [`clock`]: the server clock (injectable, so tests can move time)
 //! - [`offline`]: the offline queue (Redis list per user, or the embedded store)
 //! - [`user`]: [`user::Online`], a connected user's sockets, and what their queues carry
-//! - [`group`]: `GroupActor`, one per active group: member list in memory, fan-out
-//! - [`registry`]: user id → sockets; attach, detach, close
-//! - [`delivery`]: the one place that routes a message to users (local sockets or offline queue:
-//!   the seam where other nodes plug in)
+//! - [`group`]: `GroupActor`, one per active group: owns the member list (executes membership
+//!   changes in order with messages), fans out
+//! - [`registry`]: the route table (user id → sockets, group id → `GroupActor`) and
+//!   `RegistryActor`, its one writer: attach, detach, spawn and retire group actors
+//! - [`delivery`]: the one place that routes a message to users: local sockets, or the `Broker`
+//!   for users who are not here (the offline queue today; the seam where other nodes plug in)
 //! - [`writer`]: the batching message writer: durable store write, then in-order fan-out
 //! - [`wire`]: how things look on the wire: client and answer frames of both dialects
 //!   ([`wire::frames`]), the rich message object ([`wire::message`]), a message rendered once per
@@ -34,11 +36,11 @@ pub mod writer;
 
 pub use budget::SendBudget;
 pub use clock::Clock;
-pub use delivery::{Delivery, Target};
+pub use delivery::{Broker, Delivery, LocalBroker, Target};
 pub use error::ActorsError;
-pub use group::{FanoutConfig, GroupActor, GroupRef, Groups};
+pub use group::{FanoutConfig, GroupActor, GroupRef, Membership};
 pub use offline::{OfflineConfig, OfflineQueue, QueuedItem};
-pub use registry::Registry;
+pub use registry::{Registry, RegistryActor, Routes};
 pub use wire::frames::{ClientFrame, Dialect};
 pub use wire::push::Push;
 pub use writer::{Accepted, Pending, Route, Writer};

@@ -10,6 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::budget::SendBudget;
+use crate::delivery::Delivery;
 use crate::outbox::Outbox;
 use crate::registry::Registry;
 use crate::user::{SocketControl, SocketHandle};
@@ -55,6 +57,12 @@ pub trait Inbound: Send + Sync + 'static {
 /// An answer that is already known.
 pub fn now(reply: Option<Utf8Bytes>) -> Later {
     Box::pin(std::future::ready(reply))
+}
+
+/// A number for each socket of this process, to tell a user's sockets apart.
+pub fn next_conn_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Frames of one socket accepted but not yet answered; past this the socket stops reading.
@@ -142,10 +150,11 @@ pub async fn serve(
     conn: Conn,
     cfg: SocketConfig,
     registry: Registry,
+    delivery: Delivery,
     inbound: Arc<dyn Inbound>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let conn_id = registry.next_conn_id();
+    let conn_id = next_conn_id();
     let outbox = up.outbox;
     let mut ws = WebSocketStream::from_partially_read(
         Duplex {
@@ -157,16 +166,18 @@ pub async fn serve(
     )
     .await;
     let control = Arc::new(SocketControl::default());
-    registry.attach(
-        conn.user_id,
-        SocketHandle {
-            conn_id,
-            sid: conn.sid.clone(),
-            dialect: conn.dialect,
-            outbox: outbox.clone(),
-            control: control.clone(),
-        },
-    );
+    registry
+        .attach(
+            conn.user_id,
+            SocketHandle {
+                conn_id,
+                sid: conn.sid.clone(),
+                dialect: conn.dialect,
+                outbox: outbox.clone(),
+                control: control.clone(),
+            },
+        )
+        .await;
 
     let mut answers: FuturesOrdered<Later> = FuturesOrdered::new();
     let mut last_seen = Instant::now();
@@ -260,17 +271,14 @@ pub async fn serve(
 
     // After detach the registry hands out no more pushes for this socket, and after close the
     // outbox takes none: what it returns is final.
-    registry.detach(conn.user_id, conn_id);
+    registry.detach(conn.user_id, conn_id).await;
     let payloads: Vec<(i64, Arc<str>)> = outbox
         .close()
         .into_iter()
         .map(|p| (conn.user_id, p))
         .collect();
-    if !payloads.is_empty() {
-        let now = registry.clock().now_ms();
-        if let Err(e) = registry.offline().push(&payloads, now).await {
-            tracing::error!(user = conn.user_id, error = %e, "spilling a closed socket's queue failed");
-        }
+    if let Err(e) = delivery.spill(payloads).await {
+        tracing::error!(user = conn.user_id, error = %e, "spilling a closed socket's queue failed");
     }
     drop(ws);
     outbox

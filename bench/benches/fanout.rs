@@ -7,11 +7,11 @@
 mod support;
 
 use chatd_actors::clock::Clock;
-use chatd_actors::delivery::Delivery;
-use chatd_actors::group::{FanoutConfig, FanoutItem, GroupRef, Groups};
+use chatd_actors::group::{FanoutConfig, FanoutItem, GroupRef};
 use chatd_actors::offline::{OfflineConfig, OfflineQueue};
 use chatd_actors::outbox::{Outbox, RawSocket};
 use chatd_actors::registry::Registry;
+use chatd_actors::socket::next_conn_id;
 use chatd_actors::user::{SocketControl, SocketHandle};
 use chatd_actors::wire::frames::Dialect;
 use chatd_actors::wire::push::Push;
@@ -91,11 +91,10 @@ impl World {
                 max_age_ms: 86_400_000,
             },
         };
-        let registry = Registry::new(offline, clock);
-        let delivery = Delivery::new(registry.clone());
-        let groups = Groups::new(
+        let (registry, _delivery) = Registry::start_local(
             store,
-            delivery,
+            offline,
+            clock,
             FanoutConfig {
                 backlog: 1024,
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -114,17 +113,20 @@ impl World {
                 Dialect::Compact
             };
             let handle = SocketHandle {
-                conn_id: registry.next_conn_id(),
+                conn_id: next_conn_id(),
                 sid: format!("s{uid}").into(),
                 dialect,
                 outbox: Arc::new(Outbox::new(sock, 64)),
                 control: Arc::new(SocketControl::default()),
             };
-            registry.attach(uid, handle);
+            registry.attach(uid, handle).await;
             sockets.push((written, out.wire(dialect).len() as u64));
         }
         World {
-            group: groups.get(group.id),
+            group: registry
+                .group(group.id)
+                .await
+                .unwrap_or_else(|e| fail("group actor", e)),
             sockets,
             out,
             sender,

@@ -155,6 +155,7 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
             conn,
             task_app.socket_cfg.clone(),
             task_app.registry.clone(),
+            task_app.delivery.clone(),
             inbound,
             task_app.shutdown.clone(),
         )

@@ -2,6 +2,7 @@
 //! nickname, leaving and dissolving, removing, inviting and approving. Membership changes and
 //! their announcements are `ops::groups`'s; this module decides who may make them.
 
+use chatd_actors::Membership;
 use chatd_schema::models::{Group, GroupMember, User};
 use serde_json::{json, Map};
 
@@ -9,8 +10,8 @@ use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::ops::groups::{
-    active_group, active_member, after_membership_change, announce, ask_owner, composed, dissolve,
-    group_ref, join, leave, log_in_first, owner_only, remove, JoinRequest,
+    active_group, active_member, after_membership_change, announce, ask_owner, change_membership,
+    composed, dissolve, group_ref, join, leave, log_in_first, owner_only, remove, JoinRequest,
 };
 use crate::ops::notify::system_message;
 use crate::rules::groups::{join_decision, JoinDecision};
@@ -280,11 +281,7 @@ pub async fn answer_request(
         .ok_or_else(no_such_user)?;
     if agree {
         let before = composed(app, g.id).await?;
-        if !app
-            .store
-            .activate_member(g.id, user.id, app.clock.now_ms())
-            .await?
-        {
+        if !change_membership(app, g.id, Membership::Activate(user.id)).await? {
             return Err(no_pending());
         }
         let g = after_membership_change(app, g, before).await?;
@@ -294,7 +291,7 @@ pub async fn answer_request(
         );
         announce(app, &g, &user, &text, Some("join"), Vec::new(), None).await?;
     } else {
-        app.store.remove_member(g.id, user.id).await?;
+        change_membership(app, g.id, Membership::Remove(user.id)).await?;
         let text = lang.text(
             format!("your request to join {} was declined", g.name),
             format!("你加入群 {} 的申请被拒绝了", g.name),

@@ -1,8 +1,10 @@
 //! Group operations (SPEC §4): composition of the default name and avatar, announcements, and
-//! every membership change. Store writes happen here; each change ends by reloading the group
-//! actor's member list, so fan-outs accepted afterwards see the new membership.
+//! every membership change. A membership change is a command to the group's actor
+//! ([`change_membership`]), which writes it to the store and to its member list in one step, in
+//! order with the group's messages: a message accepted after the change answered sees the new
+//! membership, one accepted before it the old.
 
-use chatd_actors::{Accepted, Route};
+use chatd_actors::{Accepted, Membership, Route};
 use chatd_schema::models::{Group, GroupMember, User};
 use chatd_schema::NewMember;
 use serde_json::{json, Map, Value};
@@ -114,8 +116,19 @@ pub async fn active_member(
         })
 }
 
-/// Applies a membership change: `change` runs, then the composed avatar (and the name, when it
-/// was still the composed default) is recomputed and the group actor reloads its members.
+/// Has the group's actor make `change` (store and member list together, in order with the
+/// group's messages). False: the row to activate or remove was not there.
+pub async fn change_membership(
+    app: &AppState,
+    group_id: i64,
+    change: Membership,
+) -> Result<bool, ApiError> {
+    let group = app.registry.group(group_id).await?;
+    Ok(group.change(change, app.clock.now_ms()).await?)
+}
+
+/// After a membership change: the composed avatar (and the name, when it was still the composed
+/// default `before`) is recomputed.
 pub async fn after_membership_change(
     app: &AppState,
     mut g: Group,
@@ -128,7 +141,6 @@ pub async fn after_membership_change(
     }
     g.avatar = avatar;
     app.store.update_group(&g, app.clock.now_ms()).await?;
-    app.groups.reload(g.id).await;
     Ok(g)
 }
 
@@ -176,7 +188,7 @@ pub async fn announce(
                 .collect(),
         ),
         None => Route::Group {
-            group: app.groups.get(g.id),
+            group: app.registry.group(g.id).await?,
             sender: from.id,
             sender_sid: None,
             exclude: Vec::new(),
@@ -201,9 +213,7 @@ pub async fn join(
         invited_by: inviter,
         join_desc: None,
     };
-    app.store
-        .upsert_member(g.id, &m, app.clock.now_ms())
-        .await?;
+    change_membership(app, g.id, Membership::Upsert(m)).await?;
     let g = after_membership_change(app, g, before).await?;
     let text = lang.text(
         format!("{} joined the group", user.display_name()),
@@ -248,7 +258,7 @@ pub async fn ask_owner(
         invited_by: Some(inviter.map_or(user.id, |u| u.id)),
         join_desc: Some(desc.to_string()),
     };
-    app.store.upsert_member(g.id, &m, now).await?;
+    change_membership(app, g.id, Membership::Upsert(m)).await?;
     if let Some(owner) = app.store.user_by_id(g.user_id).await? {
         let text = lang.text(
             format!("{} asks to join {}", user.display_name(), g.name),
@@ -279,14 +289,8 @@ pub async fn dissolve(app: &AppState, g: &Group, owner: &User, lang: Lang) -> Re
         format!("{}解散了该群", owner.display_name()),
     );
     announce(app, g, owner, &text, Some("dissolve"), Vec::new(), None).await?;
-    let dissolved = Group {
-        status: 0,
-        ..g.clone()
-    };
-    app.store
-        .update_group(&dissolved, app.clock.now_ms())
-        .await?;
-    app.groups.retire(g.id).await;
+    change_membership(app, g.id, Membership::Dissolve(Box::new(g.clone()))).await?;
+    app.registry.retire_group(g.id).await;
     Ok(())
 }
 
@@ -294,7 +298,7 @@ pub async fn dissolve(app: &AppState, g: &Group, owner: &User, lang: Lang) -> Re
 pub async fn leave(app: &AppState, g: Group, user: &User, lang: Lang) -> Result<(), ApiError> {
     let before = composed(app, g.id).await?;
     let name = member_name(app.store.group_member(g.id, user.id).await?.as_ref(), user);
-    app.store.remove_member(g.id, user.id).await?;
+    change_membership(app, g.id, Membership::Remove(user.id)).await?;
     let g = after_membership_change(app, g, before).await?;
     let text = lang.text(
         format!("{name} left the group"),
@@ -338,7 +342,7 @@ pub async fn remove(
         .await?
         .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
     let before = composed(app, g.id).await?;
-    app.store.remove_member(g.id, target).await?;
+    change_membership(app, g.id, Membership::Remove(target)).await?;
     let g = after_membership_change(app, g, before).await?;
     let name = member_name(Some(&row), &user);
     let text = lang.text(

@@ -26,7 +26,7 @@ pub async fn replay(app: &AppState, user_id: i64) -> Result<(), ApiError> {
     if sockets.is_empty() {
         return Err(no_socket());
     }
-    let offline = app.registry.offline();
+    let offline = &app.offline;
     let items = offline.peek(user_id, app.clock.now_ms()).await?;
     let now = app.clock.now_ms();
     let mut done = Vec::with_capacity(items.len());
@@ -69,7 +69,7 @@ pub async fn pull_compact(
     drop: bool,
     kind: &str,
 ) -> Result<Value, ApiError> {
-    let offline = app.registry.offline();
+    let offline = &app.offline;
     let items = offline.peek(user_id, app.clock.now_ms()).await?;
     let mut chosen = Vec::new();
     let mut frames: Vec<(i64, String, Value)> = Vec::new();

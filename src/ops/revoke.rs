@@ -57,7 +57,7 @@ pub async fn revoke(
             member_name(member.as_ref(), &me),
             member_avatar(member.as_ref(), &me),
             Route::Group {
-                group: app.groups.get(row.to_id),
+                group: app.registry.group(row.to_id).await?,
                 sender: me.id,
                 sender_sid: Some(caller.sid.clone()),
                 exclude: Vec::new(),

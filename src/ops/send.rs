@@ -161,7 +161,7 @@ async fn send_group(
     let content = m.content(Some(facts.extra.clone()));
     let msg = new_message(ChatType::Group, from, to, content, app.clock.now_ms());
     let route = Route::Group {
-        group: app.groups.get(facts.group_id),
+        group: app.registry.group(facts.group_id).await?,
         sender: facts.sender_id,
         sender_sid: Some(caller.sid.clone()),
         exclude: facts.blockers.clone(),

@@ -175,12 +175,7 @@ async fn burst_to_two_thousand(b: Backend, tweak: fn(&mut Options)) {
     }
     let st = app.state();
     for (id, _) in offline {
-        let queued = st
-            .registry
-            .offline()
-            .peek(*id, app.clock.now_ms())
-            .await
-            .unwrap();
+        let queued = st.offline.peek(*id, app.clock.now_ms()).await.unwrap();
         let datas: Vec<String> = queued
             .iter()
             .map(|q| {
@@ -269,8 +264,7 @@ async fn slow_member(b: Backend, tweak: fn(&mut Options)) {
     }
     for q in app
         .state()
-        .registry
-        .offline()
+        .offline
         .peek(slow_id, app.clock.now_ms())
         .await
         .unwrap()
