@@ -15,6 +15,7 @@ on_both!(
     burst_answers_in_order,
     burst_reaches_every_device_in_order,
     qr_codes_decode,
+    membership_changes_interleave_with_messages,
 );
 
 /// Friendship row ids of `me` for the given friends (what group/create takes).
@@ -814,4 +815,119 @@ async fn qr_codes_decode(b: Backend) {
         .await;
     fail(s, &body, StatusCode::FORBIDDEN);
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// Issue 22: membership changes and messages interleave in one order. While a member streams
+/// group messages, the owner removes one member and invites another. The removed member gets no
+/// message whose send began after the removal was answered; the new member gets every message
+/// whose send began after the join was answered; nobody gets a message twice.
+async fn membership_changes_interleave_with_messages(b: Backend) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    let app = TestApp::spawn(b).await;
+    let owner = app.register("ilo").await;
+    let sender = app.register("ils").await;
+    let removed = app.register("ilr").await;
+    let joiner = app.register("ilj").await;
+    let gid = make_group_id(&app, &owner, &[&sender, &removed]).await;
+    let mut rws = app.ws(&removed.token).await;
+    let mut jws = app.ws(&joiner.token).await;
+    app.wait_online(&removed).await;
+    app.wait_online(&joiner).await;
+
+    const TOTAL: usize = 80;
+    let sent = AtomicUsize::new(0);
+    // (data, when its send began, when it was answered)
+    let log: Mutex<Vec<(String, Instant, Instant)>> = Mutex::new(Vec::new());
+    let stream = async {
+        for i in 0..TOTAL {
+            let data = format!("m{i}");
+            let began = Instant::now();
+            let (s, body) = gsend(&app, &sender, gid, &data).await;
+            ok_data(s, &body);
+            log.lock().unwrap().push((data, began, Instant::now()));
+            sent.fetch_add(1, Ordering::SeqCst);
+        }
+    };
+    let wait_for = |n: usize| {
+        let sent = &sent;
+        async move {
+            while sent.load(Ordering::SeqCst) < n {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    };
+    let changes = async {
+        wait_for(20).await;
+        let (s, body) = remove_member(&app, &owner, gid, &removed).await;
+        ok_data(s, &body);
+        let removal_answered = Instant::now();
+        wait_for(40).await;
+        let join_began = Instant::now();
+        let (s, body) = app
+            .post(
+                "/api/chat/groupInviteUser",
+                Some(&owner.token),
+                &[
+                    ("group_id", &gid.to_string()),
+                    ("user_id", &joiner.id.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(ok_data(s, &body), "joined");
+        (removal_answered, join_began, Instant::now())
+    };
+    let ((), (removal_answered, join_began, join_answered)) = tokio::join!(stream, changes);
+    let log = log.into_inner().unwrap();
+
+    async fn stream_messages(ws: &mut Ws) -> Vec<String> {
+        let mut got = Vec::new();
+        while let Some(v) = ws.try_recv(Duration::from_millis(700)).await {
+            if v["data"]["type"] == "text" {
+                got.push(v["data"]["data"].as_str().unwrap().to_string());
+            }
+        }
+        got
+    }
+    let for_removed = stream_messages(&mut rws).await;
+    let for_joiner = stream_messages(&mut jws).await;
+    for (who, got) in [("removed", &for_removed), ("joiner", &for_joiner)] {
+        let mut seen = std::collections::HashSet::new();
+        for m in got.iter() {
+            assert!(seen.insert(m), "the {who} got {m} twice: {got:?}");
+        }
+    }
+    for (data, began, answered) in &log {
+        if *began > removal_answered {
+            assert!(
+                !for_removed.contains(data),
+                "{data} was sent after the removal answered but reached the removed member"
+            );
+        }
+        if *began > join_answered {
+            assert!(
+                for_joiner.contains(data),
+                "{data} was sent after the join answered but never reached the new member"
+            );
+        }
+        if *answered < join_began {
+            assert!(
+                !for_joiner.contains(data),
+                "{data} was answered before the join began but reached the new member"
+            );
+        }
+    }
+    // The stream kept the order of acceptance for both.
+    let index = |d: &String| log.iter().position(|(x, _, _)| x == d).unwrap();
+    for got in [&for_removed, &for_joiner] {
+        assert!(
+            got.windows(2).all(|w| index(&w[0]) < index(&w[1])),
+            "{got:?}"
+        );
+    }
+    // The messages answered before the removal began reached the member then still in.
+    assert!(for_removed.len() >= 20, "{for_removed:?}");
+    assert!(!for_joiner.is_empty(), "the joiner got nothing");
 }
