@@ -56,7 +56,7 @@ impl Application {
     /// (at most 10 s), and returns.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        self.app.registry.shutdown();
+        self.app.registry.shutdown().await;
         self.app.sockets.close();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.app.sockets.wait()).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;

@@ -22,9 +22,9 @@ async fn split_passes_reach_every_member_once_in_order() {
 async fn group_of_300_gets_40_messages(threads: usize) {
     use crate::clock::Clock;
     use crate::offline::{OfflineConfig, OfflineQueue};
+    use crate::online::{SocketControl, SocketHandle};
     use crate::outbox::Outbox;
     use crate::registry::Registry;
-    use crate::user::{SocketControl, SocketHandle};
     use crate::wire::frames::Dialect;
     use crate::wire::push::Push;
     use futures_util::StreamExt;
@@ -64,7 +64,7 @@ async fn group_of_300_gets_40_messages(threads: usize) {
     for uid in 1..=joiner {
         let (a, b) = UnixStream::pair().unwrap();
         registry
-            .attach(
+            .attach_bare(
                 uid,
                 SocketHandle {
                     conn_id: crate::socket::next_conn_id(),

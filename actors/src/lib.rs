@@ -3,7 +3,10 @@
 //! ## Layout
 //! - [`clock`]: the server clock (injectable, so tests can move time)
 //! - [`offline`]: the offline queue (Redis list per user, or the embedded store)
-//! - [`user`]: [`user::Online`], a connected user's sockets, and what their queues carry
+//! - [`user`]: `UserActor`, one per connected user: runs the user's sockets, publishes them to the
+//!   registry, closes revoked ones, hands back what a closed socket held, serializes replays
+//! - [`online`]: [`online::Online`], the socket list a user actor publishes, which deliveries
+//!   write through
 //! - [`group`]: `GroupActor`, one per active group: owns the member list (executes membership
 //!   changes in order with messages), fans out
 //! - [`registry`]: the route table (user id → sockets, group id → `GroupActor`) and
@@ -17,8 +20,8 @@
 //! - [`outbox`]: a socket's outgoing side: deliveries write straight into the kernel, a bounded
 //!   queue holds what the kernel cannot take yet
 //! - [`budget`]: the per-user send budget every client frame and REST send draws from
-//! - [`socket`]: the per-connection task (read, answer, finish stalled writes, heartbeat, idle
-//!   close, spill)
+//! - [`socket`]: one socket's state as its user actor runs it (read, answer, finish stalled
+//!   writes, heartbeat, idle close, hand back what it held)
 
 mod backlog;
 pub mod budget;
@@ -27,6 +30,7 @@ pub mod delivery;
 pub mod error;
 pub mod group;
 pub mod offline;
+pub mod online;
 pub mod outbox;
 pub mod registry;
 pub mod socket;
@@ -41,6 +45,7 @@ pub use error::ActorsError;
 pub use group::{FanoutConfig, GroupActor, GroupRef, Membership};
 pub use offline::{OfflineConfig, OfflineQueue, QueuedItem};
 pub use registry::{Registry, RegistryActor, Routes};
+pub use user::{UserActor, UserSeed};
 pub use wire::frames::{ClientFrame, Dialect};
 pub use wire::push::Push;
 pub use writer::{Accepted, Pending, Route, Writer};

@@ -1,6 +1,7 @@
-//! The registry: the route table of this node — user id → the user's sockets ([`Online`]), group
-//! id → its [`GroupActor`] — and the one actor, [`RegistryActor`], that changes it. It spawns
-//! group actors on first use and retires them, and attaches and detaches sockets.
+//! The registry: the route table of this node — user id → the user's [`UserActor`] and the
+//! socket list it published ([`Online`]), group id → its [`GroupActor`] — and the one actor,
+//! [`RegistryActor`], that changes it. It spawns user actors on a user's first socket and group
+//! actors on a group's first use, and retires both.
 //!
 //! The hot path never passes through the actor: a delivery reads the table ([`Routes`]) under a
 //! read lock and writes into the sockets' outboxes itself (the fast lane). Only the actor takes
@@ -8,6 +9,7 @@
 //! table, and swapping in a copy of a 19,000-entry map per change costs O(users) where the write
 //! lock costs O(1); reads far outnumber writes but are short, so the lock is rarely contended.
 
+use kameo::error::SendError;
 use kameo::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -20,7 +22,9 @@ use crate::delivery::{Delivery, LocalBroker};
 use crate::error::ActorsError;
 use crate::group::{FanoutConfig, GroupActor, GroupRef};
 use crate::offline::OfflineQueue;
-use crate::user::{Online, SocketHandle};
+use crate::online::{Online, SocketHandle};
+use crate::socket::{Conn, Upgraded};
+use crate::user::{AddSocket, Close, ReplaySlot, TakeReplaySlot, UserActor, UserSeed};
 
 /// The route table. Read by anyone holding it; written only by [`RegistryActor`].
 #[derive(Default)]
@@ -28,6 +32,8 @@ pub struct Routes {
     /// A user is here while at least one of their sockets is attached. A push never lands on a
     /// detached socket: detach takes the write lock, deliveries hold the read lock.
     users: RwLock<HashMap<i64, Online>>,
+    /// The actor of each user with a socket here (it owns the sockets `users` lists).
+    actors: RwLock<HashMap<i64, ActorRef<UserActor>>>,
     groups: RwLock<HashMap<i64, GroupRef>>,
 }
 
@@ -47,6 +53,19 @@ impl Routes {
             .get(&group_id)
             .filter(|g| g.is_alive())
             .cloned()
+    }
+
+    pub fn user_actor(&self, user_id: i64) -> Option<ActorRef<UserActor>> {
+        self.actors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&user_id)
+            .filter(|a| a.is_alive())
+            .cloned()
+    }
+
+    fn actors_mut(&self) -> RwLockWriteGuard<'_, HashMap<i64, ActorRef<UserActor>>> {
+        self.actors.write().unwrap_or_else(|p| p.into_inner())
     }
 
     fn groups_mut(&self) -> RwLockWriteGuard<'_, HashMap<i64, GroupRef>> {
@@ -76,37 +95,93 @@ pub struct RegistryActor {
     fanout: FanoutConfig,
     /// Threads free to write split passes, shared by every group.
     budget: Arc<Semaphore>,
+    /// The handle user actors get (set when the actor starts).
+    me: Option<Registry>,
 }
 
 impl Actor for RegistryActor {
     type Args = Self;
     type Error = kameo::error::Infallible;
 
-    async fn on_start(args: Self::Args, _: ActorRef<Self>) -> Result<Self, Self::Error> {
+    async fn on_start(mut args: Self::Args, me: ActorRef<Self>) -> Result<Self, Self::Error> {
+        args.me = Some(Registry {
+            routes: args.routes.clone(),
+            actor: me,
+        });
         Ok(args)
     }
 }
 
-struct Attach(i64, SocketHandle);
+/// The actor of `user`, spawned if the user has none here.
+struct Connect(i64, Arc<UserSeed>);
 
-impl Message<Attach> for RegistryActor {
-    type Reply = ();
+impl Message<Connect> for RegistryActor {
+    type Reply = Option<ActorRef<UserActor>>;
 
-    async fn handle(&mut self, Attach(user, handle): Attach, _: &mut Context<Self, ()>) {
-        self.routes.users_mut().entry(user).or_default().add(handle);
+    async fn handle(
+        &mut self,
+        Connect(user, seed): Connect,
+        _: &mut Context<Self, Self::Reply>,
+    ) -> Self::Reply {
+        if let Some(a) = self.routes.user_actor(user) {
+            return Some(a);
+        }
+        let registry = self.me.clone()?;
+        let actor = UserActor::spawn_with_mailbox(
+            UserActor::new(user, seed, registry),
+            kameo::mailbox::bounded(16),
+        );
+        self.routes.actors_mut().insert(user, actor.clone());
+        Some(actor)
     }
 }
 
-struct Detach(i64, u64);
+/// A user actor's socket list, as deliveries are to see it.
+struct Publish(i64, ActorId, Online);
 
-impl Message<Detach> for RegistryActor {
+impl Message<Publish> for RegistryActor {
     type Reply = ();
 
-    async fn handle(&mut self, Detach(user, conn): Detach, _: &mut Context<Self, ()>) {
-        let mut users = self.routes.users_mut();
-        if users.get_mut(&user).is_some_and(|o| o.remove(conn)) {
-            users.remove(&user);
+    async fn handle(&mut self, Publish(user, from, online): Publish, _: &mut Context<Self, ()>) {
+        // Only the user's current actor speaks for the user.
+        if self.routes.user_actor(user).is_none_or(|a| a.id() != from) {
+            return;
         }
+        let mut users = self.routes.users_mut();
+        if online.is_empty() {
+            users.remove(&user);
+        } else {
+            users.insert(user, online);
+        }
+    }
+}
+
+/// The user actor `from` has no socket left and stops.
+struct RetireUser(i64, ActorId);
+
+impl Message<RetireUser> for RegistryActor {
+    type Reply = ();
+
+    async fn handle(&mut self, RetireUser(user, from): RetireUser, _: &mut Context<Self, ()>) {
+        let mut actors = self.routes.actors_mut();
+        if actors.get(&user).is_some_and(|a| a.id() == from) {
+            actors.remove(&user);
+        }
+    }
+}
+
+/// A socket handle with no user actor behind it (benches and tests of the fan-out, which have
+/// no client frames to read).
+struct AttachBare(i64, SocketHandle);
+
+impl Message<AttachBare> for RegistryActor {
+    type Reply = ();
+
+    async fn handle(&mut self, AttachBare(user, handle): AttachBare, _: &mut Context<Self, ()>) {
+        let mut users = self.routes.users_mut();
+        let handles = users.get(&user).map(|o| o.handles()).unwrap_or_default();
+        let online = Online::from_handles(handles.into_iter().chain([handle]));
+        users.insert(user, online);
     }
 }
 
@@ -176,6 +251,7 @@ impl Registry {
             delivery,
             fanout,
             budget: Arc::new(Semaphore::new(fanout.threads)),
+            me: None,
         });
         Registry { routes, actor }
     }
@@ -198,18 +274,51 @@ impl Registry {
         &self.routes
     }
 
-    /// Registers a socket.
-    pub async fn attach(&self, user_id: i64, handle: SocketHandle) {
-        if let Err(e) = self.actor.ask(Attach(user_id, handle)).await {
-            tracing::error!(user = user_id, error = %e, "the registry refused a socket");
+    /// Hands a new socket to its user's actor (spawning the actor for the user's first socket).
+    pub async fn connect(&self, up: Upgraded, conn: Conn, seed: Arc<UserSeed>) {
+        let user = conn.user_id;
+        let mut msg = AddSocket(up, conn);
+        // An actor found just as its last socket ended stops without taking the socket, and
+        // gives it back: the next attempt finds the registry without it and spawns a new one.
+        for _ in 0..5 {
+            let actor = match self.actor.ask(Connect(user, seed.clone())).await {
+                Ok(Some(a)) => a,
+                Ok(None) | Err(_) => break,
+            };
+            match actor.ask(msg).await {
+                Ok(()) => return,
+                Err(SendError::ActorNotRunning(back)) => msg = back,
+                Err(e) => {
+                    tracing::error!(user, error = %e, "a user actor failed to take a socket");
+                    return;
+                }
+            }
+        }
+        tracing::error!(user, "no user actor took a socket; it is dropped");
+    }
+
+    /// Publishes `from`'s socket list for `user`; once this returns, deliveries see exactly it.
+    pub(crate) async fn publish(&self, user: i64, from: ActorId, online: Online) {
+        if let Err(e) = self.actor.ask(Publish(user, from, online)).await {
+            tracing::error!(user, error = %e, "the registry could not publish a user's sockets");
         }
     }
 
-    /// Unregisters a socket; once this returns nothing more is pushed to it.
-    pub async fn detach(&self, user_id: i64, conn_id: u64) {
-        if let Err(e) = self.actor.ask(Detach(user_id, conn_id)).await {
-            tracing::error!(user = user_id, error = %e, "the registry could not detach a socket");
-        }
+    pub(crate) async fn retire_user(&self, user: i64, from: ActorId) {
+        let _ = self.actor.ask(RetireUser(user, from)).await;
+    }
+
+    /// Publishes a bare socket handle, with no user actor behind it: for benches and tests of
+    /// the fan-out, whose sockets have no client to read.
+    pub async fn attach_bare(&self, user_id: i64, handle: SocketHandle) {
+        let _ = self.actor.ask(AttachBare(user_id, handle)).await;
+    }
+
+    /// The user's sockets for an offline replay and the slot that serializes the user's
+    /// replays; `None` when the user has no socket here.
+    pub async fn replay_slot(&self, user_id: i64) -> Option<ReplaySlot> {
+        let actor = self.routes.user_actor(user_id)?;
+        actor.ask(TakeReplaySlot).await.ok()
     }
 
     /// The group's actor, spawned on first use (it reads the member list when it starts).
@@ -243,17 +352,34 @@ impl Registry {
         self.routes.online_users()
     }
 
-    /// Closes the sockets of revoked sessions (1008).
-    pub fn close_sessions(&self, user_id: i64, sids: Vec<String>) {
-        self.routes.with_online(user_id, |o| {
-            o.close(1008, |s| sids.iter().any(|sid| **sid == *s.sid))
-        });
+    /// Has the user's actor close the sockets of revoked sessions (1008).
+    pub async fn close_sessions(&self, user_id: i64, sids: Vec<String>) {
+        if let Some(actor) = self.routes.user_actor(user_id) {
+            let close = Close {
+                code: 1008,
+                sids: Some(sids),
+            };
+            let _ = actor.ask(close).await;
+        }
     }
 
-    /// Closes every socket with 1001 (server going away).
-    pub fn shutdown(&self) {
-        for o in self.routes.users().values() {
-            o.close(1001, |_| true);
+    /// Has every user actor close its sockets with 1001 (server going away).
+    pub async fn shutdown(&self) {
+        let actors: Vec<_> = self
+            .routes
+            .actors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for actor in actors {
+            let _ = actor
+                .tell(Close {
+                    code: 1001,
+                    sids: None,
+                })
+                .await;
         }
     }
 }

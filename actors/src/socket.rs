@@ -1,12 +1,15 @@
-//! The per-connection task: reads client frames and hands them to the server's [`Inbound`]
-//! handler, writes their answers, finishes writes the kernel could not take at once (deliveries
-//! write to the socket's [`Outbox`] themselves), pings idle peers and closes silent ones. When it
-//! ends, for whatever reason, every message not known to be written goes to the user's offline
-//! queue: a socket never takes a message down with it.
+//! One WebSocket as its user's actor runs it ([`Socket`]): reads client frames and hands them to
+//! the server's [`Inbound`] handler, writes their answers in frame order, finishes writes the
+//! kernel could not take at once (deliveries write to the socket's [`Outbox`] themselves), pings
+//! idle peers and closes silent ones. There is no task per socket: the user's actor polls its
+//! sockets beside its mailbox ([`Socket::poll_event`]) and handles what comes
+//! ([`Socket::on_event`]). When a socket ends, for whatever reason, every message not known to be
+//! written is handed back to delivery: a socket never takes a message down with it.
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, Stream};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -15,17 +18,15 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::watch;
-use tokio::time::Instant;
+use tokio::time::{Instant, Interval};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::budget::SendBudget;
 use crate::delivery::Delivery;
+use crate::online::{SocketControl, SocketHandle};
 use crate::outbox::Outbox;
-use crate::registry::Registry;
-use crate::user::{SocketControl, SocketHandle};
 use crate::wire;
 use crate::wire::frames::{error, pong, ClientFrame, Dialect};
 
@@ -137,151 +138,236 @@ impl AsyncWrite for Duplex {
 
 /// The socket as the server got it from the upgrade: the connection's outbox (over the raw
 /// socket, `Outbox::new(stream, SocketConfig::queue)`), and what the client sent after its
-/// handshake that the HTTP server had already read.
+/// handshake that the HTTP server had already read. `guard` lives exactly as long as the socket
+/// (the server keeps its per-address connection place and its shutdown tracker token in it).
 pub struct Upgraded {
     pub outbox: Arc<Outbox>,
     pub read_ahead: Vec<u8>,
     pub ws: WebSocketConfig,
+    pub guard: Box<dyn Send + Sync>,
 }
 
-/// Runs one socket until it closes. Returns after the socket is detached and its leftovers spilled.
-pub async fn serve(
-    up: Upgraded,
+/// What woke a socket.
+pub enum Event {
+    /// Asked to close (revoked session, shutdown, too slow) with this code.
+    Closed(u16),
+    /// The kernel refused a write: the queue must be written out as the socket allows.
+    Stalled,
+    /// The stalled queue was written out (true) or could not be in time (false).
+    Flushed(bool),
+    /// The next answer, in frame order, is known.
+    Answer(Option<Utf8Bytes>),
+    /// The client sent something (or the stream ended).
+    Frame(Option<Result<Message, tungstenite::Error>>),
+    /// The heartbeat.
+    Tick,
+}
+
+/// One socket's state, owned by its user's actor.
+pub struct Socket {
+    pub(crate) handle: SocketHandle,
     conn: Conn,
-    cfg: SocketConfig,
-    registry: Registry,
-    delivery: Delivery,
-    inbound: Arc<dyn Inbound>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let conn_id = next_conn_id();
-    let outbox = up.outbox;
-    let mut ws = WebSocketStream::from_partially_read(
-        Duplex {
-            outbox: outbox.clone(),
-        },
-        up.read_ahead,
-        Role::Server,
-        Some(up.ws),
-    )
-    .await;
-    let control = Arc::new(SocketControl::default());
-    registry
-        .attach(
-            conn.user_id,
-            SocketHandle {
-                conn_id,
-                sid: conn.sid.clone(),
-                dialect: conn.dialect,
+    ws: WebSocketStream<Duplex>,
+    answers: FuturesOrdered<Later>,
+    last_seen: Instant,
+    ping: Interval,
+    /// Kept for the socket's whole life: re-polling a waiter is cheap, re-creating it on every
+    /// wake-up cost a registration and a removal under the Notify's lock.
+    closed: BoxFuture<'static, u16>,
+    stalled: BoxFuture<'static, ()>,
+    flushing: Option<BoxFuture<'static, bool>>,
+    _guard: Box<dyn Send + Sync>,
+}
+
+fn closed_waiter(control: Arc<SocketControl>) -> BoxFuture<'static, u16> {
+    async move { control.closed().await }.boxed()
+}
+
+fn stalled_waiter(outbox: Arc<Outbox>) -> BoxFuture<'static, ()> {
+    async move { outbox.stalled().await }.boxed()
+}
+
+impl Socket {
+    /// Takes over an upgraded connection.
+    pub async fn open(up: Upgraded, conn: Conn, cfg: &SocketConfig) -> Socket {
+        let outbox = up.outbox;
+        let ws = WebSocketStream::from_partially_read(
+            Duplex {
                 outbox: outbox.clone(),
-                control: control.clone(),
             },
+            up.read_ahead,
+            Role::Server,
+            Some(up.ws),
         )
         .await;
-
-    let mut answers: FuturesOrdered<Later> = FuturesOrdered::new();
-    let mut last_seen = Instant::now();
-    let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
-    let write_timeout = cfg.idle_timeout;
-    let budget = cfg.budget.clone();
-
-    // Shutdown flips the flag, then closes every attached socket through its control; a socket
-    // that attached after that sweep sees the flag here. So the loop never polls the shared watch.
-    if *shutdown.borrow_and_update() {
-        control.close(1001);
+        let control = Arc::new(SocketControl::default());
+        let handle = SocketHandle {
+            conn_id: next_conn_id(),
+            sid: conn.sid.clone(),
+            dialect: conn.dialect,
+            outbox: outbox.clone(),
+            control: control.clone(),
+        };
+        Socket {
+            handle,
+            conn,
+            ws,
+            answers: FuturesOrdered::new(),
+            last_seen: Instant::now(),
+            ping: tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval),
+            closed: closed_waiter(control),
+            stalled: stalled_waiter(outbox),
+            flushing: None,
+            _guard: up.guard,
+        }
     }
-    // One waiter for the whole life of the socket: re-polling it is cheap, re-creating it on
-    // every wake-up cost a registration and a removal under the Notify's lock.
-    let closed = control.closed();
-    tokio::pin!(closed);
 
-    // Deliveries do not pass through here (they write to the outbox themselves); this task wakes
-    // for its client's frames, their answers, the heartbeat, and a write the kernel could not
-    // take at once.
-    let close_code: Option<u16> = loop {
-        tokio::select! {
-            biased;
-            code = &mut closed => break Some(code),
-            _ = outbox.stalled() => {
-                tokio::select! {
-                    biased;
-                    r = tokio::time::timeout(write_timeout, outbox.flush()) => {
-                        if !matches!(r, Ok(Ok(()))) {
-                            break None;
-                        }
-                    }
-                    // The client stopped reading and the queue filled.
-                    code = &mut closed => break Some(code),
-                }
+    pub fn conn_id(&self) -> u64 {
+        self.handle.conn_id
+    }
+
+    /// The next thing to handle, in priority order: a close request, a stalled write (while one
+    /// is being written out, nothing else), an answer, a client frame (not while the socket has
+    /// many answers pending or a full queue: a client that does not read is not read either),
+    /// the heartbeat.
+    pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        if let Poll::Ready(code) = self.closed.as_mut().poll(cx) {
+            return Poll::Ready(Event::Closed(code));
+        }
+        if let Some(flush) = &mut self.flushing {
+            return flush.as_mut().poll(cx).map(Event::Flushed);
+        }
+        if self.stalled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Event::Stalled);
+        }
+        if !self.answers.is_empty() {
+            if let Poll::Ready(Some(reply)) = Pin::new(&mut self.answers).poll_next(cx) {
+                return Poll::Ready(Event::Answer(reply));
             }
-            Some(reply) = answers.next(), if !answers.is_empty() => {
+        }
+        if self.answers.len() < IN_FLIGHT && !self.handle.outbox.is_full() {
+            if let Poll::Ready(frame) = Pin::new(&mut self.ws).poll_next(cx) {
+                return Poll::Ready(Event::Frame(frame));
+            }
+        }
+        self.ping.poll_tick(cx).map(|_| Event::Tick)
+    }
+
+    /// Handles one event. `Some(code)` when the socket is done (`code`: the close frame to send).
+    pub async fn on_event(
+        &mut self,
+        event: Event,
+        cfg: &SocketConfig,
+        inbound: &dyn Inbound,
+    ) -> Option<Option<u16>> {
+        let outbox = &self.handle.outbox;
+        match event {
+            Event::Closed(code) => return Some(Some(code)),
+            Event::Stalled => {
+                let outbox = outbox.clone();
+                let limit = cfg.idle_timeout;
+                self.flushing = Some(
+                    async move {
+                        matches!(
+                            tokio::time::timeout(limit, outbox.flush()).await,
+                            Ok(Ok(()))
+                        )
+                    }
+                    .boxed(),
+                );
+            }
+            Event::Flushed(ok) => {
+                self.flushing = None;
+                if !ok {
+                    return Some(None);
+                }
+                self.stalled = stalled_waiter(outbox.clone());
+            }
+            Event::Answer(reply) => {
                 // Refused only while closing: the close request is already on its way.
                 if let Some(reply) = reply {
                     let _ = outbox.push_control(wire::text_frame(&reply));
                 }
             }
-            // While the queue is full the client is not read either, so its answers cannot pile up.
-            msg = ws.next(), if answers.len() < IN_FLIGHT && !outbox.is_full() => {
-                match msg {
-                    Some(Ok(Message::Text(text))) => {
-                        last_seen = Instant::now();
-                        let frame = ClientFrame::parse(text.as_str());
-                        let answer = if !budget.take(conn.user_id) {
-                            now(match conn.dialect {
-                                Dialect::Rich => Some(error(frame.client_msg_id(), "too many frames; slow down")),
-                                Dialect::Compact => None,
-                            })
-                        } else {
-                            match frame {
-                                ClientFrame::Ping => now(Some(pong())),
-                                frame => inbound.handle(&conn, frame).await,
-                            }
-                        };
-                        answers.push_back(answer);
-                    }
-                    Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
-                        last_seen = Instant::now();
-                        // tungstenite holds the automatic pong until a flush hands it over; past
-                        // the budget it waits for the next write instead.
-                        if budget.take(conn.user_id) {
-                            let _ = ws.flush().await;
-                        }
-                    }
-                    Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => {
-                        // Nothing reads binary frames, but they cost the server to receive.
-                        last_seen = Instant::now();
-                        let _ = budget.take(conn.user_id);
-                    }
-                    Some(Ok(Message::Close(_))) => {
-                        // Hands over tungstenite's close reply.
-                        let _ = ws.flush().await;
-                        break None;
-                    }
-                    Some(Err(_)) | None => break None,
-                }
-            }
-            _ = ping.tick() => {
-                if last_seen.elapsed() >= cfg.idle_timeout {
-                    break Some(1000);
+            Event::Frame(msg) => return self.on_frame(msg, cfg, inbound).await.then_some(None),
+            Event::Tick => {
+                if self.last_seen.elapsed() >= cfg.idle_timeout {
+                    return Some(Some(1000));
                 }
                 let _ = outbox.push_control(wire::ping());
             }
         }
-    };
-
-    // After detach the registry hands out no more pushes for this socket, and after close the
-    // outbox takes none: what it returns is final.
-    registry.detach(conn.user_id, conn_id).await;
-    let payloads: Vec<(i64, Arc<str>)> = outbox
-        .close()
-        .into_iter()
-        .map(|p| (conn.user_id, p))
-        .collect();
-    if let Err(e) = delivery.spill(payloads).await {
-        tracing::error!(user = conn.user_id, error = %e, "spilling a closed socket's queue failed");
+        None
     }
-    drop(ws);
-    outbox
-        .finish(close_code.map(wire::close), Duration::from_secs(1))
-        .await;
+
+    /// Handles what the client sent; true when the socket is done.
+    async fn on_frame(
+        &mut self,
+        msg: Option<Result<Message, tungstenite::Error>>,
+        cfg: &SocketConfig,
+        inbound: &dyn Inbound,
+    ) -> bool {
+        let user = self.conn.user_id;
+        match msg {
+            Some(Ok(Message::Text(text))) => {
+                self.last_seen = Instant::now();
+                let frame = ClientFrame::parse(text.as_str());
+                let answer = if !cfg.budget.take(user) {
+                    now(match self.conn.dialect {
+                        Dialect::Rich => {
+                            Some(error(frame.client_msg_id(), "too many frames; slow down"))
+                        }
+                        Dialect::Compact => None,
+                    })
+                } else {
+                    match frame {
+                        ClientFrame::Ping => now(Some(pong())),
+                        frame => inbound.handle(&self.conn, frame).await,
+                    }
+                };
+                self.answers.push_back(answer);
+            }
+            Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
+                self.last_seen = Instant::now();
+                // tungstenite holds the automatic pong until a flush hands it over; past the
+                // budget it waits for the next write instead.
+                if cfg.budget.take(user) {
+                    let _ = self.ws.flush().await;
+                }
+            }
+            Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => {
+                // Nothing reads binary frames, but they cost the server to receive.
+                self.last_seen = Instant::now();
+                let _ = cfg.budget.take(user);
+            }
+            Some(Ok(Message::Close(_))) => {
+                // Hands over tungstenite's close reply.
+                let _ = self.ws.flush().await;
+                return true;
+            }
+            Some(Err(_)) | None => return true,
+        }
+        false
+    }
+
+    /// After the socket is unpublished (no push reaches it any more): hands every message not
+    /// known to be written back to delivery, then writes the close frame off the actor.
+    pub async fn end(self, code: Option<u16>, delivery: &Delivery) {
+        let outbox = self.handle.outbox.clone();
+        let user = self.conn.user_id;
+        let payloads: Vec<(i64, Arc<str>)> =
+            outbox.close().into_iter().map(|p| (user, p)).collect();
+        if let Err(e) = delivery.spill(payloads).await {
+            tracing::error!(user, error = %e, "spilling a closed socket's queue failed");
+        }
+        // The guard (connection place, shutdown token) goes with the last write.
+        let Socket { ws, _guard, .. } = self;
+        drop(ws);
+        tokio::spawn(async move {
+            outbox
+                .finish(code.map(wire::close), Duration::from_secs(1))
+                .await;
+            drop(_guard);
+        });
+    }
 }

@@ -1,168 +1,223 @@
-//! A connected user: [`Online`], the user's sockets (one per device), kept in the registry.
-//! Pushes go straight into every socket's [`Outbox`] ([`Online::push`]), which writes them to the
-//! kernel at once, so a fan-out costs one write per socket and wakes no task. What cannot be
-//! delivered goes to the offline queue: a socket whose queue is full is closed (1013) and the
-//! message queued; a push for a user with no socket left is queued.
+//! `UserActor`: one per connected user, spawned by the registry on the user's first socket and
+//! stopped after the last one closes. It owns:
 //!
-//! This was a `UserActor` per user (DESIGN.md); once pushes stopped passing through it, all it
-//! did was serialize attach and detach, which the registry's lock does, for a task and a mailbox
-//! less per connected user.
+//! - the user's sockets ([`Socket`]): it runs them itself — its [`Actor::next`] awaits the
+//!   sockets beside the mailbox, so there is no task per socket — and every change of the socket
+//!   set (a new socket, one that ends) passes through it and is published into the registry's
+//!   route table, which deliveries read (the fast lane: a fan-out writes straight into the
+//!   published outboxes, no actor in between);
+//! - closing sockets on request: revoked sessions (logout, password change: 1008), shutdown (1001);
+//! - what a socket held when it ended: handed back to delivery (the broker), never lost;
+//! - the per-user replay slot: offline replays of one user run one at a time, so two at once
+//!   can never push a message twice or remove one unsent.
+//!
+//! Per-user live state the next features need (last seen, typing, read positions) belongs here,
+//! beside the sockets.
 
-use smallvec::SmallVec;
-use std::sync::atomic::{AtomicU16, Ordering};
+use kameo::error::Infallible;
+use kameo::mailbox::{MailboxReceiver, Signal};
+use kameo::prelude::*;
+use std::future::poll_fn;
 use std::sync::Arc;
-use tokio::sync::Notify;
+use std::task::Poll;
+use tokio::sync::{watch, Mutex};
 
-use crate::outbox::{Outbox, Refused, WhenFull};
-use crate::wire::frames::Dialect;
-use crate::wire::push::Push;
+use crate::delivery::Delivery;
+use crate::online::{Online, SocketHandle};
+use crate::registry::Registry;
+use crate::socket::{Conn, Event, Inbound, Socket, SocketConfig, Upgraded};
 
-/// Lets the actor (or a revocation) ask a socket task to close with a given code.
-#[derive(Debug, Default)]
-pub struct SocketControl {
-    kill: Notify,
-    code: AtomicU16,
+/// What the server gives every user actor: how sockets behave, who handles client frames, where
+/// undeliverable messages go, and the shutdown flag.
+pub struct UserSeed {
+    pub cfg: SocketConfig,
+    pub inbound: Arc<dyn Inbound>,
+    pub delivery: Delivery,
+    pub shutdown: watch::Receiver<bool>,
 }
 
-impl SocketControl {
-    pub fn close(&self, code: u16) {
-        self.code.store(code, Ordering::Relaxed);
-        // notify_one stores a permit if the task is busy, so the request is never missed.
-        self.kill.notify_one();
+pub struct UserActor {
+    user_id: i64,
+    sockets: Vec<Socket>,
+    seed: Arc<UserSeed>,
+    registry: Registry,
+    /// Held by the replay in progress (see [`ReplaySlot`]).
+    replay: Arc<Mutex<()>>,
+    /// Which socket is polled first next time, so a busy socket cannot starve the others.
+    turn: usize,
+}
+
+impl UserActor {
+    pub(crate) fn new(user_id: i64, seed: Arc<UserSeed>, registry: Registry) -> UserActor {
+        UserActor {
+            user_id,
+            sockets: Vec::with_capacity(1),
+            seed,
+            registry,
+            replay: Arc::default(),
+            turn: 0,
+        }
     }
 
-    pub async fn closed(&self) -> u16 {
-        self.kill.notified().await;
-        self.code.load(Ordering::Relaxed)
+    fn online(&self) -> Online {
+        Online::from_handles(self.sockets.iter().map(|s| s.handle.clone()))
+    }
+
+    /// Publishes the current socket list; once this returns, deliveries see exactly it.
+    async fn publish(&mut self, me: &ActorRef<Self>) {
+        self.registry
+            .publish(self.user_id, me.id(), self.online())
+            .await;
+    }
+
+    /// Ends socket `conn_id`: unpublished first (so nothing more is pushed to it), then what it
+    /// held goes back to delivery. The last socket's end retires the actor.
+    async fn end_socket(&mut self, conn_id: u64, code: Option<u16>, ctx: &mut Context<Self, ()>) {
+        let Some(i) = self.sockets.iter().position(|s| s.conn_id() == conn_id) else {
+            return;
+        };
+        let socket = self.sockets.swap_remove(i);
+        let me = ctx.actor_ref().clone();
+        self.publish(&me).await;
+        socket.end(code, &self.seed.delivery).await;
+        if self.sockets.is_empty() {
+            self.registry.retire_user(self.user_id, me.id()).await;
+            ctx.stop();
+        }
     }
 }
 
-/// The actor's handle on one socket.
-#[derive(Debug, Clone)]
-pub struct SocketHandle {
-    pub conn_id: u64,
-    /// The login session the socket was opened with ("other devices" are other sessions).
-    pub sid: Arc<str>,
-    pub dialect: Dialect,
-    pub outbox: Arc<Outbox>,
-    pub control: Arc<SocketControl>,
-}
+impl Actor for UserActor {
+    type Args = Self;
+    type Error = Infallible;
 
-/// The sockets of one online user, kept in the registry's map: changed under its write lock
-/// (attach, detach), read under its read lock by every delivery. Almost every user has one
-/// socket, held inline, so a delivery reads it from the map's own memory.
-#[derive(Debug, Default)]
-pub struct Online {
-    sockets: SmallVec<[SocketHandle; 1]>,
-}
+    async fn on_start(args: Self::Args, _: ActorRef<Self>) -> Result<Self, Self::Error> {
+        Ok(args)
+    }
 
-impl Online {
-    /// Sends `outs` (in order, one write) to every socket but those of session `exclude_sid`. Returns true
-    /// when the caller must queue the payloads offline: a socket could not take them (it is
-    /// closed with 1013 and spills what it held), or no eligible socket exists and
-    /// `queue_if_absent`.
-    pub fn push(
-        &self,
-        outs: &[Arc<Push>],
-        exclude_sid: Option<&str>,
-        queue_if_absent: bool,
-    ) -> bool {
-        let mut eligible = 0usize;
-        let mut overflowed = false;
-        for s in &self.sockets {
-            if exclude_sid == Some(&*s.sid) {
-                continue;
-            }
-            eligible += 1;
-            match s.outbox.push(outs, s.dialect, WhenFull::Close) {
-                Ok(()) => {}
-                Err(Refused::Full) => {
-                    s.control.close(1013);
-                    overflowed = true;
+    /// The mailbox, and beside it every socket: a socket's event becomes a [`SocketEvent`]
+    /// message handled like any other, so the actor's state is touched by one handler at a time.
+    async fn next(
+        &mut self,
+        me: WeakActorRef<Self>,
+        mailbox: &mut MailboxReceiver<Self>,
+    ) -> Result<Option<Signal<Self>>, Self::Error> {
+        self.turn = self.turn.wrapping_add(1);
+        let (turn, sockets) = (self.turn, &mut self.sockets);
+        let event = poll_fn(|cx| {
+            let n = sockets.len();
+            for k in 0..n {
+                let s = &mut sockets[(turn + k) % n];
+                if let Poll::Ready(ev) = s.poll_event(cx) {
+                    return Poll::Ready((s.conn_id(), ev));
                 }
-                // The socket is closing (its detach is on the way) and spills what it held.
-                Err(Refused::Closed) => overflowed = true,
+            }
+            Poll::Pending
+        });
+        tokio::select! {
+            biased;
+            signal = mailbox.recv() => Ok(signal),
+            (conn_id, event) = event => {
+                let Some(actor_ref) = me.upgrade() else {
+                    return Ok(None);
+                };
+                Ok(Some(Signal::Message {
+                    message: Box::new(SocketEvent(conn_id, event)),
+                    actor_ref,
+                    reply: None,
+                    sent_within_actor: true,
+                    message_name: "SocketEvent",
+                }))
             }
         }
-        overflowed || (eligible == 0 && queue_if_absent)
     }
+}
 
-    /// The current sockets (offline replay pushes through them, waiting for room).
-    pub fn handles(&self) -> Vec<SocketHandle> {
-        self.sockets.to_vec()
+/// Something happened on one of the user's sockets.
+struct SocketEvent(u64, Event);
+
+impl Message<SocketEvent> for UserActor {
+    type Reply = ();
+
+    async fn handle(
+        &mut self,
+        SocketEvent(conn_id, event): SocketEvent,
+        ctx: &mut Context<Self, ()>,
+    ) {
+        let Some(socket) = self.sockets.iter_mut().find(|s| s.conn_id() == conn_id) else {
+            return;
+        };
+        let seed = self.seed.clone();
+        if let Some(code) = socket.on_event(event, &seed.cfg, &*seed.inbound).await {
+            self.end_socket(conn_id, code, ctx).await;
+        }
     }
+}
 
-    pub(crate) fn add(&mut self, handle: SocketHandle) {
-        self.sockets.push(handle);
+/// A new socket of this user (from the upgrade).
+pub struct AddSocket(pub Upgraded, pub Conn);
+
+impl Message<AddSocket> for UserActor {
+    type Reply = ();
+
+    async fn handle(&mut self, AddSocket(up, conn): AddSocket, ctx: &mut Context<Self, ()>) {
+        let socket = Socket::open(up, conn, &self.seed.cfg).await;
+        // Shutdown flips the flag, then closes every published socket; a socket that came after
+        // that sweep sees the flag here.
+        if *self.seed.shutdown.borrow() {
+            socket.handle.control.close(1001);
+        }
+        self.sockets.push(socket);
+        let me = ctx.actor_ref().clone();
+        self.publish(&me).await;
     }
+}
 
-    /// Removes a socket; true when none is left.
-    pub(crate) fn remove(&mut self, conn_id: u64) -> bool {
-        self.sockets.retain(|s| s.conn_id != conn_id);
-        self.sockets.is_empty()
+/// Close the sockets of the given sessions (all of them when `sids` is `None`) with `code`.
+pub struct Close {
+    pub code: u16,
+    pub sids: Option<Vec<String>>,
+}
+
+impl Message<Close> for UserActor {
+    type Reply = ();
+
+    async fn handle(&mut self, Close { code, sids }: Close, _: &mut Context<Self, ()>) {
+        for s in &self.sockets {
+            let pick = match &sids {
+                Some(sids) => sids.iter().any(|sid| **sid == *s.handle.sid),
+                None => true,
+            };
+            if pick {
+                s.handle.control.close(code);
+            }
+        }
     }
+}
 
-    /// Asks the sockets `pick` selects to close with `code`.
-    pub(crate) fn close(&self, code: u16, pick: impl Fn(&SocketHandle) -> bool) {
-        for s in self.sockets.iter().filter(|s| pick(s)) {
-            s.control.close(code);
+/// The user's sockets for an offline replay, and the slot that makes replays of one user run
+/// one at a time: the replay holds `lock` while it reads, pushes and removes.
+#[derive(Reply)]
+pub struct ReplaySlot {
+    pub sockets: Vec<SocketHandle>,
+    pub lock: Arc<Mutex<()>>,
+}
+
+pub struct TakeReplaySlot;
+
+impl Message<TakeReplaySlot> for UserActor {
+    type Reply = ReplaySlot;
+
+    async fn handle(&mut self, _: TakeReplaySlot, _: &mut Context<Self, ReplaySlot>) -> ReplaySlot {
+        // The replay runs outside the actor: it waits for room in the outboxes, which the actor
+        // itself writes out.
+        ReplaySlot {
+            sockets: self.sockets.iter().map(|s| s.handle.clone()).collect(),
+            lock: self.replay.clone(),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-    use tokio::net::UnixStream;
-
-    fn socket(conn_id: u64, sid: &str, cap: usize) -> (SocketHandle, UnixStream) {
-        let (a, b) = UnixStream::pair().unwrap();
-        let handle = SocketHandle {
-            conn_id,
-            sid: sid.into(),
-            dialect: Dialect::Compact,
-            outbox: Arc::new(Outbox::new(a, cap)),
-            control: Arc::new(SocketControl::default()),
-        };
-        (handle, b)
-    }
-
-    fn big() -> [Arc<Push>; 1] {
-        let m = serde_json::json!({"id": "x", "from_id": 1, "to_id": 2, "chatType": "single",
-            "type": "text", "data": "x".repeat(64 * 1024), "create_time": 0});
-        [Arc::new(Push::message(&m, 0))]
-    }
-
-    /// SPEC §7: a socket that cannot keep up is closed with 1013 and what it was refused goes to
-    /// the offline queue; the user's other devices keep receiving live.
-    #[tokio::test]
-    async fn a_socket_that_cannot_keep_up_is_closed_with_1013() {
-        let (slow, _slow_peer) = socket(1, "phone", 2);
-        let (fast, mut fast_peer) = socket(2, "tablet", 10_000);
-        let slow_control = slow.control.clone();
-        let mut online = Online::default();
-        online.add(slow);
-        online.add(fast);
-        // The tablet reads everything; the phone reads nothing.
-        let reader = tokio::spawn(async move {
-            use tokio::io::AsyncReadExt;
-            let mut buf = vec![0u8; 1 << 16];
-            while fast_peer.read(&mut buf).await.is_ok_and(|n| n > 0) {}
-        });
-        let mut pushes = 0;
-        while !online.push(&big(), None, true) {
-            pushes += 1;
-            assert!(pushes < 10_000, "the phone's queue never filled");
-        }
-        let code = tokio::time::timeout(Duration::from_secs(1), slow_control.closed()).await;
-        assert_eq!(code.ok(), Some(1013));
-        // Until the phone's task detaches it, each push is still also queued offline for it.
-        assert!(online.push(&big(), None, true));
-        assert!(online.handles()[1]
-            .outbox
-            .push(&big(), Dialect::Compact, WhenFull::Close)
-            .is_ok());
-        reader.abort();
-    }
-}
+#[path = "user_tests.rs"]
+mod tests;

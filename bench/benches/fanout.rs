@@ -9,10 +9,10 @@ mod support;
 use chatd_actors::clock::Clock;
 use chatd_actors::group::{FanoutConfig, FanoutItem, GroupRef};
 use chatd_actors::offline::{OfflineConfig, OfflineQueue};
+use chatd_actors::online::{SocketControl, SocketHandle};
 use chatd_actors::outbox::{Outbox, RawSocket};
 use chatd_actors::registry::Registry;
 use chatd_actors::socket::next_conn_id;
-use chatd_actors::user::{SocketControl, SocketHandle};
 use chatd_actors::wire::frames::Dialect;
 use chatd_actors::wire::push::Push;
 use chatd_schema::Store;
@@ -119,7 +119,7 @@ impl World {
                 outbox: Arc::new(Outbox::new(sock, 64)),
                 control: Arc::new(SocketControl::default()),
             };
-            registry.attach(uid, handle).await;
+            registry.attach_bare(uid, handle).await;
             sockets.push((written, out.wire(dialect).len() as u64));
         }
         World {

@@ -6,9 +6,9 @@
 
 use bytes::Bytes;
 use chatd_actors::outbox::Outbox;
-use chatd_actors::socket::{now, serve, Conn, Inbound, Later, Upgraded};
+use chatd_actors::socket::{now, Conn, Inbound, Later, Upgraded};
 use chatd_actors::wire::frames::{ack, error};
-use chatd_actors::{ClientFrame, Dialect};
+use chatd_actors::{ClientFrame, Dialect, UserSeed};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -111,7 +111,6 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
     let slot = req.extensions_mut().remove::<Arc<ConnSlot>>();
     let task_app = app.clone();
     app.sockets.spawn(async move {
-        let _slot = slot;
         let upgraded = match on_upgrade.await {
             Ok(u) => u,
             Err(e) => {
@@ -146,20 +145,18 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
             )),
             read_ahead,
             ws: cfg,
+            // The connection's place and the shutdown's wait last as long as the socket.
+            guard: Box::new((slot, task_app.sockets.token())),
         };
-        let inbound: Arc<dyn Inbound> = Arc::new(WsInbound {
-            app: task_app.clone(),
+        let seed = Arc::new(UserSeed {
+            cfg: task_app.socket_cfg.clone(),
+            inbound: Arc::new(WsInbound {
+                app: task_app.clone(),
+            }),
+            delivery: task_app.delivery.clone(),
+            shutdown: task_app.shutdown.clone(),
         });
-        serve(
-            up,
-            conn,
-            task_app.socket_cfg.clone(),
-            task_app.registry.clone(),
-            task_app.delivery.clone(),
-            inbound,
-            task_app.shutdown.clone(),
-        )
-        .await;
+        task_app.registry.connect(up, conn, seed).await;
     });
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

@@ -207,7 +207,8 @@ pub async fn check_credentials(
 pub async fn logout(app: &AppState, caller: &Caller) -> Result<(), ApiError> {
     app.sessions.revoke(&caller.sid, caller.user_id).await?;
     app.registry
-        .close_sessions(caller.user_id, vec![caller.sid.to_string()]);
+        .close_sessions(caller.user_id, vec![caller.sid.to_string()])
+        .await;
     Ok(())
 }
 
@@ -277,7 +278,7 @@ pub async fn set_password(
         .set_password(me.id, &hash, app.clock.now_ms())
         .await?;
     let revoked = app.sessions.revoke_others(me.id, &caller.sid).await?;
-    app.registry.close_sessions(me.id, revoked);
+    app.registry.close_sessions(me.id, revoked).await;
     Ok(())
 }
 

@@ -17,12 +17,18 @@ fn no_socket() -> ApiError {
 }
 
 /// Pushes every queued message to the user's sockets in order (waiting for room in each socket's
-/// queue), then removes what was pushed. With no socket the queue is kept.
+/// queue), then removes what was pushed. With no socket the queue is kept. One replay per user
+/// at a time.
 pub async fn replay(app: &AppState, user_id: i64) -> Result<(), ApiError> {
-    let sockets = app
+    // The user's actor hands out its sockets and the slot that runs the user's replays one at a
+    // time: two replays at once would push the same entries twice.
+    let slot = app
         .registry
-        .with_online(user_id, |o| o.handles())
+        .replay_slot(user_id)
+        .await
         .ok_or_else(no_socket)?;
+    let _turn = slot.lock.lock().await;
+    let sockets = slot.sockets;
     if sockets.is_empty() {
         return Err(no_socket());
     }
@@ -69,6 +75,13 @@ pub async fn pull_compact(
     drop: bool,
     kind: &str,
 ) -> Result<Value, ApiError> {
+    // While the user is connected, in turn with their replays (a pull that drops must not
+    // overlap a replay of the same entries).
+    let slot = app.registry.replay_slot(user_id).await;
+    let _turn = match &slot {
+        Some(slot) => Some(slot.lock.lock().await),
+        None => None,
+    };
     let offline = &app.offline;
     let items = offline.peek(user_id, app.clock.now_ms()).await?;
     let mut chosen = Vec::new();

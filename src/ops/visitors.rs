@@ -175,7 +175,7 @@ pub async fn register_user(
                     // Whoever held a visitor token of this device (its id is no secret) loses
                     // it: the account now opens with its password only.
                     let revoked = app.sessions.revoke_others(user.id, "").await?;
-                    app.registry.close_sessions(user.id, revoked);
+                    app.registry.close_sessions(user.id, revoked).await;
                     user
                 }
                 Ok(None) => {

@@ -1,0 +1,283 @@
+//! The user actor over real socket pairs, read by tungstenite as an independent client: it
+//! publishes and unpublishes its sockets, answers frames in order, closes revoked sessions,
+//! hands back what a closed socket held, retires itself after its last socket, and serializes
+//! replays.
+
+use super::*;
+use crate::clock::Clock;
+use crate::delivery::Target;
+use crate::group::FanoutConfig;
+use crate::offline::{OfflineConfig, OfflineQueue};
+use crate::outbox::Outbox;
+use crate::socket::{now, Later};
+use crate::wire::frames::{ClientFrame, Dialect};
+use crate::wire::push::Push;
+use crate::SendBudget;
+use chatd_schema::Store;
+use futures_util::{SinkExt, StreamExt};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+use tokio::net::UnixStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::WebSocketStream;
+
+/// Answers every frame with "ok:<content>" (what the server's handler would decide).
+struct Echo;
+
+impl Inbound for Echo {
+    fn handle<'a>(
+        &'a self,
+        _: &'a Conn,
+        frame: ClientFrame,
+    ) -> Pin<Box<dyn Future<Output = Later> + Send + 'a>> {
+        Box::pin(async move {
+            let reply = match frame {
+                ClientFrame::Unicast { content, .. } => format!("ok:{content}"),
+                _ => "other".to_string(),
+            };
+            now(Some(reply.into()))
+        })
+    }
+}
+
+struct World {
+    registry: Registry,
+    delivery: Delivery,
+    offline: OfflineQueue,
+    seed: Arc<UserSeed>,
+    _dir: tempfile::TempDir,
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&dir.path().join("u.db").to_string_lossy())
+        .await
+        .unwrap();
+    let offline = OfflineQueue::Store {
+        store: store.clone(),
+        cfg: OfflineConfig {
+            cap: 1000,
+            max_age_ms: 86_400_000,
+        },
+    };
+    let fanout = FanoutConfig {
+        backlog: 16,
+        threads: 1,
+        split_min: 2048,
+    };
+    let (registry, delivery) =
+        Registry::start_local(store, offline.clone(), Clock::default(), fanout);
+    let (_tx, shutdown) = watch::channel(false);
+    std::mem::forget(_tx);
+    let seed = Arc::new(UserSeed {
+        cfg: SocketConfig {
+            ping_interval: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            queue: 64,
+            queue_bytes: 1 << 20,
+            budget: Arc::new(SendBudget::new(1000)),
+        },
+        inbound: Arc::new(Echo),
+        delivery: delivery.clone(),
+        shutdown,
+    });
+    World {
+        registry,
+        delivery,
+        offline,
+        seed,
+        _dir: dir,
+    }
+}
+
+type Client = WebSocketStream<UnixStream>;
+
+impl World {
+    /// Connects a socket of `user` in session `sid` and waits until it is published.
+    async fn connect(&self, user: i64, sid: &str) -> Client {
+        let (server, client) = UnixStream::pair().unwrap();
+        let before = self
+            .registry
+            .with_online(user, |o| o.handles().len())
+            .unwrap_or(0);
+        let up = Upgraded {
+            outbox: Arc::new(Outbox::new(server, 64)),
+            read_ahead: Vec::new(),
+            ws: WebSocketConfig::default(),
+            guard: Box::new(()),
+        };
+        let conn = Conn {
+            user_id: user,
+            sid: sid.into(),
+            role: "user".into(),
+            dialect: Dialect::Rich,
+        };
+        self.registry.connect(up, conn, self.seed.clone()).await;
+        let published = self
+            .registry
+            .with_online(user, |o| o.handles().len())
+            .unwrap_or(0);
+        assert_eq!(
+            published,
+            before + 1,
+            "connect returns once the socket is published"
+        );
+        WebSocketStream::from_raw_socket(client, Role::Client, None).await
+    }
+
+    fn push(&self, user: i64, text: &str) -> Push {
+        let m = serde_json::json!({"id": text, "from_id": 1, "to_id": user, "chatType": "single",
+            "type": "text", "data": text, "create_time": 0});
+        Push::message(&m, 0)
+    }
+}
+
+async fn next_text(c: &mut Client) -> Option<String> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), c.next())
+            .await
+            .ok()??
+        {
+            Ok(WsMessage::Text(t)) => return Some(t.to_string()),
+            Ok(WsMessage::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+async fn close_code(c: &mut Client) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), c.next())
+            .await
+            .ok()?
+        {
+            Some(Ok(WsMessage::Close(f))) => return f.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            _ => return None,
+        }
+    }
+}
+
+async fn wait_until(mut f: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("condition never held");
+}
+
+/// Two devices: both get a delivery; each frame is answered in order on its own socket;
+/// revoking one session closes that socket with 1008 and leaves the other; the last socket's
+/// end unpublishes the user and retires the actor.
+#[tokio::test]
+async fn owns_its_sockets_from_first_to_last() {
+    let w = world().await;
+    let mut phone = w.connect(7, "phone").await;
+    let mut tablet = w.connect(7, "tablet").await;
+    let actor = w
+        .registry
+        .routes()
+        .user_actor(7)
+        .expect("one actor for the user");
+
+    w.delivery
+        .send(&[Target::recipient(7)], w.push(7, "hello"))
+        .await
+        .unwrap();
+    for c in [&mut phone, &mut tablet] {
+        let v: serde_json::Value = serde_json::from_str(&next_text(c).await.unwrap()).unwrap();
+        assert_eq!(v["data"]["data"], "hello");
+    }
+
+    for i in 0..5 {
+        let frame =
+            serde_json::json!({"type": "unicast", "receiverId": 8, "content": format!("c{i}")});
+        phone
+            .send(WsMessage::text(frame.to_string()))
+            .await
+            .unwrap();
+    }
+    for i in 0..5 {
+        assert_eq!(next_text(&mut phone).await.unwrap(), format!("ok:c{i}"));
+    }
+
+    w.registry
+        .close_sessions(7, vec!["phone".to_string()])
+        .await;
+    assert_eq!(close_code(&mut phone).await, Some(1008));
+    wait_until(|| w.registry.with_online(7, |o| o.handles().len()) == Some(1)).await;
+
+    tablet.close(None).await.unwrap();
+    wait_until(|| !w.registry.is_online(7)).await;
+    wait_until(|| !actor.is_alive()).await;
+    assert!(w.registry.routes().user_actor(7).is_none());
+
+    // A new socket gets a new actor.
+    let _again = w.connect(7, "phone2").await;
+    let second = w.registry.routes().user_actor(7).unwrap();
+    assert_ne!(second.id(), actor.id());
+}
+
+/// What a socket holds when it ends is handed back to delivery (the offline queue here), in
+/// order: a client that stops reading loses nothing.
+#[tokio::test]
+async fn a_closed_socket_hands_back_what_it_held() {
+    let w = world().await;
+    let client = w.connect(9, "s").await;
+    // The client reads nothing; big messages fill the kernel buffer, then the queue holds them.
+    let mut sent = 0;
+    while w
+        .registry
+        .with_online(9, |o| o.handles()[0].outbox.is_full())
+        == Some(false)
+    {
+        let text = format!("{sent}:{}", "x".repeat(32 * 1024));
+        w.delivery
+            .send(&[Target::recipient(9)], w.push(9, &text))
+            .await
+            .unwrap();
+        sent += 1;
+        assert!(sent < 10_000);
+    }
+    w.registry.close_sessions(9, vec!["s".to_string()]).await;
+    wait_until(|| !w.registry.is_online(9)).await;
+    drop(client);
+    let queued = w.offline.peek(9, 0).await.unwrap();
+    assert!(!queued.is_empty(), "nothing was handed back");
+    // The queued ones are the newest, in order, ending with the last sent.
+    let ids: Vec<usize> = queued
+        .iter()
+        .map(|q| {
+            let v: serde_json::Value = serde_json::from_str(&q.payload).unwrap();
+            v["data"]
+                .as_str()
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(ids.windows(2).all(|p| p[1] == p[0] + 1), "{ids:?}");
+    assert_eq!(*ids.last().unwrap(), sent - 1);
+}
+
+/// Replays of one user run one at a time: the second waits for the first's slot.
+#[tokio::test]
+async fn replays_of_one_user_take_turns() {
+    let w = world().await;
+    let _c = w.connect(11, "s").await;
+    let first = w.registry.replay_slot(11).await.unwrap();
+    let second = w.registry.replay_slot(11).await.unwrap();
+    assert_eq!(first.sockets.len(), 1);
+    let held = first.lock.lock().await;
+    assert!(second.lock.try_lock().is_err());
+    drop(held);
+    assert!(second.lock.try_lock().is_ok());
+    assert!(w.registry.replay_slot(12).await.is_none());
+}
