@@ -156,7 +156,7 @@ impl Message<Publish> for RegistryActor {
     }
 }
 
-/// The user actor `from` has no socket left and stops.
+/// The user actor `from` stops: it and the sockets it published leave the table.
 struct RetireUser(i64, ActorId);
 
 impl Message<RetireUser> for RegistryActor {
@@ -166,6 +166,7 @@ impl Message<RetireUser> for RegistryActor {
         let mut actors = self.routes.actors_mut();
         if actors.get(&user).is_some_and(|a| a.id() == from) {
             actors.remove(&user);
+            self.routes.users_mut().remove(&user);
         }
     }
 }
@@ -381,5 +382,67 @@ impl Registry {
                 })
                 .await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::offline::OfflineConfig;
+
+    async fn registry() -> (Registry, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&dir.path().join("r.db").to_string_lossy())
+            .await
+            .unwrap();
+        let offline = OfflineQueue::Store {
+            store: store.clone(),
+            cfg: OfflineConfig {
+                cap: 10,
+                max_age_ms: 1000,
+            },
+        };
+        let fanout = FanoutConfig {
+            backlog: 4,
+            threads: 1,
+            split_min: 64,
+        };
+        let (registry, _) = Registry::start_local(store, offline, Clock::default(), fanout);
+        (registry, dir)
+    }
+
+    /// One actor per group, however many ask at once; a retired group gets a new one.
+    #[tokio::test]
+    async fn one_group_actor_per_group() {
+        let (registry, _dir) = registry().await;
+        let (a, b) = tokio::join!(registry.group(5), registry.group(5));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a.same(&b));
+        assert!(!a.same(&registry.group(6).await.unwrap()));
+        registry.retire_group(5).await;
+        assert!(!a.is_alive());
+        assert!(!a.same(&registry.group(5).await.unwrap()));
+    }
+
+    /// Only the user's current actor speaks for the user: a publish or a retirement from any
+    /// other changes nothing.
+    #[tokio::test]
+    async fn only_the_current_user_actor_publishes() {
+        let (registry, _dir) = registry().await;
+        let (a, _) = tokio::net::UnixStream::pair().unwrap();
+        let handle = SocketHandle {
+            conn_id: 1,
+            sid: "s".into(),
+            dialect: crate::wire::frames::Dialect::Rich,
+            outbox: Arc::new(crate::outbox::Outbox::new(a, 4)),
+            control: Arc::default(),
+        };
+        registry.attach_bare(3, handle.clone()).await;
+        assert!(registry.is_online(3));
+        // No actor is registered for user 3: nobody may unpublish or retire it.
+        let stranger = ActorId::new(999_999);
+        registry.publish(3, stranger, Online::default()).await;
+        registry.retire_user(3, stranger).await;
+        assert!(registry.is_online(3));
     }
 }

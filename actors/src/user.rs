@@ -95,6 +95,24 @@ impl Actor for UserActor {
         Ok(args)
     }
 
+    /// Normally the last socket has ended by now. Were the actor stopped with sockets left (a
+    /// bug made a handler panic), they are unpublished and what they held handed back, so no
+    /// delivery lands in a socket nobody runs.
+    async fn on_stop(
+        &mut self,
+        me: WeakActorRef<Self>,
+        _: ActorStopReason,
+    ) -> Result<(), Self::Error> {
+        if self.sockets.is_empty() {
+            return Ok(());
+        }
+        self.registry.retire_user(self.user_id, me.id()).await;
+        for socket in std::mem::take(&mut self.sockets) {
+            socket.end(Some(1011), &self.seed.delivery).await;
+        }
+        Ok(())
+    }
+
     /// The mailbox, and beside it every socket: a socket's event becomes a [`SocketEvent`]
     /// message handled like any other, so the actor's state is touched by one handler at a time.
     async fn next(
