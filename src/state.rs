@@ -96,16 +96,14 @@ pub async fn build_state(
         cap: cfg.offline_cap,
         max_age_ms: cfg.offline_max_age_ms,
     };
-    let (offline, sessions, limiter) = match &redis {
+    // Sessions are records (a Redis restart must log nobody out): always in the store.
+    let sessions = Sessions(store.clone());
+    let (offline, limiter) = match &redis {
         Some(conn) => (
             OfflineQueue::Redis {
                 conn: conn.clone(),
                 prefix: cfg.redis_prefix.clone().into(),
                 cfg: offline_cfg,
-            },
-            Sessions::Redis {
-                conn: conn.clone(),
-                prefix: cfg.redis_prefix.clone(),
             },
             Limiter::Redis {
                 conn: conn.clone(),
@@ -117,7 +115,6 @@ pub async fn build_state(
                 store: store.clone(),
                 cfg: offline_cfg,
             },
-            Sessions::Store(store.clone()),
             Limiter::Store(store.clone()),
         ),
     };

@@ -281,3 +281,23 @@ async fn replays_of_one_user_take_turns() {
     assert!(second.lock.try_lock().is_ok());
     assert!(w.registry.replay_slot(12).await.is_none());
 }
+
+/// Prints what one idle connected user's parts weigh (run with `--nocapture`); the heap parts
+/// that are not `size_of` (mailbox block, boxed waiters, tungstenite buffers) are in
+/// BENCHMARKS.md's S3 table.
+#[test]
+fn sizes_of_a_connected_user() {
+    use std::mem::size_of;
+    println!("UserActor {}", size_of::<UserActor>());
+    println!("Socket {}", size_of::<Socket>());
+    println!("SocketHandle {}", size_of::<SocketHandle>());
+    println!("Online {}", size_of::<Online>());
+    println!("Signal<UserActor> {}", size_of::<Signal<UserActor>>());
+    println!("ActorRef<UserActor> {}", size_of::<ActorRef<UserActor>>());
+    println!("Outbox<UnixStream> {}", size_of::<Outbox<UnixStream>>());
+    println!(
+        "Outbox<TcpStream> {}",
+        size_of::<Outbox<tokio::net::TcpStream>>()
+    );
+    assert!(size_of::<Socket>() < 2048);
+}

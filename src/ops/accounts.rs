@@ -205,7 +205,7 @@ pub async fn check_credentials(
 
 /// Ends the caller's session and closes its sockets.
 pub async fn logout(app: &AppState, caller: &Caller) -> Result<(), ApiError> {
-    app.sessions.revoke(&caller.sid, caller.user_id).await?;
+    app.sessions.revoke(&caller.sid).await?;
     app.registry
         .close_sessions(caller.user_id, vec![caller.sid.to_string()])
         .await;

@@ -28,6 +28,7 @@ on_both!(
     rest_and_websocket_share_one_send_budget,
     uploads_are_served_inert,
     forwarded_for_only_from_trusted_proxies,
+    losing_redis_logs_nobody_out,
 );
 
 /// Row 1: a visitor token opens only what the spec opens to visitors.
@@ -340,49 +341,67 @@ async fn signups_are_limited_and_expired_sessions_purged(b: Backend) {
     .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
     app.login(&first).await;
-    // Sessions past their expiry are deleted at start (and hourly).
+    // Sessions past their expiry are deleted at start (and hourly), on both backends: sessions
+    // are rows in the store of record.
     let sid = sid_of(&first.token);
-    match b {
-        Backend::Embedded => {
-            app.clock.advance(120_000);
-            app.restart().await;
-            let db = app.options.data_dir.clone().unwrap().join("chatd.db");
-            let conn = rusqlite_count(&db, &sid);
-            assert_eq!(conn, 0, "the expired session row is gone");
-        }
-        // Redis expires the session with its token (real time): the key carries the TTL.
-        Backend::PgRedis => {
-            let prefix = app.options.redis_prefix.clone().unwrap();
-            let client = redis::Client::open(
-                std::env::var("CHATD_TEST_REDIS_URL")
-                    .unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
-            )
+    app.clock.advance(120_000);
+    app.restart().await;
+    let row = app.state().store.session(&sid, 0).await.unwrap();
+    assert!(row.is_none(), "the expired session row is gone");
+}
+
+/// SPEC §9.20 and issue 21 (D4): sessions are records, not cache. Everything the server keeps in
+/// Redis under its prefix is wiped (as a Redis restart without persistence would): every token
+/// still works, and logging out still ends the session.
+async fn losing_redis_logs_nobody_out(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let u = app.register("lrl").await;
+    let (s, body) = app
+        .post(
+            "/api/chat/getUserSetInfo",
+            Some(&u.token),
+            &[("userid", &u.id.to_string())],
+        )
+        .await;
+    ok_data(s, &body);
+    if let Some(prefix) = app.options.redis_prefix.clone() {
+        let client = redis::Client::open(
+            std::env::var("CHATD_TEST_REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        )
+        .unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query_async(&mut c)
+            .await
             .unwrap();
-            let mut c = client.get_multiplexed_async_connection().await.unwrap();
-            let ttl: i64 = redis::cmd("PTTL")
-                .arg(format!("{prefix}session:{sid}"))
+        if !keys.is_empty() {
+            let _: () = redis::cmd("DEL")
+                .arg(&keys)
                 .query_async(&mut c)
                 .await
                 .unwrap();
-            assert!((1..=60_000).contains(&ttl), "ttl {ttl}");
         }
     }
-}
-
-/// Sessions rows with id `sid` in the embedded database.
-fn rusqlite_count(db: &std::path::Path, sid: &str) -> i64 {
-    use diesel::prelude::*;
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut c = diesel::SqliteConnection::establish(&db.to_string_lossy()).unwrap();
-    diesel::sql_query("SELECT COUNT(*) AS n FROM sessions WHERE id = ?")
-        .bind::<diesel::sql_types::Text, _>(sid)
-        .get_result::<N>(&mut c)
-        .unwrap()
-        .n
+    let (s, body) = app
+        .post(
+            "/api/chat/getUserSetInfo",
+            Some(&u.token),
+            &[("userid", &u.id.to_string())],
+        )
+        .await;
+    ok_data(s, &body);
+    let (s, body) = app.post("/api/chat/logout", Some(&u.token), &[]).await;
+    ok_data(s, &body);
+    let (s, _) = app
+        .post(
+            "/api/chat/getUserSetInfo",
+            Some(&u.token),
+            &[("userid", &u.id.to_string())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
 /// Reads until EOF or `wait`; returns what came and whether the peer closed.
