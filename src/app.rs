@@ -52,13 +52,24 @@ impl Application {
         &self.app
     }
 
-    /// Stops accepting, closes every socket with 1001 after spilling its queue, waits for that
-    /// (at most 10 s), and returns.
+    /// Stops accepting, closes every socket with 1001 after handing back what it held, then
+    /// lets the writer finish what it accepted and every group actor its passes (their offline
+    /// writes included), all within `CHAT_SHUTDOWN_GRACE`, and returns.
     pub async fn shutdown(self) {
+        let deadline =
+            tokio::time::Instant::now() + Duration::from_secs(self.app.cfg.shutdown_grace_secs);
         let _ = self.stop.send(true);
         self.app.registry.shutdown().await;
         self.app.sockets.close();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.app.sockets.wait()).await;
+        let _ = tokio::time::timeout_at(deadline, self.app.sockets.wait()).await;
+        // What was accepted before the sockets closed is stored; make sure it is routed too.
+        let settled = async {
+            self.app.writer.settle().await;
+            self.app.registry.settle_groups().await;
+        };
+        if tokio::time::timeout_at(deadline, settled).await.is_err() {
+            tracing::warn!("shutdown grace ran out before every accepted message was routed");
+        }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
     }
 

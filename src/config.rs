@@ -106,6 +106,10 @@ pub struct Options {
     /// Seconds between server pings [default: 30]
     #[arg(long, global = true, env = "CHAT_PING_INTERVAL")]
     pub ping_interval: Option<u64>,
+    /// Seconds a graceful shutdown may take to close sockets and finish what was accepted
+    /// [default: 10]
+    #[arg(long, global = true, env = "CHAT_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<u64>,
     /// Messages a socket may have waiting while its client does not read, before it is closed as
     /// too slow (1013) [default: 1024]
     #[arg(long, global = true, env = "CHAT_SOCKET_QUEUE")]
@@ -223,6 +227,7 @@ impl Options {
             offline_max_age_days,
             idle_timeout,
             ping_interval,
+            shutdown_grace,
             socket_queue,
             workers,
             fanout_threads,
@@ -280,6 +285,7 @@ pub struct Config {
     pub offline_max_age_ms: i64,
     pub idle_timeout_secs: u64,
     pub ping_interval_secs: u64,
+    pub shutdown_grace_secs: u64,
     pub socket_queue: usize,
     pub workers: usize,
     pub fanout_threads: usize,
@@ -442,6 +448,7 @@ impl Config {
             offline_max_age_ms: o.offline_max_age_days.unwrap_or(30).max(1) * 86_400_000,
             idle_timeout_secs: o.idle_timeout.unwrap_or(90).max(1),
             ping_interval_secs: o.ping_interval.unwrap_or(30).max(1),
+            shutdown_grace_secs: o.shutdown_grace.unwrap_or(10).max(1),
             socket_queue: o.socket_queue.unwrap_or(1024).max(1),
             workers: o.workers.unwrap_or_else(default_workers).max(1),
             fanout_threads: o.fanout_threads.unwrap_or_else(cores).max(1),

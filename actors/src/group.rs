@@ -66,6 +66,8 @@ enum Job {
     Items(Vec<FanoutItem>),
     /// Re-read the member list once every earlier message is out; answered when done.
     Reload(oneshot::Sender<()>),
+    /// Answered once every earlier message is out (offline writes included).
+    Settle(oneshot::Sender<()>),
     /// Change the membership once every earlier message is out; answered with the store's answer.
     Change(Membership, i64, oneshot::Sender<Result<bool, StoreError>>),
 }
@@ -345,6 +347,9 @@ impl GroupActor {
                     self.load().await;
                     let _ = done.send(());
                 }
+                Job::Settle(done) => {
+                    let _ = done.send(());
+                }
                 Job::Change(change, now, done) => {
                     let res = self.apply(change, now).await;
                     let _ = done.send(res);
@@ -473,6 +478,18 @@ impl GroupRef {
                 .await
                 .map_err(|_| ActorsError::GroupGone)?
                 .map_err(ActorsError::from)
+        }
+    }
+
+    /// Returns once every message handed over before is out, its offline writes done.
+    pub async fn settle(&self) {
+        let (done, settled) = oneshot::channel();
+        let queued = {
+            let mut inbox = self.shared.lock();
+            self.enqueue(&mut inbox, Job::Settle(done))
+        };
+        if queued {
+            let _ = settled.await;
         }
     }
 

@@ -334,6 +334,19 @@ impl Registry {
             .map_err(|_| ActorsError::RegistryGone)
     }
 
+    /// Returns once every group actor has fanned out everything handed to it before (shutdown).
+    pub async fn settle_groups(&self) {
+        let groups: Vec<GroupRef> = self
+            .routes
+            .groups
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        futures_util::future::join_all(groups.iter().map(|g| g.settle())).await;
+    }
+
     /// Retires a dissolved group's actor once its queued fan-outs are done.
     pub async fn retire_group(&self, group_id: i64) {
         if let Ok(Some(g)) = self.actor.ask(RetireGroup(group_id)).await {

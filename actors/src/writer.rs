@@ -47,9 +47,19 @@ struct Job {
     reply: oneshot::Sender<Result<Accepted, ActorsError>>,
 }
 
+/// What the writer is asked, in order. Nearly every command is a message, so the channel's slots
+/// are message-sized either way; boxing the message would cost an allocation per send for the
+/// sake of the rare `Settle`.
+#[allow(clippy::large_enum_variant)]
+enum Cmd {
+    Send(NewMessage, Job),
+    /// Answered once everything enqueued before is stored, routed and answered.
+    Settle(oneshot::Sender<()>),
+}
+
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<(NewMessage, Job)>,
+    tx: mpsc::Sender<Cmd>,
 }
 
 const BATCH: usize = 256;
@@ -72,10 +82,18 @@ impl Writer {
     pub async fn enqueue(&self, msg: NewMessage, route: Route) -> Result<Pending, ActorsError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send((msg, Job { route, reply }))
+            .send(Cmd::Send(msg, Job { route, reply }))
             .await
             .map_err(|_| ActorsError::WriterGone)?;
         Ok(Pending(answer))
+    }
+
+    /// Returns once every message enqueued before is stored, routed and answered (shutdown).
+    pub async fn settle(&self) {
+        let (done, settled) = oneshot::channel();
+        if self.tx.send(Cmd::Settle(done)).await.is_ok() {
+            let _ = settled.await;
+        }
     }
 }
 
@@ -109,21 +127,46 @@ async fn store_batch(store: &Store, msgs: &[NewMessage]) -> Vec<Result<StoredMes
     }
 }
 
-async fn run(
-    mut rx: mpsc::Receiver<(NewMessage, Job)>,
-    store: Store,
-    delivery: Delivery,
-    clock: Clock,
-) {
+async fn run(mut rx: mpsc::Receiver<Cmd>, store: Store, delivery: Delivery, clock: Clock) {
     let mut buf = Vec::with_capacity(BATCH);
+    let mut msgs = Vec::with_capacity(BATCH);
+    let mut jobs = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut buf, BATCH).await > 0 {
-        let (msgs, jobs): (Vec<NewMessage>, Vec<Job>) = buf.drain(..).unzip();
-        let results = store_batch(&store, &msgs).await;
+        for cmd in buf.drain(..) {
+            match cmd {
+                Cmd::Send(msg, job) => {
+                    msgs.push(msg);
+                    jobs.push(job);
+                }
+                Cmd::Settle(done) => {
+                    write_batch(&store, &delivery, &clock, &mut msgs, &mut jobs).await;
+                    let _ = done.send(());
+                }
+            }
+        }
+        write_batch(&store, &delivery, &clock, &mut msgs, &mut jobs).await;
+    }
+}
+
+/// Stores, routes and answers one batch (emptying `msgs` and `jobs`).
+async fn write_batch(
+    store: &Store,
+    delivery: &Delivery,
+    clock: &Clock,
+    msgs: &mut Vec<NewMessage>,
+    jobs: &mut Vec<Job>,
+) {
+    if msgs.is_empty() {
+        return;
+    }
+    {
+        let results = store_batch(store, msgs).await;
+        msgs.clear();
         let now = clock.now_ms();
         let mut offline = OfflineBatch::default();
         let mut replies = Vec::with_capacity(jobs.len());
         let mut fanouts: Vec<(GroupRef, Vec<FanoutItem>)> = Vec::new();
-        for (Job { route, reply }, res) in jobs.into_iter().zip(results) {
+        for (Job { route, reply }, res) in jobs.drain(..).zip(results) {
             let answer = match res {
                 Ok(stored) => {
                     let message = message_json(&stored.row);

@@ -75,6 +75,8 @@ pub async fn fresh_pg_database() -> String {
 
 pub struct TestApp {
     pub app: Option<Application>,
+    /// The server as a child process (fault tests: SIGTERM, kill -9), instead of `app`.
+    pub process: Option<tokio::process::Child>,
     pub base: String,
     pub ws_base: String,
     pub http: reqwest::Client,
@@ -124,6 +126,7 @@ impl TestApp {
         let port = app.port();
         TestApp {
             app: Some(app),
+            process: None,
             base: format!("http://127.0.0.1:{port}"),
             ws_base: format!("ws://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
@@ -132,6 +135,92 @@ impl TestApp {
             clock,
             _dir: dir,
         }
+    }
+
+    /// The real `chatd` binary as a child process on `backend`, with the limits lifted that the
+    /// in-process server lifts (one client address, bursts).
+    pub async fn spawn_process(backend: Backend) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut options = Options {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Options::default()
+        };
+        if backend == Backend::PgRedis {
+            options.database_url = Some(fresh_pg_database().await);
+            options.redis_url = Some(redis_url());
+            options.redis_prefix = Some(format!("{}:", unique("chatd_p")));
+        }
+        let mut t = TestApp {
+            app: None,
+            process: None,
+            base: String::new(),
+            ws_base: String::new(),
+            http: reqwest::Client::new(),
+            backend,
+            options,
+            clock: Clock::default(),
+            _dir: dir,
+        };
+        t.start_process().await;
+        t
+    }
+
+    /// (Re)starts the child process on the same data, on a free port; returns once it answers.
+    pub async fn start_process(&mut self) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatd"));
+        cmd.env_clear()
+            .env("CHAT_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CHAT_DEFAULT_LANG", "en")
+            .env("CHAT_JWT_SECRET", "fault-test-jwt-secret-0123456789abcdef")
+            .env("CHAT_MAX_CONNS_PER_IP", "100000")
+            .env("CHAT_SIGNUP_IP_LIMIT", "1000000")
+            .env("CHAT_WS_FRAMES_PER_SEC", "1000000")
+            .env("CHAT_LOG", "warn")
+            .kill_on_drop(true);
+        if let Some(d) = &self.options.data_dir {
+            cmd.env("CHAT_DATA_DIR", d);
+        }
+        if let Some(u) = &self.options.database_url {
+            cmd.env("DATABASE_URL", u);
+        }
+        if let Some(u) = &self.options.redis_url {
+            cmd.env("REDIS_URL", u);
+        }
+        if let Some(p) = &self.options.redis_prefix {
+            cmd.env("CHAT_REDIS_PREFIX", p);
+        }
+        self.process = Some(cmd.spawn().expect("the chatd binary starts"));
+        self.base = format!("http://127.0.0.1:{port}");
+        self.ws_base = format!("ws://127.0.0.1:{port}");
+        for _ in 0..300 {
+            if let Ok(r) = self.http.get(self.url("/readyz")).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the chatd process never became ready");
+    }
+
+    /// Sends SIGTERM to the child process and waits for it to exit; returns whether it exited
+    /// cleanly.
+    pub async fn sigterm(&mut self) -> bool {
+        let mut child = self.process.take().expect("a running process");
+        if let Some(pid) = child.id() {
+            let _ = tokio::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await;
+        }
+        tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("the process exits after SIGTERM")
+            .is_ok_and(|s| s.success())
     }
 
     pub fn state(&self) -> &chatd::state::App {
@@ -330,6 +419,14 @@ impl Ws {
             .send(Message::Text(v.to_string().into()))
             .await
             .expect("ws send");
+    }
+
+    /// Sends a frame; an error when the socket is closed or closing.
+    pub async fn try_send_json(&mut self, v: Value) -> Result<(), String> {
+        self.stream
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// The next JSON text frame within 5 s (pings and pongs skipped); panics otherwise.

@@ -10,6 +10,7 @@ mod big_group;
 mod compact;
 mod connections;
 mod delivery;
+mod faults;
 mod files;
 mod friends;
 mod groups;
