@@ -20,46 +20,29 @@ async fn split_passes_reach_every_member_once_in_order() {
 /// exactly those handed over after its join. Read back with tungstenite as an
 /// independent client.
 async fn group_of_300_gets_40_messages(threads: usize) {
-    use crate::clock::Clock;
-    use crate::offline::{OfflineConfig, OfflineQueue};
     use crate::online::{SocketControl, SocketHandle};
     use crate::outbox::Outbox;
-    use crate::registry::Registry;
     use crate::wire::frames::Dialect;
     use crate::wire::push::Push;
     use futures_util::StreamExt;
     use tokio::net::UnixStream;
     use tokio_tungstenite::tungstenite::protocol::Role;
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&dir.path().join("g.db").to_string_lossy())
-        .await
-        .unwrap();
+    // A limit of 4 messages also makes the feeder wait for the fan-out now and then; with
+    // `threads` > 1, passes split into runs of at least 64 members.
+    let core = crate::testing::local_core(FanoutConfig {
+        backlog: 4,
+        threads,
+        split_min: 64,
+    })
+    .await;
+    let (store, registry) = (&core.store, &core.registry);
     let members: Vec<i64> = (1..=300).collect();
     let (sender, removed, joiner) = (1, 300, 301);
     let g = store
         .create_group("g", sender, "g", "", &members, 0)
         .await
         .unwrap();
-    let offline = OfflineQueue::Store {
-        store: store.clone(),
-        cfg: OfflineConfig {
-            cap: 1000,
-            max_age_ms: 86_400_000,
-        },
-    };
-    // A limit of 4 messages also makes the feeder wait for the fan-out now and then; with
-    // `threads` > 1, passes split into runs of at least 64 members.
-    let (registry, _) = Registry::start_local(
-        store.clone(),
-        offline,
-        Clock::default(),
-        FanoutConfig {
-            backlog: 4,
-            threads,
-            split_min: 64,
-        },
-    );
     let mut peers = Vec::new();
     for uid in 1..=joiner {
         let (a, b) = UnixStream::pair().unwrap();

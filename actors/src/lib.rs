@@ -34,6 +34,8 @@ pub mod online;
 pub mod outbox;
 pub mod registry;
 pub mod socket;
+#[cfg(test)]
+mod testing;
 pub mod user;
 pub mod wire;
 pub mod writer;

@@ -401,27 +401,15 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::offline::OfflineConfig;
 
-    async fn registry() -> (Registry, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&dir.path().join("r.db").to_string_lossy())
-            .await
-            .unwrap();
-        let offline = OfflineQueue::Store {
-            store: store.clone(),
-            cfg: OfflineConfig {
-                cap: 10,
-                max_age_ms: 1000,
-            },
-        };
-        let fanout = FanoutConfig {
+    async fn registry() -> (Registry, crate::testing::Core) {
+        let core = crate::testing::local_core(FanoutConfig {
             backlog: 4,
             threads: 1,
             split_min: 64,
-        };
-        let (registry, _) = Registry::start_local(store, offline, Clock::default(), fanout);
-        (registry, dir)
+        })
+        .await;
+        (core.registry.clone(), core)
     }
 
     /// One actor per group, however many ask at once; a retired group gets a new one.

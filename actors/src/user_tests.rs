@@ -4,16 +4,13 @@
 //! replays.
 
 use super::*;
-use crate::clock::Clock;
 use crate::delivery::Target;
 use crate::group::FanoutConfig;
-use crate::offline::{OfflineConfig, OfflineQueue};
 use crate::outbox::Outbox;
 use crate::socket::{now, Later};
 use crate::wire::frames::{ClientFrame, Dialect};
 use crate::wire::push::Push;
 use crate::SendBudget;
-use chatd_schema::Store;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::pin::Pin;
@@ -43,34 +40,20 @@ impl Inbound for Echo {
 }
 
 struct World {
-    registry: Registry,
-    delivery: Delivery,
-    offline: OfflineQueue,
+    core: crate::testing::Core,
     seed: Arc<UserSeed>,
-    _dir: tempfile::TempDir,
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&dir.path().join("u.db").to_string_lossy())
-        .await
-        .unwrap();
-    let offline = OfflineQueue::Store {
-        store: store.clone(),
-        cfg: OfflineConfig {
-            cap: 1000,
-            max_age_ms: 86_400_000,
-        },
-    };
-    let fanout = FanoutConfig {
+    let core = crate::testing::local_core(FanoutConfig {
         backlog: 16,
         threads: 1,
         split_min: 2048,
-    };
-    let (registry, delivery) =
-        Registry::start_local(store, offline.clone(), Clock::default(), fanout);
-    let (_tx, shutdown) = watch::channel(false);
-    std::mem::forget(_tx);
+    })
+    .await;
+    // The flag never flips: these sockets live through no shutdown.
+    let (flag, shutdown) = watch::channel(false);
+    std::mem::forget(flag);
     let seed = Arc::new(UserSeed {
         cfg: SocketConfig {
             ping_interval: Duration::from_secs(30),
@@ -80,16 +63,10 @@ async fn world() -> World {
             budget: Arc::new(SendBudget::new(1000)),
         },
         inbound: Arc::new(Echo),
-        delivery: delivery.clone(),
+        delivery: core.delivery.clone(),
         shutdown,
     });
-    World {
-        registry,
-        delivery,
-        offline,
-        seed,
-        _dir: dir,
-    }
+    World { core, seed }
 }
 
 type Client = WebSocketStream<UnixStream>;
@@ -99,6 +76,7 @@ impl World {
     async fn connect(&self, user: i64, sid: &str) -> Client {
         let (server, client) = UnixStream::pair().unwrap();
         let before = self
+            .core
             .registry
             .with_online(user, |o| o.handles().len())
             .unwrap_or(0);
@@ -114,8 +92,12 @@ impl World {
             role: "user".into(),
             dialect: Dialect::Rich,
         };
-        self.registry.connect(up, conn, self.seed.clone()).await;
+        self.core
+            .registry
+            .connect(up, conn, self.seed.clone())
+            .await;
         let published = self
+            .core
             .registry
             .with_online(user, |o| o.handles().len())
             .unwrap_or(0);
@@ -179,12 +161,14 @@ async fn owns_its_sockets_from_first_to_last() {
     let mut phone = w.connect(7, "phone").await;
     let mut tablet = w.connect(7, "tablet").await;
     let actor = w
+        .core
         .registry
         .routes()
         .user_actor(7)
         .expect("one actor for the user");
 
-    w.delivery
+    w.core
+        .delivery
         .send(&[Target::recipient(7)], w.push(7, "hello"))
         .await
         .unwrap();
@@ -205,20 +189,21 @@ async fn owns_its_sockets_from_first_to_last() {
         assert_eq!(next_text(&mut phone).await.unwrap(), format!("ok:c{i}"));
     }
 
-    w.registry
+    w.core
+        .registry
         .close_sessions(7, vec!["phone".to_string()])
         .await;
     assert_eq!(close_code(&mut phone).await, Some(1008));
-    wait_until(|| w.registry.with_online(7, |o| o.handles().len()) == Some(1)).await;
+    wait_until(|| w.core.registry.with_online(7, |o| o.handles().len()) == Some(1)).await;
 
     tablet.close(None).await.unwrap();
-    wait_until(|| !w.registry.is_online(7)).await;
+    wait_until(|| !w.core.registry.is_online(7)).await;
     wait_until(|| !actor.is_alive()).await;
-    assert!(w.registry.routes().user_actor(7).is_none());
+    assert!(w.core.registry.routes().user_actor(7).is_none());
 
     // A new socket gets a new actor.
     let _again = w.connect(7, "phone2").await;
-    let second = w.registry.routes().user_actor(7).unwrap();
+    let second = w.core.registry.routes().user_actor(7).unwrap();
     assert_ne!(second.id(), actor.id());
 }
 
@@ -231,22 +216,27 @@ async fn a_closed_socket_hands_back_what_it_held() {
     // The client reads nothing; big messages fill the kernel buffer, then the queue holds them.
     let mut sent = 0;
     while w
+        .core
         .registry
         .with_online(9, |o| o.handles()[0].outbox.is_full())
         == Some(false)
     {
         let text = format!("{sent}:{}", "x".repeat(32 * 1024));
-        w.delivery
+        w.core
+            .delivery
             .send(&[Target::recipient(9)], w.push(9, &text))
             .await
             .unwrap();
         sent += 1;
         assert!(sent < 10_000);
     }
-    w.registry.close_sessions(9, vec!["s".to_string()]).await;
-    wait_until(|| !w.registry.is_online(9)).await;
+    w.core
+        .registry
+        .close_sessions(9, vec!["s".to_string()])
+        .await;
+    wait_until(|| !w.core.registry.is_online(9)).await;
     drop(client);
-    let queued = w.offline.peek(9, 0).await.unwrap();
+    let queued = w.core.offline.peek(9, 0).await.unwrap();
     assert!(!queued.is_empty(), "nothing was handed back");
     // The queued ones are the newest, in order, ending with the last sent.
     let ids: Vec<usize> = queued
@@ -272,14 +262,14 @@ async fn a_closed_socket_hands_back_what_it_held() {
 async fn replays_of_one_user_take_turns() {
     let w = world().await;
     let _c = w.connect(11, "s").await;
-    let first = w.registry.replay_slot(11).await.unwrap();
-    let second = w.registry.replay_slot(11).await.unwrap();
+    let first = w.core.registry.replay_slot(11).await.unwrap();
+    let second = w.core.registry.replay_slot(11).await.unwrap();
     assert_eq!(first.sockets.len(), 1);
     let held = first.lock.lock().await;
     assert!(second.lock.try_lock().is_err());
     drop(held);
     assert!(second.lock.try_lock().is_ok());
-    assert!(w.registry.replay_slot(12).await.is_none());
+    assert!(w.core.registry.replay_slot(12).await.is_none());
 }
 
 /// Prints what one idle connected user's parts weigh (run with `--nocapture`); the heap parts

@@ -356,13 +356,10 @@ async fn signups_are_limited_and_expired_sessions_purged(b: Backend) {
 async fn losing_redis_logs_nobody_out(b: Backend) {
     let app = TestApp::spawn(b).await;
     let u = app.register("lrl").await;
-    let (s, body) = app
-        .post(
-            "/api/chat/getUserSetInfo",
-            Some(&u.token),
-            &[("userid", &u.id.to_string())],
-        )
-        .await;
+    let uid = u.id.to_string();
+    let form = [("userid", uid.as_str())];
+    let me = || app.post("/api/chat/getUserSetInfo", Some(&u.token), &form);
+    let (s, body) = me().await;
     ok_data(s, &body);
     if let Some(prefix) = app.options.redis_prefix.clone() {
         let client = redis::Client::open(
@@ -384,23 +381,11 @@ async fn losing_redis_logs_nobody_out(b: Backend) {
                 .unwrap();
         }
     }
-    let (s, body) = app
-        .post(
-            "/api/chat/getUserSetInfo",
-            Some(&u.token),
-            &[("userid", &u.id.to_string())],
-        )
-        .await;
+    let (s, body) = me().await;
     ok_data(s, &body);
     let (s, body) = app.post("/api/chat/logout", Some(&u.token), &[]).await;
     ok_data(s, &body);
-    let (s, _) = app
-        .post(
-            "/api/chat/getUserSetInfo",
-            Some(&u.token),
-            &[("userid", &u.id.to_string())],
-        )
-        .await;
+    let (s, _) = me().await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
