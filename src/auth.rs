@@ -4,6 +4,7 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use chatd_schema::UserId;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
@@ -47,7 +48,7 @@ pub struct Claims {
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user_id: i64,
+    pub user_id: UserId,
     /// The token's role (a registered user logged in "in visitor mode" is a visitor here).
     pub role: Role,
     pub sid: Arc<str>,
@@ -85,7 +86,7 @@ impl Tokens {
 
     pub fn mint(
         &self,
-        user_id: i64,
+        user_id: UserId,
         role: Role,
         sid: &str,
         now_ms: i64,
@@ -196,13 +197,15 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let tok = t.mint(7, Role::Visitor, "s1", now).unwrap_or_default();
+        let tok = t
+            .mint(UserId(7), Role::Visitor, "s1", now)
+            .unwrap_or_default();
         let c = t.verify(&tok);
         assert_eq!(c.as_ref().map(|c| c.sub.as_str()), Some("7"));
         assert_eq!(c.as_ref().map(|c| c.role.as_str()), Some("visitor"));
         assert!(Tokens::new("other", 3600).verify(&tok).is_none());
         let expired = t
-            .mint(7, Role::User, "s1", now - 7_200_000)
+            .mint(UserId(7), Role::User, "s1", now - 7_200_000)
             .unwrap_or_default();
         assert!(t.verify(&expired).is_none());
     }

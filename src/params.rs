@@ -2,6 +2,7 @@
 //! bodies merged into one map (body wins), with typed getters whose failures are 422s naming the
 //! field and the rule. Arrays arrive as `k[]=1&k[]=2`, `k=1,2`, repeated keys or JSON arrays.
 
+use chatd_schema::{GroupId, UserId};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -134,6 +135,16 @@ impl Params {
     }
 
     /// A required integer of at least `min`.
+    /// A user id (a positive integer).
+    pub fn user_id(&self, key: &str) -> Result<UserId, ApiError> {
+        self.i64_min(key, 1).map(UserId)
+    }
+
+    /// A group id (a positive integer).
+    pub fn group_id(&self, key: &str) -> Result<GroupId, ApiError> {
+        self.i64_min(key, 1).map(GroupId)
+    }
+
     pub fn i64_min(&self, key: &str, min: i64) -> Result<i64, ApiError> {
         match self.opt_i64(key)? {
             None => Err(invalid(

@@ -4,7 +4,7 @@
 //! revocation on another node would have to reach).
 
 use chatd_schema::models::Session;
-use chatd_schema::Store;
+use chatd_schema::{Store, UserId};
 
 use crate::error::ApiError;
 
@@ -15,7 +15,7 @@ impl Sessions {
     pub async fn create(
         &self,
         sid: &str,
-        user_id: i64,
+        user_id: UserId,
         role: &str,
         now: i64,
         ttl_secs: i64,
@@ -33,7 +33,7 @@ impl Sessions {
     }
 
     /// Whether session `sid` exists, has not expired, and belongs to `user_id`.
-    pub async fn is_valid(&self, sid: &str, user_id: i64, now: i64) -> Result<bool, ApiError> {
+    pub async fn is_valid(&self, sid: &str, user_id: UserId, now: i64) -> Result<bool, ApiError> {
         Ok(self
             .0
             .session(sid, now)
@@ -51,7 +51,11 @@ impl Sessions {
     }
 
     /// Revokes every session of `user_id` but `keep`; returns the revoked ids.
-    pub async fn revoke_others(&self, user_id: i64, keep: &str) -> Result<Vec<String>, ApiError> {
+    pub async fn revoke_others(
+        &self,
+        user_id: UserId,
+        keep: &str,
+    ) -> Result<Vec<String>, ApiError> {
         Ok(self.0.delete_sessions_except(user_id, keep).await?)
     }
 }

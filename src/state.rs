@@ -6,7 +6,7 @@ use chatd_actors::socket::SocketConfig;
 use chatd_actors::{
     Clock, Delivery, FanoutConfig, OfflineConfig, OfflineQueue, Registry, SendBudget, Writer,
 };
-use chatd_schema::Store;
+use chatd_schema::{Store, UserId};
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +52,7 @@ impl AppState {
         let claims = token
             .and_then(|t| self.tokens.verify(t))
             .ok_or_else(ApiError::unauthorized)?;
-        let user_id: i64 = claims.sub.parse().map_err(|_| ApiError::unauthorized())?;
+        let user_id = UserId(claims.sub.parse().map_err(|_| ApiError::unauthorized())?);
         if !self
             .sessions
             .is_valid(&claims.sid, user_id, self.clock.now_ms())

@@ -2,6 +2,7 @@
 //! got, and writing a run of members what they are due, on one thread or split over several.
 //! The group actor ([`crate::group`]) decides when; this module decides who gets which slice.
 
+use chatd_schema::UserId;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,18 +13,18 @@ use crate::wire::push::Push;
 /// One stored group message to deliver.
 pub struct FanoutItem {
     pub out: Arc<Push>,
-    pub sender: i64,
+    pub sender: UserId,
     /// The sender's session: its other devices get the message, this one does not.
     pub sender_sid: Option<Arc<str>>,
     /// Members who blacklisted the sender (any order; sorted once when the actor takes it).
-    pub exclude: Vec<i64>,
+    pub exclude: Vec<UserId>,
     /// Non-members who must get it too (a removed member told of the removal).
-    pub also: Vec<i64>,
+    pub also: Vec<UserId>,
 }
 
 impl FanoutItem {
     /// Needs `exclude` sorted: it is asked once per member.
-    fn reaches(&self, member: i64) -> bool {
+    fn reaches(&self, member: UserId) -> bool {
         member != self.sender && self.exclude.binary_search(&member).is_err()
     }
 }
@@ -63,7 +64,7 @@ impl Backlog {
     }
 
     /// Members `range` of the member list `members`, and their view on the backlog.
-    pub(crate) fn part<'a>(&'a mut self, members: &'a [i64], range: Range<usize>) -> Part<'a> {
+    pub(crate) fn part<'a>(&'a mut self, members: &'a [UserId], range: Range<usize>) -> Part<'a> {
         let end = range.end.min(self.next.len());
         let start = range.start.min(end);
         Part {
@@ -76,7 +77,7 @@ impl Backlog {
     }
 
     /// The whole member list `members` in runs of `size` (the last may be shorter).
-    fn parts<'a>(&'a mut self, members: &'a [i64], size: usize) -> Vec<Part<'a>> {
+    fn parts<'a>(&'a mut self, members: &'a [UserId], size: usize) -> Vec<Part<'a>> {
         let size = size.max(1);
         let (items, outs, base) = (&self.items[..], &self.outs[..], self.base);
         self.next
@@ -110,7 +111,7 @@ impl Backlog {
 /// has got. Runs of one backlog are disjoint, so they can be written on separate threads.
 pub(crate) struct Part<'a> {
     /// The run's members, in the member list's order.
-    members: &'a [i64],
+    members: &'a [UserId],
     items: &'a [FanoutItem],
     outs: &'a [Arc<Push>],
     base: u64,
@@ -169,7 +170,7 @@ impl Part<'_> {
 /// take the rest. A thread that cannot be started leaves its share to the others.
 pub(crate) fn deliver_split(
     backlog: &mut Backlog,
-    members: &[i64],
+    members: &[UserId],
     run: usize,
     threads: usize,
     delivery: &Delivery,
@@ -218,7 +219,7 @@ mod tests {
     fn item(sender: i64) -> FanoutItem {
         FanoutItem {
             out: Arc::new(Push::ephemeral("{}")),
-            sender,
+            sender: UserId(sender),
             sender_sid: None,
             exclude: Vec::new(),
             also: Vec::new(),
@@ -271,10 +272,10 @@ mod tests {
         let mut b = Backlog::default();
         b.reset(10);
         b.push(item(0));
-        let members: Vec<i64> = (1..=10).collect();
+        let members: Vec<UserId> = (1..=10).map(UserId).collect();
         let sizes: Vec<usize> = b.parts(&members, 4).iter().map(|p| p.next.len()).collect();
         assert_eq!(sizes, vec![4, 4, 2]);
-        let runs: Vec<Vec<i64>> = b
+        let runs: Vec<Vec<UserId>> = b
             .parts(&members, 4)
             .iter()
             .map(|p| p.members.to_vec())
@@ -302,11 +303,11 @@ mod tests {
     fn exclusions_are_sorted_once_taken_in() {
         let mut b = Backlog::default();
         let mut i = item(5);
-        i.exclude = vec![9, 3, 7];
+        i.exclude = [9, 3, 7].map(UserId).to_vec();
         b.push(i);
         let i = &b.items[0];
-        assert!(!i.reaches(5), "not the sender");
-        assert!(!i.reaches(3) && !i.reaches(7) && !i.reaches(9));
-        assert!(i.reaches(4));
+        assert!(!i.reaches(UserId(5)), "not the sender");
+        assert!(!i.reaches(UserId(3)) && !i.reaches(UserId(7)) && !i.reaches(UserId(9)));
+        assert!(i.reaches(UserId(4)));
     }
 }

@@ -3,11 +3,12 @@
 //! `CHAT_WS_FRAMES_PER_SEC` with bursts of twice that. One bucket per user, not per socket: a
 //! client cannot multiply its allowance by opening more sockets or switching to REST.
 
+use chatd_schema::UserId;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 
 pub struct SendBudget {
-    buckets: DefaultKeyedRateLimiter<i64>,
+    buckets: DefaultKeyedRateLimiter<UserId>,
 }
 
 impl SendBudget {
@@ -20,7 +21,7 @@ impl SendBudget {
     }
 
     /// Takes one unit of `user`'s budget; false when it is spent (the frame or send is refused).
-    pub fn take(&self, user: i64) -> bool {
+    pub fn take(&self, user: UserId) -> bool {
         self.buckets.check_key(&user).is_ok()
     }
 
@@ -48,9 +49,9 @@ mod tests {
     #[test]
     fn one_bucket_per_user_with_a_burst_of_twice_the_rate() {
         let b = SendBudget::new(5);
-        let taken = (0..100).filter(|_| b.take(1)).count();
+        let taken = (0..100).filter(|_| b.take(UserId(1))).count();
         assert_eq!(taken, 10, "burst of twice the rate");
-        assert!(b.take(2), "another user has a budget of their own");
+        assert!(b.take(UserId(2)), "another user has a budget of their own");
         assert_eq!(b.len(), 2);
     }
 }

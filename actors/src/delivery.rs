@@ -6,6 +6,7 @@
 //! implementation today, [`LocalBroker`], writes their offline queue; the cluster's will publish
 //! to the node holding the user's socket, and queue for users with none anywhere.
 
+use chatd_schema::UserId;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use crate::wire::push::Push;
 pub trait Broker: Send + Sync + 'static {
     fn deliver_absent(
         &self,
-        items: Vec<(i64, Arc<str>)>,
+        items: Vec<(UserId, Arc<str>)>,
         now: i64,
     ) -> Pin<Box<dyn Future<Output = Result<(), ActorsError>> + Send + '_>>;
 }
@@ -41,7 +42,7 @@ impl LocalBroker {
 impl Broker for LocalBroker {
     fn deliver_absent(
         &self,
-        items: Vec<(i64, Arc<str>)>,
+        items: Vec<(UserId, Arc<str>)>,
         now: i64,
     ) -> Pin<Box<dyn Future<Output = Result<(), ActorsError>> + Send + '_>> {
         Box::pin(async move { self.offline.push(&items, now).await })
@@ -51,7 +52,7 @@ impl Broker for LocalBroker {
 /// One user a push is for.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Skip this session's sockets (the sender's own device).
     pub exclude_sid: Option<Arc<str>>,
     /// Queue offline when the user has no socket (recipients yes; sender's other devices no).
@@ -59,7 +60,7 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn recipient(user_id: i64) -> Target {
+    pub fn recipient(user_id: UserId) -> Target {
         Target {
             user_id,
             exclude_sid: None,
@@ -67,7 +68,7 @@ impl Target {
         }
     }
 
-    pub fn other_devices(user_id: i64, sid: Option<Arc<str>>) -> Target {
+    pub fn other_devices(user_id: UserId, sid: Option<Arc<str>>) -> Target {
         Target {
             user_id,
             exclude_sid: sid,
@@ -79,7 +80,7 @@ impl Target {
 /// Offline writes collected while routing a batch, flushed once.
 #[derive(Default)]
 pub struct OfflineBatch {
-    items: Vec<(i64, Arc<str>)>,
+    items: Vec<(UserId, Arc<str>)>,
 }
 
 impl OfflineBatch {
@@ -139,7 +140,7 @@ impl Delivery {
     }
 
     /// Hands messages a user's socket here could not take (or held when it closed) to the broker.
-    pub async fn spill(&self, items: Vec<(i64, Arc<str>)>) -> Result<(), ActorsError> {
+    pub async fn spill(&self, items: Vec<(UserId, Arc<str>)>) -> Result<(), ActorsError> {
         if items.is_empty() {
             return Ok(());
         }

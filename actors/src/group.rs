@@ -20,6 +20,7 @@
 //! Who is due which messages is the `backlog` module's business.
 
 use chatd_schema::models::Group;
+use chatd_schema::{GroupId, UserId};
 use chatd_schema::{NewMember, Store, StoreError};
 use kameo::prelude::*;
 use std::collections::VecDeque;
@@ -53,9 +54,9 @@ pub enum Membership {
     /// Adds or re-adds a member row with its status (1 active, 2 waiting for the owner).
     Upsert(NewMember),
     /// Makes a waiting member active; false when no such member was waiting.
-    Activate(i64),
+    Activate(UserId),
     /// Deletes a member's row (removal, leaving, a declined request); false when there was none.
-    Remove(i64),
+    Remove(UserId),
     /// Marks the group dissolved: nobody receives its messages any more.
     Dissolve(Box<Group>),
 }
@@ -114,8 +115,8 @@ impl Shared {
 }
 
 pub struct GroupActor {
-    group_id: i64,
-    members: Vec<i64>,
+    group_id: GroupId,
+    members: Vec<UserId>,
     store: Store,
     delivery: Delivery,
     shared: Arc<Shared>,
@@ -132,7 +133,7 @@ impl GroupActor {
     /// Spawns the actor of group `group_id` (it reads its member list when it starts). Only the
     /// registry calls this: one actor per group.
     pub(crate) fn spawn_ref(
-        group_id: i64,
+        group_id: GroupId,
         store: Store,
         delivery: Delivery,
         cfg: FanoutConfig,
@@ -164,7 +165,7 @@ impl GroupActor {
     async fn load(&mut self) {
         match self.store.active_member_ids(self.group_id).await {
             Ok(m) => self.members = m,
-            Err(e) => tracing::error!(group = self.group_id, error = %e, "loading members failed"),
+            Err(e) => tracing::error!(group = %self.group_id, error = %e, "loading members failed"),
         }
         self.backlog.reset(self.members.len());
     }
@@ -201,7 +202,7 @@ impl GroupActor {
         Ok(changed)
     }
 
-    fn add_member(&mut self, user: i64) {
+    fn add_member(&mut self, user: UserId) {
         if !self.members.contains(&user) {
             self.members.push(user);
         }
@@ -234,7 +235,7 @@ impl GroupActor {
             .filter(|u| **u != item.sender)
             .map(|u| Target::recipient(*u))
             .collect();
-        if item.sender > 0 {
+        if item.sender.is_user() {
             extra.push(Target::other_devices(item.sender, item.sender_sid.clone()));
         }
         self.delivery.route(&extra, &item.out, batch);
@@ -299,7 +300,7 @@ impl GroupActor {
             }
             Err(e) => {
                 // Only a bug gets here; who got what is unknown, so start over from the store.
-                tracing::error!(group = self.group_id, error = %e, "a split fan-out failed");
+                tracing::error!(group = %self.group_id, error = %e, "a split fan-out failed");
                 self.load().await;
             }
         }
@@ -307,7 +308,7 @@ impl GroupActor {
 
     async fn flush(&self, batch: &mut OfflineBatch) {
         if let Err(e) = self.delivery.flush(std::mem::take(batch)).await {
-            tracing::error!(group = self.group_id, error = %e, "offline write of a group message failed");
+            tracing::error!(group = %self.group_id, error = %e, "offline write of a group message failed");
         }
     }
 

@@ -1,6 +1,7 @@
 //! The group actor over real sockets: order, exactly-once, membership changes mid-stream.
 
 use super::*;
+use chatd_schema::UserId;
 
 #[tokio::test(flavor = "current_thread")]
 async fn messages_joining_a_pass_reach_every_member_once_in_order() {
@@ -37,14 +38,14 @@ async fn group_of_300_gets_40_messages(threads: usize) {
     })
     .await;
     let (store, registry) = (&core.store, &core.registry);
-    let members: Vec<i64> = (1..=300).collect();
-    let (sender, removed, joiner) = (1, 300, 301);
+    let members: Vec<UserId> = (1..=300).map(UserId).collect();
+    let (sender, removed, joiner) = (UserId(1), UserId(300), UserId(301));
     let g = store
         .create_group("g", sender, "g", "", &members, 0)
         .await
         .unwrap();
     let mut peers = Vec::new();
-    for uid in 1..=joiner {
+    for uid in (1..=joiner.0).map(UserId) {
         let (a, b) = UnixStream::pair().unwrap();
         registry
             .attach_bare(
@@ -107,7 +108,7 @@ async fn group_of_300_gets_40_messages(threads: usize) {
             let v: serde_json::Value = serde_json::from_str(m.to_text().unwrap()).unwrap();
             got.push(v["content"].as_str().unwrap().to_string());
         }
-        let want: Vec<String> = match uid {
+        let want: Vec<String> = match uid.0 {
             1 => vec![],
             300 => (0..20).map(|i| format!("m{i}")).collect(),
             301 => (30..total).map(|i| format!("m{i}")).collect(),

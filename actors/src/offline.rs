@@ -4,6 +4,7 @@
 //! dropped here is still in history.
 
 use chatd_schema::Store;
+use chatd_schema::UserId;
 use redis::aio::ConnectionManager;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -44,19 +45,19 @@ pub enum OfflineQueue {
 }
 
 impl OfflineQueue {
-    fn key(prefix: &str, user_id: i64) -> String {
+    fn key(prefix: &str, user_id: UserId) -> String {
         format!("{prefix}offline:{user_id}")
     }
 
     /// Appends every `(user, payload)` in one write (one transaction, or one Redis pipeline).
-    pub async fn push(&self, items: &[(i64, Arc<str>)], now: i64) -> Result<(), ActorsError> {
+    pub async fn push(&self, items: &[(UserId, Arc<str>)], now: i64) -> Result<(), ActorsError> {
         if items.is_empty() {
             return Ok(());
         }
-        let users: BTreeSet<i64> = items.iter().map(|(u, _)| *u).collect();
+        let users: BTreeSet<UserId> = items.iter().map(|(u, _)| *u).collect();
         match self {
             OfflineQueue::Store { store, cfg } => {
-                let rows: Vec<(i64, &str)> = items.iter().map(|(u, p)| (*u, &**p)).collect();
+                let rows: Vec<(UserId, &str)> = items.iter().map(|(u, p)| (*u, &**p)).collect();
                 store.offline_push(&rows, now, cfg.cap).await?;
             }
             OfflineQueue::Redis { conn, prefix, cfg } => {
@@ -81,7 +82,7 @@ impl OfflineQueue {
     }
 
     /// The user's queue, oldest first (entries past the age limit are removed, not returned).
-    pub async fn peek(&self, user_id: i64, now: i64) -> Result<Vec<QueuedItem>, ActorsError> {
+    pub async fn peek(&self, user_id: UserId, now: i64) -> Result<Vec<QueuedItem>, ActorsError> {
         match self {
             OfflineQueue::Store { store, cfg } => Ok(store
                 .offline_peek(user_id, now - cfg.max_age_ms)
@@ -133,7 +134,7 @@ impl OfflineQueue {
 
     /// Removes exactly the given entries (items queued meanwhile stay). Removing from the head in
     /// order keeps each Redis LREM O(1).
-    pub async fn remove(&self, user_id: i64, items: &[QueuedItem]) -> Result<(), ActorsError> {
+    pub async fn remove(&self, user_id: UserId, items: &[QueuedItem]) -> Result<(), ActorsError> {
         if items.is_empty() {
             return Ok(());
         }

@@ -14,7 +14,7 @@ use kameo::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use chatd_schema::Store;
+use chatd_schema::{GroupId, Store, UserId};
 use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
@@ -31,22 +31,22 @@ use crate::user::{AddSocket, Close, ReplaySlot, TakeReplaySlot, UserActor, UserS
 pub struct Routes {
     /// A user is here while at least one of their sockets is attached. A push never lands on a
     /// detached socket: detach takes the write lock, deliveries hold the read lock.
-    users: RwLock<HashMap<i64, Online>>,
+    users: RwLock<HashMap<UserId, Online>>,
     /// The actor of each user with a socket here (it owns the sockets `users` lists).
-    actors: RwLock<HashMap<i64, ActorRef<UserActor>>>,
-    groups: RwLock<HashMap<i64, GroupRef>>,
+    actors: RwLock<HashMap<UserId, ActorRef<UserActor>>>,
+    groups: RwLock<HashMap<GroupId, GroupRef>>,
 }
 
 impl Routes {
-    fn users(&self) -> RwLockReadGuard<'_, HashMap<i64, Online>> {
+    fn users(&self) -> RwLockReadGuard<'_, HashMap<UserId, Online>> {
         self.users.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn users_mut(&self) -> RwLockWriteGuard<'_, HashMap<i64, Online>> {
+    fn users_mut(&self) -> RwLockWriteGuard<'_, HashMap<UserId, Online>> {
         self.users.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn live_group(&self, group_id: i64) -> Option<GroupRef> {
+    fn live_group(&self, group_id: GroupId) -> Option<GroupRef> {
         self.groups
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -55,7 +55,7 @@ impl Routes {
             .cloned()
     }
 
-    pub fn user_actor(&self, user_id: i64) -> Option<ActorRef<UserActor>> {
+    pub fn user_actor(&self, user_id: UserId) -> Option<ActorRef<UserActor>> {
         self.actors
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -64,20 +64,20 @@ impl Routes {
             .cloned()
     }
 
-    fn actors_mut(&self) -> RwLockWriteGuard<'_, HashMap<i64, ActorRef<UserActor>>> {
+    fn actors_mut(&self) -> RwLockWriteGuard<'_, HashMap<UserId, ActorRef<UserActor>>> {
         self.actors.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn groups_mut(&self) -> RwLockWriteGuard<'_, HashMap<i64, GroupRef>> {
+    fn groups_mut(&self) -> RwLockWriteGuard<'_, HashMap<GroupId, GroupRef>> {
         self.groups.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Runs `f` on the user's socket list, if the user has a socket here.
-    pub fn with_online<R>(&self, user_id: i64, f: impl FnOnce(&Online) -> R) -> Option<R> {
+    pub fn with_online<R>(&self, user_id: UserId, f: impl FnOnce(&Online) -> R) -> Option<R> {
         self.users().get(&user_id).map(f)
     }
 
-    pub fn is_online(&self, user_id: i64) -> bool {
+    pub fn is_online(&self, user_id: UserId) -> bool {
         self.users().contains_key(&user_id)
     }
 
@@ -113,7 +113,7 @@ impl Actor for RegistryActor {
 }
 
 /// The actor of `user`, spawned if the user has none here.
-struct Connect(i64, Arc<UserSeed>);
+struct Connect(UserId, Arc<UserSeed>);
 
 impl Message<Connect> for RegistryActor {
     type Reply = Option<ActorRef<UserActor>>;
@@ -137,7 +137,7 @@ impl Message<Connect> for RegistryActor {
 }
 
 /// A user actor's socket list, as deliveries are to see it.
-struct Publish(i64, ActorId, Online);
+struct Publish(UserId, ActorId, Online);
 
 impl Message<Publish> for RegistryActor {
     type Reply = ();
@@ -157,7 +157,7 @@ impl Message<Publish> for RegistryActor {
 }
 
 /// The user actor `from` stops: it and the sockets it published leave the table.
-struct RetireUser(i64, ActorId);
+struct RetireUser(UserId, ActorId);
 
 impl Message<RetireUser> for RegistryActor {
     type Reply = ();
@@ -173,7 +173,7 @@ impl Message<RetireUser> for RegistryActor {
 
 /// A socket handle with no user actor behind it (benches and tests of the fan-out, which have
 /// no client frames to read).
-struct AttachBare(i64, SocketHandle);
+struct AttachBare(UserId, SocketHandle);
 
 impl Message<AttachBare> for RegistryActor {
     type Reply = ();
@@ -186,7 +186,7 @@ impl Message<AttachBare> for RegistryActor {
     }
 }
 
-struct SpawnGroup(i64);
+struct SpawnGroup(GroupId);
 
 impl Message<SpawnGroup> for RegistryActor {
     type Reply = GroupRef;
@@ -212,7 +212,7 @@ impl Message<SpawnGroup> for RegistryActor {
     }
 }
 
-struct RetireGroup(i64);
+struct RetireGroup(GroupId);
 
 impl Message<RetireGroup> for RegistryActor {
     type Reply = Option<GroupRef>;
@@ -290,40 +290,40 @@ impl Registry {
                 Ok(()) => return,
                 Err(SendError::ActorNotRunning(back)) => msg = back,
                 Err(e) => {
-                    tracing::error!(user, error = %e, "a user actor failed to take a socket");
+                    tracing::error!(user = %user, error = %e, "a user actor failed to take a socket");
                     return;
                 }
             }
         }
-        tracing::error!(user, "no user actor took a socket; it is dropped");
+        tracing::error!(user = %user, "no user actor took a socket; it is dropped");
     }
 
     /// Publishes `from`'s socket list for `user`; once this returns, deliveries see exactly it.
-    pub(crate) async fn publish(&self, user: i64, from: ActorId, online: Online) {
+    pub(crate) async fn publish(&self, user: UserId, from: ActorId, online: Online) {
         if let Err(e) = self.actor.ask(Publish(user, from, online)).await {
-            tracing::error!(user, error = %e, "the registry could not publish a user's sockets");
+            tracing::error!(user = %user, error = %e, "the registry could not publish a user's sockets");
         }
     }
 
-    pub(crate) async fn retire_user(&self, user: i64, from: ActorId) {
+    pub(crate) async fn retire_user(&self, user: UserId, from: ActorId) {
         let _ = self.actor.ask(RetireUser(user, from)).await;
     }
 
     /// Publishes a bare socket handle, with no user actor behind it: for benches and tests of
     /// the fan-out, whose sockets have no client to read.
-    pub async fn attach_bare(&self, user_id: i64, handle: SocketHandle) {
+    pub async fn attach_bare(&self, user_id: UserId, handle: SocketHandle) {
         let _ = self.actor.ask(AttachBare(user_id, handle)).await;
     }
 
     /// The user's sockets for an offline replay and the slot that serializes the user's
     /// replays; `None` when the user has no socket here.
-    pub async fn replay_slot(&self, user_id: i64) -> Option<ReplaySlot> {
+    pub async fn replay_slot(&self, user_id: UserId) -> Option<ReplaySlot> {
         let actor = self.routes.user_actor(user_id)?;
         actor.ask(TakeReplaySlot).await.ok()
     }
 
     /// The group's actor, spawned on first use (it reads the member list when it starts).
-    pub async fn group(&self, group_id: i64) -> Result<GroupRef, ActorsError> {
+    pub async fn group(&self, group_id: GroupId) -> Result<GroupRef, ActorsError> {
         if let Some(g) = self.routes.live_group(group_id) {
             return Ok(g);
         }
@@ -348,17 +348,17 @@ impl Registry {
     }
 
     /// Retires a dissolved group's actor once its queued fan-outs are done.
-    pub async fn retire_group(&self, group_id: i64) {
+    pub async fn retire_group(&self, group_id: GroupId) {
         if let Ok(Some(g)) = self.actor.ask(RetireGroup(group_id)).await {
             g.stop().await;
         }
     }
 
-    pub fn with_online<R>(&self, user_id: i64, f: impl FnOnce(&Online) -> R) -> Option<R> {
+    pub fn with_online<R>(&self, user_id: UserId, f: impl FnOnce(&Online) -> R) -> Option<R> {
         self.routes.with_online(user_id, f)
     }
 
-    pub fn is_online(&self, user_id: i64) -> bool {
+    pub fn is_online(&self, user_id: UserId) -> bool {
         self.routes.is_online(user_id)
     }
 
@@ -367,7 +367,7 @@ impl Registry {
     }
 
     /// Has the user's actor close the sockets of revoked sessions (1008).
-    pub async fn close_sessions(&self, user_id: i64, sids: Vec<String>) {
+    pub async fn close_sessions(&self, user_id: UserId, sids: Vec<String>) {
         if let Some(actor) = self.routes.user_actor(user_id) {
             let close = Close {
                 code: 1008,
@@ -416,13 +416,13 @@ mod tests {
     #[tokio::test]
     async fn one_group_actor_per_group() {
         let (registry, _dir) = registry().await;
-        let (a, b) = tokio::join!(registry.group(5), registry.group(5));
+        let (a, b) = tokio::join!(registry.group(GroupId(5)), registry.group(GroupId(5)));
         let (a, b) = (a.unwrap(), b.unwrap());
         assert!(a.same(&b));
-        assert!(!a.same(&registry.group(6).await.unwrap()));
-        registry.retire_group(5).await;
+        assert!(!a.same(&registry.group(GroupId(6)).await.unwrap()));
+        registry.retire_group(GroupId(5)).await;
         assert!(!a.is_alive());
-        assert!(!a.same(&registry.group(5).await.unwrap()));
+        assert!(!a.same(&registry.group(GroupId(5)).await.unwrap()));
     }
 
     /// Only the user's current actor speaks for the user: a publish or a retirement from any
@@ -438,12 +438,14 @@ mod tests {
             outbox: Arc::new(crate::outbox::Outbox::new(a, 4)),
             control: Arc::default(),
         };
-        registry.attach_bare(3, handle.clone()).await;
-        assert!(registry.is_online(3));
+        registry.attach_bare(UserId(3), handle.clone()).await;
+        assert!(registry.is_online(UserId(3)));
         // No actor is registered for user 3: nobody may unpublish or retire it.
         let stranger = ActorId::new(999_999);
-        registry.publish(3, stranger, Online::default()).await;
-        registry.retire_user(3, stranger).await;
-        assert!(registry.is_online(3));
+        registry
+            .publish(UserId(3), stranger, Online::default())
+            .await;
+        registry.retire_user(UserId(3), stranger).await;
+        assert!(registry.is_online(UserId(3)));
     }
 }

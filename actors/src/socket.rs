@@ -7,6 +7,7 @@
 //! written is handed back to delivery: a socket never takes a message down with it.
 
 use bytes::Bytes;
+use chatd_schema::UserId;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
 use futures_util::{FutureExt, SinkExt, Stream};
@@ -33,7 +34,7 @@ use crate::wire::frames::{error, pong, ClientFrame, Dialect};
 /// Who is on the other end of a socket (decided at upgrade, from the token).
 #[derive(Debug, Clone)]
 pub struct Conn {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub sid: Arc<str>,
     /// The token's role (`user` or `visitor`).
     pub role: Arc<str>,
@@ -355,10 +356,10 @@ impl Socket {
     pub async fn end(self, code: Option<u16>, delivery: &Delivery) {
         let outbox = self.handle.outbox.clone();
         let user = self.conn.user_id;
-        let payloads: Vec<(i64, Arc<str>)> =
+        let payloads: Vec<(UserId, Arc<str>)> =
             outbox.close().into_iter().map(|p| (user, p)).collect();
         if let Err(e) = delivery.spill(payloads).await {
-            tracing::error!(user, error = %e, "spilling a closed socket's queue failed");
+            tracing::error!(user = %user, error = %e, "spilling a closed socket's queue failed");
         }
         // The guard (connection place, shutdown token) goes with the last write.
         let Socket { ws, _guard, .. } = self;

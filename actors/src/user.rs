@@ -14,6 +14,7 @@
 //! Per-user live state the next features need (last seen, typing, read positions) belongs here,
 //! beside the sockets.
 
+use chatd_schema::UserId;
 use kameo::error::Infallible;
 use kameo::mailbox::{MailboxReceiver, Signal};
 use kameo::prelude::*;
@@ -37,7 +38,7 @@ pub struct UserSeed {
 }
 
 pub struct UserActor {
-    user_id: i64,
+    user_id: UserId,
     sockets: Vec<Socket>,
     seed: Arc<UserSeed>,
     registry: Registry,
@@ -48,7 +49,7 @@ pub struct UserActor {
 }
 
 impl UserActor {
-    pub(crate) fn new(user_id: i64, seed: Arc<UserSeed>, registry: Registry) -> UserActor {
+    pub(crate) fn new(user_id: UserId, seed: Arc<UserSeed>, registry: Registry) -> UserActor {
         UserActor {
             user_id,
             sockets: Vec::with_capacity(1),

@@ -11,6 +11,7 @@ use crate::socket::{now, Later};
 use crate::wire::frames::{ClientFrame, Dialect};
 use crate::wire::push::Push;
 use crate::SendBudget;
+use chatd_schema::UserId;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::pin::Pin;
@@ -29,13 +30,11 @@ impl Inbound for Echo {
         _: &'a Conn,
         frame: ClientFrame,
     ) -> Pin<Box<dyn Future<Output = Later> + Send + 'a>> {
-        Box::pin(async move {
-            let reply = match frame {
-                ClientFrame::Unicast { content, .. } => format!("ok:{content}"),
-                _ => "other".to_string(),
-            };
-            now(Some(reply.into()))
-        })
+        let reply = match frame {
+            ClientFrame::Unicast { content, .. } => format!("ok:{content}"),
+            _ => "other".to_string(),
+        };
+        Box::pin(std::future::ready(now(Some(reply.into()))))
     }
 }
 
@@ -73,7 +72,7 @@ type Client = WebSocketStream<UnixStream>;
 
 impl World {
     /// Connects a socket of `user` in session `sid` and waits until it is published.
-    async fn connect(&self, user: i64, sid: &str) -> Client {
+    async fn connect(&self, user: UserId, sid: &str) -> Client {
         let (server, client) = UnixStream::pair().unwrap();
         let before = self
             .core
@@ -109,7 +108,7 @@ impl World {
         WebSocketStream::from_raw_socket(client, Role::Client, None).await
     }
 
-    fn push(&self, user: i64, text: &str) -> Push {
+    fn push(&self, user: UserId, text: &str) -> Push {
         let m = serde_json::json!({"id": text, "from_id": 1, "to_id": user, "chatType": "single",
             "type": "text", "data": text, "create_time": 0});
         Push::message(&m, 0)
@@ -158,18 +157,18 @@ async fn wait_until(mut f: impl FnMut() -> bool) {
 #[tokio::test]
 async fn owns_its_sockets_from_first_to_last() {
     let w = world().await;
-    let mut phone = w.connect(7, "phone").await;
-    let mut tablet = w.connect(7, "tablet").await;
+    let mut phone = w.connect(UserId(7), "phone").await;
+    let mut tablet = w.connect(UserId(7), "tablet").await;
     let actor = w
         .core
         .registry
         .routes()
-        .user_actor(7)
+        .user_actor(UserId(7))
         .expect("one actor for the user");
 
     w.core
         .delivery
-        .send(&[Target::recipient(7)], w.push(7, "hello"))
+        .send(&[Target::recipient(UserId(7))], w.push(UserId(7), "hello"))
         .await
         .unwrap();
     for c in [&mut phone, &mut tablet] {
@@ -191,19 +190,25 @@ async fn owns_its_sockets_from_first_to_last() {
 
     w.core
         .registry
-        .close_sessions(7, vec!["phone".to_string()])
+        .close_sessions(UserId(7), vec!["phone".to_string()])
         .await;
     assert_eq!(close_code(&mut phone).await, Some(1008));
-    wait_until(|| w.core.registry.with_online(7, |o| o.handles().len()) == Some(1)).await;
+    wait_until(|| {
+        w.core
+            .registry
+            .with_online(UserId(7), |o| o.handles().len())
+            == Some(1)
+    })
+    .await;
 
     tablet.close(None).await.unwrap();
-    wait_until(|| !w.core.registry.is_online(7)).await;
+    wait_until(|| !w.core.registry.is_online(UserId(7))).await;
     wait_until(|| !actor.is_alive()).await;
-    assert!(w.core.registry.routes().user_actor(7).is_none());
+    assert!(w.core.registry.routes().user_actor(UserId(7)).is_none());
 
     // A new socket gets a new actor.
-    let _again = w.connect(7, "phone2").await;
-    let second = w.core.registry.routes().user_actor(7).unwrap();
+    let _again = w.connect(UserId(7), "phone2").await;
+    let second = w.core.registry.routes().user_actor(UserId(7)).unwrap();
     assert_ne!(second.id(), actor.id());
 }
 
@@ -212,19 +217,19 @@ async fn owns_its_sockets_from_first_to_last() {
 #[tokio::test]
 async fn a_closed_socket_hands_back_what_it_held() {
     let w = world().await;
-    let client = w.connect(9, "s").await;
+    let client = w.connect(UserId(9), "s").await;
     // The client reads nothing; big messages fill the kernel buffer, then the queue holds them.
     let mut sent = 0;
     while w
         .core
         .registry
-        .with_online(9, |o| o.handles()[0].outbox.is_full())
+        .with_online(UserId(9), |o| o.handles()[0].outbox.is_full())
         == Some(false)
     {
         let text = format!("{sent}:{}", "x".repeat(32 * 1024));
         w.core
             .delivery
-            .send(&[Target::recipient(9)], w.push(9, &text))
+            .send(&[Target::recipient(UserId(9))], w.push(UserId(9), &text))
             .await
             .unwrap();
         sent += 1;
@@ -232,11 +237,11 @@ async fn a_closed_socket_hands_back_what_it_held() {
     }
     w.core
         .registry
-        .close_sessions(9, vec!["s".to_string()])
+        .close_sessions(UserId(9), vec!["s".to_string()])
         .await;
-    wait_until(|| !w.core.registry.is_online(9)).await;
+    wait_until(|| !w.core.registry.is_online(UserId(9))).await;
     drop(client);
-    let queued = w.core.offline.peek(9, 0).await.unwrap();
+    let queued = w.core.offline.peek(UserId(9), 0).await.unwrap();
     assert!(!queued.is_empty(), "nothing was handed back");
     // The queued ones are the newest, in order, ending with the last sent.
     let ids: Vec<usize> = queued
@@ -261,15 +266,15 @@ async fn a_closed_socket_hands_back_what_it_held() {
 #[tokio::test]
 async fn replays_of_one_user_take_turns() {
     let w = world().await;
-    let _c = w.connect(11, "s").await;
-    let first = w.core.registry.replay_slot(11).await.unwrap();
-    let second = w.core.registry.replay_slot(11).await.unwrap();
+    let _c = w.connect(UserId(11), "s").await;
+    let first = w.core.registry.replay_slot(UserId(11)).await.unwrap();
+    let second = w.core.registry.replay_slot(UserId(11)).await.unwrap();
     assert_eq!(first.sockets.len(), 1);
     let held = first.lock.lock().await;
     assert!(second.lock.try_lock().is_err());
     drop(held);
     assert!(second.lock.try_lock().is_ok());
-    assert!(w.core.registry.replay_slot(12).await.is_none());
+    assert!(w.core.registry.replay_slot(UserId(12)).await.is_none());
 }
 
 /// Prints what one idle connected user's parts weigh (run with `--nocapture`); the heap parts

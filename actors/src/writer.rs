@@ -5,7 +5,7 @@
 //! device is the order of acceptance.
 
 use chatd_schema::models::{MessageRow, NewMessage};
-use chatd_schema::{Store, StoreError, StoredMessage};
+use chatd_schema::{Store, StoreError, StoredMessage, UserId};
 use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -24,12 +24,12 @@ pub enum Route {
     /// Through the group's actor, which holds the member list.
     Group {
         group: GroupRef,
-        sender: i64,
+        sender: UserId,
         sender_sid: Option<Arc<str>>,
         /// Members who blacklisted the sender.
-        exclude: Vec<i64>,
+        exclude: Vec<UserId>,
         /// Non-members who get it too.
-        also: Vec<i64>,
+        also: Vec<UserId>,
     },
 }
 

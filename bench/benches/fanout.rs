@@ -15,7 +15,7 @@ use chatd_actors::registry::Registry;
 use chatd_actors::socket::next_conn_id;
 use chatd_actors::wire::frames::Dialect;
 use chatd_actors::wire::push::Push;
-use chatd_schema::Store;
+use chatd_schema::{Store, UserId};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,7 +62,7 @@ struct World {
     /// Each socket, with the bytes one message is in its dialect.
     sockets: Vec<(Arc<AtomicU64>, u64)>,
     out: Arc<Push>,
-    sender: i64,
+    sender: UserId,
     _dir: tempfile::TempDir,
 }
 
@@ -77,8 +77,8 @@ impl World {
         let store = Store::connect(&path.to_string_lossy())
             .await
             .unwrap_or_else(|e| fail("store", e));
-        let members: Vec<i64> = (1..=n).collect();
-        let sender = n + 1;
+        let members: Vec<UserId> = (1..=n).map(UserId).collect();
+        let sender = UserId(n + 1);
         let group = store
             .create_group("bench-group", sender, "bench", "", &members, 0)
             .await
@@ -107,7 +107,7 @@ impl World {
         for &uid in &members {
             let sock = MemSocket::default();
             let written = sock.written.clone();
-            let dialect = if uid % 2 == 0 {
+            let dialect = if uid.0 % 2 == 0 {
                 Dialect::Rich
             } else {
                 Dialect::Compact

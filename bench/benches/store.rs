@@ -13,7 +13,7 @@ fn message(i: usize) -> NewMessage {
         conv_key: "g:1".into(),
         chat_type: "group".into(),
         msg_type: "text".into(),
-        from_id: 7,
+        from_id: chatd_schema::UserId(7),
         to_id: 1,
         from_name: "Boss".into(),
         from_avatar: "/a.png".into(),

@@ -54,7 +54,7 @@ impl Api {
         if let Some(t) = token {
             req = req.header("token", t);
         }
-        let resp = req.send().await.with_context(|| format!("{path}"))?;
+        let resp = req.send().await.with_context(|| path.to_string())?;
         let status = resp.status();
         let body: Value = serde_json::from_str(&resp.text().await?)
             .with_context(|| format!("{path}: answer is not JSON"))?;

@@ -9,14 +9,17 @@
 //! - [`models`]: row structs and insert forms
 //! - [`store`]: the connection enum, connecting, migrating, the `run!` macro, the error type
 //! - `queries/`: `impl Store` blocks by area (users, sessions, friends, groups, messages, offline, limits)
+//! - [`ids`]: typed ids (`UserId`, `GroupId`, `MessageId`, `SessionId`)
 //! - [`conv`]: conversation keys (`s:<low>:<high>`, `g:<group>`)
 
 pub mod conv;
+pub mod ids;
 pub mod models;
 mod queries;
 pub mod schema;
 pub mod store;
 
+pub use ids::{GroupId, MessageId, SessionId, UserId};
 pub use queries::groups::NewMember;
 pub use queries::messages::StoredMessage;
 pub use queries::users::UserField;

@@ -1,12 +1,13 @@
 //! Row structs (what a query returns) and insert forms (what a write takes), one pair per table.
 
+use crate::ids::{GroupId, MessageId, UserId};
 use crate::schema::*;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub uuid: String,
     pub username: String,
     pub password: String,
@@ -71,7 +72,7 @@ pub struct NewUser {
 #[diesel(table_name = user_infos)]
 pub struct UserInfo {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub gender: String,
     pub birthday: Option<String>,
     pub bio: Option<String>,
@@ -85,7 +86,7 @@ pub struct UserInfo {
 #[diesel(table_name = sessions)]
 pub struct Session {
     pub id: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub role: String,
     pub create_time: i64,
     pub expires_at: i64,
@@ -95,8 +96,8 @@ pub struct Session {
 #[diesel(table_name = friendships)]
 pub struct Friendship {
     pub id: i64,
-    pub user_id: i64,
-    pub friend_id: i64,
+    pub user_id: UserId,
+    pub friend_id: UserId,
     pub nickname: String,
     pub friendlookme: i32,
     pub melookfriend: i32,
@@ -110,8 +111,8 @@ pub struct Friendship {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = friendships)]
 pub struct NewFriendship {
-    pub user_id: i64,
-    pub friend_id: i64,
+    pub user_id: UserId,
+    pub friend_id: UserId,
     pub nickname: String,
     pub create_time: i64,
     pub update_time: i64,
@@ -121,13 +122,13 @@ pub struct NewFriendship {
 #[diesel(table_name = group_members)]
 pub struct GroupMember {
     pub id: i64,
-    pub group_id: i64,
-    pub user_id: i64,
+    pub group_id: GroupId,
+    pub user_id: UserId,
     pub nickname: String,
     pub avatar: String,
     pub status: i32,
     pub sort_order: i32,
-    pub invited_by: Option<i64>,
+    pub invited_by: Option<UserId>,
     pub join_desc: Option<String>,
     pub joined_at: i64,
     pub create_time: i64,
@@ -137,13 +138,13 @@ pub struct GroupMember {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = messages)]
 pub struct MessageRow {
-    pub id: i64,
+    pub id: MessageId,
     pub uuid: String,
     pub conv_key: String,
     pub seq: i64,
     pub chat_type: String,
     pub msg_type: String,
-    pub from_id: i64,
+    pub from_id: UserId,
     pub to_id: i64,
     pub from_name: String,
     pub from_avatar: String,
@@ -157,6 +158,18 @@ pub struct MessageRow {
     pub create_time: i64,
 }
 
+impl MessageRow {
+    /// The recipient of a single-chat message (`to_id` names a user there).
+    pub fn to_user(&self) -> UserId {
+        UserId(self.to_id)
+    }
+
+    /// The group of a group message (`to_id` names a group there).
+    pub fn to_group(&self) -> GroupId {
+        GroupId(self.to_id)
+    }
+}
+
 /// A message to store; `seq` is assigned by the store inside the write transaction.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -164,7 +177,7 @@ pub struct NewMessage {
     pub conv_key: String,
     pub chat_type: String,
     pub msg_type: String,
-    pub from_id: i64,
+    pub from_id: UserId,
     pub to_id: i64,
     pub from_name: String,
     pub from_avatar: String,
@@ -185,7 +198,7 @@ pub(crate) struct MessageInsert<'a> {
     pub seq: i64,
     pub chat_type: &'a str,
     pub msg_type: &'a str,
-    pub from_id: i64,
+    pub from_id: UserId,
     pub to_id: i64,
     pub from_name: &'a str,
     pub from_avatar: &'a str,
@@ -203,7 +216,7 @@ pub(crate) struct MessageInsert<'a> {
 #[diesel(table_name = offline_messages)]
 pub struct OfflineRow {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub payload: String,
     pub create_time: i64,
 }
@@ -212,8 +225,8 @@ pub struct OfflineRow {
 #[diesel(table_name = friend_applications)]
 pub struct FriendApplication {
     pub id: i64,
-    pub user_id: i64,
-    pub friend_id: i64,
+    pub user_id: UserId,
+    pub friend_id: UserId,
     pub nickname: String,
     pub status: String,
     pub create_time: i64,
@@ -223,9 +236,9 @@ pub struct FriendApplication {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = chat_groups)]
 pub struct Group {
-    pub id: i64,
+    pub id: GroupId,
     pub uuid: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub avatar: String,
     pub remark: String,
@@ -240,9 +253,9 @@ pub struct Group {
 #[diesel(table_name = group_requests)]
 pub struct GroupRequest {
     pub id: i64,
-    pub group_id: i64,
-    pub user_id: i64,
-    pub invited_by: i64,
+    pub group_id: GroupId,
+    pub user_id: UserId,
+    pub invited_by: UserId,
     pub status: String,
     pub create_time: i64,
     pub update_time: i64,

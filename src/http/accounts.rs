@@ -257,7 +257,7 @@ async fn get_user_set_info(app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = req.user(&app).await?;
-            let id = req.params()?.i64_min("userid", 1)?;
+            let id = req.params()?.user_id("userid")?;
             let (user, row) = accounts::user_set_info(&app, caller.user_id, id).await?;
             Ok(json!({
                 "id": user.id,

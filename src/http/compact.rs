@@ -3,6 +3,7 @@
 //! unknown ids, as SPEC §9 decides for both dialects). Handlers parse, call `ops::compact`, render.
 
 use chatd_schema::models::Group;
+use chatd_schema::{GroupId, UserId};
 use serde_json::{json, Value};
 use warp::reply::Response;
 use warp::Filter;
@@ -24,17 +25,17 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
             .and(r())
             .then(list))
         .unify()
-        .or(warp::path!("api" / "group" / i64)
+        .or(warp::path!("api" / "group" / GroupId)
             .and(warp::put())
             .and(r())
             .then(rename))
         .unify()
-        .or(warp::path!("api" / "group" / i64)
+        .or(warp::path!("api" / "group" / GroupId)
             .and(warp::get())
             .and(r())
             .then(get))
         .unify()
-        .or(warp::path!("api" / "group" / i64)
+        .or(warp::path!("api" / "group" / GroupId)
             .and(warp::delete())
             .and(r())
             .then(leave_or_remove))
@@ -145,7 +146,7 @@ async fn list(app: App, req: Req) -> Response {
 }
 
 /// PUT /api/group/{groupId}: name (manager only)
-async fn rename(id: i64, app: App, req: Req) -> Response {
+async fn rename(id: GroupId, app: App, req: Req) -> Response {
     req.bare(
         async {
             let caller = req.user_or_visitor(&app).await?;
@@ -158,7 +159,7 @@ async fn rename(id: i64, app: App, req: Req) -> Response {
 }
 
 /// GET /api/group/{groupId} (members only)
-async fn get(id: i64, app: App, req: Req) -> Response {
+async fn get(id: GroupId, app: App, req: Req) -> Response {
     req.bare(
         async {
             let caller = req.user_or_visitor(&app).await?;
@@ -171,14 +172,14 @@ async fn get(id: i64, app: App, req: Req) -> Response {
 
 /// DELETE /api/group/{groupId}[?userId=]: leave (the manager leaving dissolves), or remove a
 /// member (manager only).
-async fn leave_or_remove(id: i64, app: App, req: Req) -> Response {
+async fn leave_or_remove(id: GroupId, app: App, req: Req) -> Response {
     req.bare(
         async {
             let caller = req.user_or_visitor(&app).await?;
             let target = match req.params()?.opt_str("userId").filter(|s| !s.is_empty()) {
                 Some(t) => Some(
                     t.trim()
-                        .parse::<i64>()
+                        .parse::<UserId>()
                         .map_err(|_| bad("userId must be an id", "userId 必须是 id"))?,
                 ),
                 None => None,
@@ -196,7 +197,10 @@ async fn invite(app: App, req: Req) -> Response {
     req.bare(
         async {
             let caller = req.user_or_visitor(&app).await?;
-            let (gid, uid) = (id_param(&req, "groupId")?, id_param(&req, "userId")?);
+            let (gid, uid) = (
+                GroupId(id_param(&req, "groupId")?),
+                UserId(id_param(&req, "userId")?),
+            );
             compact::invite(&app, caller.user_id, gid, uid).await
         }
         .await,

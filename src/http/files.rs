@@ -244,7 +244,7 @@ async fn upload_diy(
         }
         let (bytes, _) = read_multipart(&app, &req.headers, body, "file").await?;
         let (rel, url, mime) = store_upload(&app, &req.headers, &format!("Diy/{diydir}"), &bytes).await?;
-        tracing::info!(user = caller.user_id, path = %rel, mime, size = bytes.len(), "upload stored");
+        tracing::info!(user = %caller.user_id, path = %rel, mime, size = bytes.len(), "upload stored");
         Ok(json!({"url": url}))
     }
     .await;

@@ -1,6 +1,7 @@
 //! SPEC §2 friends (users only): parse, call the operation of `ops::friends`, render.
 
 use chatd_schema::models::{FriendApplication, Friendship, User, UserInfo};
+use chatd_schema::UserId;
 use serde_json::{json, Value};
 use warp::reply::Response;
 use warp::Filter;
@@ -35,27 +36,27 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
             .and(r())
             .then(friend_list))
         .unify()
-        .or(warp::path!("api" / "chat" / "getgoodfriendinfo" / i64)
+        .or(warp::path!("api" / "chat" / "getgoodfriendinfo" / UserId)
             .and(warp::get())
             .and(r())
             .then(friend_info))
         .unify()
-        .or(warp::path!("api" / "chat" / "setblackgoodfriend" / i64)
+        .or(warp::path!("api" / "chat" / "setblackgoodfriend" / UserId)
             .and(warp::post())
             .and(r())
             .then(toggle_black))
         .unify()
-        .or(warp::path!("api" / "chat" / "setstargoodfriend" / i64)
+        .or(warp::path!("api" / "chat" / "setstargoodfriend" / UserId)
             .and(warp::post())
             .and(r())
             .then(toggle_star))
         .unify()
-        .or(warp::path!("api" / "chat" / "setmeOrfriendCanSee" / i64)
+        .or(warp::path!("api" / "chat" / "setmeOrfriendCanSee" / UserId)
             .and(warp::post())
             .and(r())
             .then(set_visibility))
         .unify()
-        .or(warp::path!("api" / "chat" / "ismygoodfriend" / i64)
+        .or(warp::path!("api" / "chat" / "ismygoodfriend" / UserId)
             .and(warp::post())
             .and(r())
             .then(is_my_friend))
@@ -65,7 +66,7 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
             .and(r())
             .then(is_apply_friend))
         .unify()
-        .or(warp::path!("api" / "chat" / "deletegoodfriend" / i64)
+        .or(warp::path!("api" / "chat" / "deletegoodfriend" / UserId)
             .and(warp::post())
             .and(r())
             .then(delete_friend))
@@ -108,7 +109,7 @@ async fn apply(app: App, req: Req) -> Response {
         async {
             let caller = user_caller(&app, &req).await?;
             let p = req.params()?;
-            let friend_id = p.i64_min("friend_id", 1)?;
+            let friend_id = p.user_id("friend_id")?;
             let note = p.opt_str_max("nickname", 50)?;
             friends::apply(&app, caller.user_id, friend_id, &note, req.lang).await?;
             Ok(ok())
@@ -205,7 +206,7 @@ fn user_with_info(u: &User, info: Option<&UserInfo>) -> Value {
 }
 
 /// GET /api/chat/getgoodfriendinfo/:id (the friend's user id)
-async fn friend_info(id: i64, app: App, req: Req) -> Response {
+async fn friend_info(id: UserId, app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
@@ -220,7 +221,7 @@ async fn friend_info(id: i64, app: App, req: Req) -> Response {
     )
 }
 
-async fn toggle(id: i64, app: App, req: Req, star: bool) -> Response {
+async fn toggle(id: UserId, app: App, req: Req, star: bool) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
@@ -232,17 +233,17 @@ async fn toggle(id: i64, app: App, req: Req, star: bool) -> Response {
 }
 
 /// POST /api/chat/setblackgoodfriend/:id
-async fn toggle_black(id: i64, app: App, req: Req) -> Response {
+async fn toggle_black(id: UserId, app: App, req: Req) -> Response {
     toggle(id, app, req, false).await
 }
 
 /// POST /api/chat/setstargoodfriend/:id
-async fn toggle_star(id: i64, app: App, req: Req) -> Response {
+async fn toggle_star(id: UserId, app: App, req: Req) -> Response {
     toggle(id, app, req, true).await
 }
 
 /// POST /api/chat/setmeOrfriendCanSee/:id
-async fn set_visibility(id: i64, app: App, req: Req) -> Response {
+async fn set_visibility(id: UserId, app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
@@ -265,7 +266,7 @@ async fn set_visibility(id: i64, app: App, req: Req) -> Response {
 }
 
 /// POST /api/chat/ismygoodfriend/:id
-async fn is_my_friend(id: i64, app: App, req: Req) -> Response {
+async fn is_my_friend(id: UserId, app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;
@@ -290,7 +291,7 @@ async fn is_apply_friend(uuid: String, app: App, req: Req) -> Response {
 }
 
 /// POST /api/chat/deletegoodfriend/:id
-async fn delete_friend(id: i64, app: App, req: Req) -> Response {
+async fn delete_friend(id: UserId, app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = user_caller(&app, &req).await?;

@@ -1,6 +1,7 @@
 //! SPEC §4 groups (rich dialect): parse, call the operation of `ops::group_admin`, render.
 
 use chatd_schema::models::Group;
+use chatd_schema::GroupId;
 use serde_json::{json, Value};
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -35,7 +36,7 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
             .and(r())
             .then(list))
         .unify()
-        .or(warp::path!("api" / "chat" / "groupinfo" / i64)
+        .or(warp::path!("api" / "chat" / "groupinfo" / GroupId)
             .and(warp::get())
             .and(r())
             .then(info))
@@ -56,7 +57,7 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         .unify()
         .or(post("groupAgreeOrNo").and(r()).then(agree_or_no))
         .unify()
-        .or(warp::path!("api" / "chat" / "groupQrcode" / i64)
+        .or(warp::path!("api" / "chat" / "groupQrcode" / GroupId)
             .and(warp::get())
             .and(r())
             .then(qrcode))
@@ -117,7 +118,7 @@ async fn list(page: u32, app: App, req: Req) -> Response {
 }
 
 /// GET /api/chat/groupinfo/:id (non-members may read it)
-async fn info(id: i64, app: App, req: Req) -> Response {
+async fn info(id: GroupId, app: App, req: Req) -> Response {
     req.reply(
         async {
             req.user_or_visitor(&app).await?;
@@ -131,7 +132,7 @@ async fn info(id: i64, app: App, req: Req) -> Response {
 /// An owner's setting of group `key` (SPEC §4: rename, remark, join setting).
 async fn set(app: &App, req: &Req, key: &str, setting: Setting) -> Result<Value, ApiError> {
     let caller = req.user_or_visitor(app).await?;
-    let id = req.params()?.i64_min(key, 1)?;
+    let id = req.params()?.group_id(key)?;
     group_admin::set(app, caller.user_id, id, setting, req.lang).await?;
     Ok(ok())
 }
@@ -165,7 +166,7 @@ async fn nickname(app: App, req: Req) -> Response {
             let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
             let nick = p.str_len("nickname", 1, 20)?;
-            group_admin::set_nickname(&app, caller.user_id, p.i64_min("id", 1)?, &nick).await?;
+            group_admin::set_nickname(&app, caller.user_id, p.group_id("id")?, &nick).await?;
             Ok(ok())
         }
         .await,
@@ -177,7 +178,7 @@ async fn delete_or_quit(app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = req.user_or_visitor(&app).await?;
-            let id = req.params()?.i64_min("id", 1)?;
+            let id = req.params()?.group_id("id")?;
             group_admin::delete_or_quit(&app, caller.user_id, id, req.lang).await?;
             Ok(ok())
         }
@@ -191,8 +192,8 @@ async fn delete_user(app: App, req: Req) -> Response {
         async {
             let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
-            let target = p.i64_min("user_id", 1)?;
-            let gid = p.i64_min("group_id", 1)?;
+            let target = p.user_id("user_id")?;
+            let gid = p.group_id("group_id")?;
             group_admin::remove_member(&app, caller.user_id, gid, target, req.lang).await?;
             Ok(ok())
         }
@@ -223,9 +224,9 @@ async fn invite(app: App, req: Req) -> Response {
         async {
             let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
-            let target = p.i64_min("user_id", 1)?;
+            let target = p.user_id("user_id")?;
             let note = p.opt_str_max("addGroupDesc", 500)?;
-            let gid = p.i64_min("group_id", 1)?;
+            let gid = p.group_id("group_id")?;
             let answer =
                 match group_admin::invite(&app, &caller, gid, target, &note, req.lang).await? {
                     Invited::Joined => "joined",
@@ -243,7 +244,7 @@ async fn agree_or_no(app: App, req: Req) -> Response {
         async {
             let caller = req.user_or_visitor(&app).await?;
             let p = req.params()?;
-            let target = p.i64_min("user_id", 1)?;
+            let target = p.user_id("user_id")?;
             let agree = match p.opt_str("type").as_deref() {
                 Some("agree") => true,
                 Some("no") => false,
@@ -254,7 +255,7 @@ async fn agree_or_no(app: App, req: Req) -> Response {
                     )))
                 }
             };
-            let gid = p.i64_min("group_id", 1)?;
+            let gid = p.group_id("group_id")?;
             group_admin::answer_request(&app, caller.user_id, gid, target, agree, req.lang).await?;
             Ok(ok())
         }
@@ -303,7 +304,7 @@ pub fn qr_text(
 }
 
 /// GET /api/chat/groupQrcode/:id?token=&type=&http=&chatType= (active members): a PNG.
-async fn qrcode(id: i64, app: App, req: Req) -> Response {
+async fn qrcode(id: GroupId, app: App, req: Req) -> Response {
     let result = async {
         let caller = req.user_or_visitor(&app).await?;
         let g = group_admin::member_view(&app, caller.user_id, id).await?;

@@ -3,6 +3,7 @@
 //! exist (404). Recipients who blacklisted `from` are skipped; offline recipients do not get it
 //! (NOTIFICATION frames are neither stored nor queued).
 
+use chatd_schema::{GroupId, UserId};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 use warp::reply::Response;
@@ -45,12 +46,12 @@ async fn post_notification(app: App, req: Req) -> Response {
             }
             let p = req.params()?;
             let id = |k: &str| chatd_actors::wire::frames::id_value(p.raw(k));
-            let from = id("from");
+            let from = id("from").map(UserId);
             let kind = p.opt_str("type").unwrap_or_else(|| "unicast".into());
             let to = || id("to").ok_or_else(|| malformed("to is required", "to 不能为空"));
             let audience = match kind.as_str() {
-                "unicast" => Audience::User(to()?),
-                "multicast" => Audience::Group(to()?),
+                "unicast" => Audience::User(UserId(to()?)),
+                "multicast" => Audience::Group(GroupId(to()?)),
                 "broadcast" => Audience::FriendsOf(from.ok_or_else(|| {
                     malformed("from is required for broadcast", "broadcast 需要 from")
                 })?),

@@ -4,6 +4,7 @@
 
 use chatd_schema::models::{Friendship, NewUser, User, UserInfo};
 use chatd_schema::UserField;
+use chatd_schema::UserId;
 use std::net::IpAddr;
 
 use crate::auth::{hash_password, verify_password, Caller, Role};
@@ -213,7 +214,7 @@ pub async fn logout(app: &AppState, caller: &Caller) -> Result<(), ApiError> {
 }
 
 /// Users whose username or nickname contains `keyword` (wildcards escaped), not `me`, at most 50.
-pub async fn search(app: &AppState, me: i64, keyword: &str) -> Result<Vec<User>, ApiError> {
+pub async fn search(app: &AppState, me: UserId, keyword: &str) -> Result<Vec<User>, ApiError> {
     Ok(app
         .store
         .search_users(&like_pattern(keyword), me, 50)
@@ -233,7 +234,7 @@ pub async fn profile(app: &AppState, uuid: &str) -> Result<(User, Option<UserInf
 }
 
 /// Stores `me`'s settings (the JSON text of an object, checked by the handler).
-pub async fn set_userset(app: &AppState, me: i64, userset: &str) -> Result<(), ApiError> {
+pub async fn set_userset(app: &AppState, me: UserId, userset: &str) -> Result<(), ApiError> {
     app.store
         .set_userset(me, userset, app.clock.now_ms())
         .await?;
@@ -241,7 +242,7 @@ pub async fn set_userset(app: &AppState, me: i64, userset: &str) -> Result<(), A
 }
 
 /// Changes one of `me`'s profile fields.
-pub async fn update_field(app: &AppState, me: i64, field: &UserField) -> Result<(), ApiError> {
+pub async fn update_field(app: &AppState, me: UserId, field: &UserField) -> Result<(), ApiError> {
     app.store
         .update_user_field(me, field, app.clock.now_ms())
         .await?;
@@ -285,8 +286,8 @@ pub async fn set_password(
 /// The registered, active user `id` and their friendship row for `me`, if any.
 pub async fn user_set_info(
     app: &AppState,
-    me: i64,
-    id: i64,
+    me: UserId,
+    id: UserId,
 ) -> Result<(User, Option<Friendship>), ApiError> {
     let user = app.store.active_user(id).await?.ok_or_else(no_such_user)?;
     if user.role != "user" {

@@ -3,6 +3,7 @@
 
 use chatd_actors::{Push, Target};
 use chatd_schema::models::{Group, GroupRequest};
+use chatd_schema::{GroupId, UserId};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
@@ -15,7 +16,7 @@ use crate::rules::groups::{join_decision, JoinDecision};
 use crate::state::AppState;
 
 /// A new group named `name`, managed by `me`, its only member.
-pub async fn create(app: &AppState, me: i64, name: &str) -> Result<Group, ApiError> {
+pub async fn create(app: &AppState, me: UserId, name: &str) -> Result<Group, ApiError> {
     Ok(app
         .store
         .create_group(
@@ -30,12 +31,12 @@ pub async fn create(app: &AppState, me: i64, name: &str) -> Result<Group, ApiErr
 }
 
 /// The active member ids of group `g`.
-pub async fn member_ids(app: &AppState, g: &Group) -> Result<Vec<i64>, ApiError> {
+pub async fn member_ids(app: &AppState, g: &Group) -> Result<Vec<UserId>, ApiError> {
     Ok(app.store.active_member_ids(g.id).await?)
 }
 
 /// The groups `me` is an active member of.
-pub async fn groups_of(app: &AppState, me: i64) -> Result<Vec<Group>, ApiError> {
+pub async fn groups_of(app: &AppState, me: UserId) -> Result<Vec<Group>, ApiError> {
     Ok(app
         .store
         .groups_of(me, 0, 10_000)
@@ -46,7 +47,7 @@ pub async fn groups_of(app: &AppState, me: i64) -> Result<Vec<Group>, ApiError> 
 }
 
 /// The manager renames group `id`.
-pub async fn rename(app: &AppState, me: i64, id: i64, name: String) -> Result<(), ApiError> {
+pub async fn rename(app: &AppState, me: UserId, id: GroupId, name: String) -> Result<(), ApiError> {
     let mut g = active_group(app.store.group_by_id(id).await?)?;
     owner_only(&g, me)?;
     g.name = name;
@@ -55,7 +56,7 @@ pub async fn rename(app: &AppState, me: i64, id: i64, name: String) -> Result<()
 }
 
 /// Group `id` as a member sees it.
-pub async fn group(app: &AppState, me: i64, id: i64) -> Result<Group, ApiError> {
+pub async fn group(app: &AppState, me: UserId, id: GroupId) -> Result<Group, ApiError> {
     let g = active_group(app.store.group_by_id(id).await?)?;
     active_member(app, g.id, me).await?;
     Ok(g)
@@ -64,9 +65,9 @@ pub async fn group(app: &AppState, me: i64, id: i64) -> Result<Group, ApiError> 
 /// `me` leaves group `id` (the manager leaving dissolves it), or the manager removes `target`.
 pub async fn leave_or_remove(
     app: &AppState,
-    me: i64,
-    id: i64,
-    target: Option<i64>,
+    me: UserId,
+    id: GroupId,
+    target: Option<UserId>,
     lang: Lang,
 ) -> Result<(), ApiError> {
     let g = active_group(app.store.group_by_id(id).await?)?;
@@ -100,7 +101,12 @@ pub fn request_view(r: &GroupRequest, g: &Group) -> Value {
 
 /// A member invites `user` (not in the group yet) to group `gid`; the invitee is told with a
 /// `groupInvitation` NOTIFICATION (not stored, not queued).
-pub async fn invite(app: &AppState, me: i64, gid: i64, user: i64) -> Result<Value, ApiError> {
+pub async fn invite(
+    app: &AppState,
+    me: UserId,
+    gid: GroupId,
+    user: UserId,
+) -> Result<Value, ApiError> {
     let g = active_group(app.store.group_by_id(gid).await?)?;
     active_member(app, g.id, me).await?;
     app.store
@@ -137,12 +143,12 @@ pub async fn invite(app: &AppState, me: i64, gid: i64, user: i64) -> Result<Valu
 }
 
 /// Pending invitations to `me`, each with its group.
-pub async fn requests(app: &AppState, me: i64) -> Result<Vec<(GroupRequest, Group)>, ApiError> {
+pub async fn requests(app: &AppState, me: UserId) -> Result<Vec<(GroupRequest, Group)>, ApiError> {
     Ok(app.store.pending_requests_to(me).await?)
 }
 
 /// The pending invitation `id`, which must be addressed to `me` (403) and exist (404).
-async fn my_request(app: &AppState, me: i64, id: i64) -> Result<GroupRequest, ApiError> {
+async fn my_request(app: &AppState, me: UserId, id: i64) -> Result<GroupRequest, ApiError> {
     let r = app
         .store
         .group_request(id)
@@ -159,7 +165,7 @@ async fn my_request(app: &AppState, me: i64, id: i64) -> Result<GroupRequest, Ap
 }
 
 /// `me` declines invitation `id`.
-pub async fn decline(app: &AppState, me: i64, id: i64) -> Result<(), ApiError> {
+pub async fn decline(app: &AppState, me: UserId, id: i64) -> Result<(), ApiError> {
     let r = my_request(app, me, id).await?;
     app.store
         .settle_group_request(r.id, "declined", app.clock.now_ms())
@@ -171,7 +177,7 @@ pub async fn decline(app: &AppState, me: i64, id: i64) -> Result<(), ApiError> {
 /// inviter (§9.18): joined, or pending the owner's approval, or 403 for a visitor where visitors
 /// must log in first. An invitation whose group is gone or whose inviter is no longer an active
 /// member is refused (403) and marked declined.
-pub async fn accept(app: &AppState, me_id: i64, id: i64, lang: Lang) -> Result<(), ApiError> {
+pub async fn accept(app: &AppState, me_id: UserId, id: i64, lang: Lang) -> Result<(), ApiError> {
     let r = my_request(app, me_id, id).await?;
     let now = app.clock.now_ms();
     let group = app

@@ -5,6 +5,7 @@
 //! it was read at: any write to users, groups, members or friendships refreshes every entry.
 //! Refusals are never cached: they re-read the store.
 
+use chatd_schema::{GroupId, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -14,8 +15,8 @@ const MAX_ENTRIES: usize = 65_536;
 
 #[derive(Debug)]
 pub struct GroupSendFacts {
-    pub group_id: i64,
-    pub sender_id: i64,
+    pub group_id: GroupId,
+    pub sender_id: UserId,
     pub from_name: String,
     pub from_avatar: String,
     pub to_name: String,
@@ -23,11 +24,11 @@ pub struct GroupSendFacts {
     /// The message's `extra` JSON (the group reference clients show).
     pub extra: String,
     /// Members who blacklisted the sender: they do not get the message.
-    pub blockers: Vec<i64>,
+    pub blockers: Vec<UserId>,
 }
 
 /// (group, sender) → the generation the facts were read at, and the facts.
-type Entries = HashMap<(i64, i64), (u64, Arc<GroupSendFacts>)>;
+type Entries = HashMap<(GroupId, UserId), (u64, Arc<GroupSendFacts>)>;
 
 #[derive(Default)]
 pub struct FactsCache {
@@ -35,14 +36,18 @@ pub struct FactsCache {
 }
 
 impl FactsCache {
-    pub(crate) fn get(&self, key: (i64, i64), generation: u64) -> Option<Arc<GroupSendFacts>> {
+    pub(crate) fn get(
+        &self,
+        key: (GroupId, UserId),
+        generation: u64,
+    ) -> Option<Arc<GroupSendFacts>> {
         let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&key)
             .filter(|(g, _)| *g == generation)
             .map(|(_, f)| f.clone())
     }
 
-    pub(crate) fn put(&self, key: (i64, i64), generation: u64, facts: Arc<GroupSendFacts>) {
+    pub(crate) fn put(&self, key: (GroupId, UserId), generation: u64, facts: Arc<GroupSendFacts>) {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_ENTRIES {
             map.clear();

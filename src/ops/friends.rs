@@ -3,6 +3,7 @@
 //! handlers refuse visitors); each returns the rows it read or changed, for the handler to render.
 
 use chatd_schema::models::{FriendApplication, Friendship, User, UserInfo};
+use chatd_schema::UserId;
 use serde_json::{json, Map};
 
 use crate::error::ApiError;
@@ -52,8 +53,8 @@ impl Answer {
 /// (`invite_confirm` 0), else a pending application the target is told of.
 pub async fn apply(
     app: &AppState,
-    me: i64,
-    friend_id: i64,
+    me: UserId,
+    friend_id: UserId,
     note: &str,
     lang: Lang,
 ) -> Result<(), ApiError> {
@@ -123,7 +124,7 @@ pub async fn apply(
 /// Applications sent to `me`, newest first, with each applicant; and how many are pending.
 pub async fn applications(
     app: &AppState,
-    me: i64,
+    me: UserId,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<(FriendApplication, User)>, i64), ApiError> {
@@ -136,7 +137,7 @@ pub async fn applications(
 /// (my side with `remark`) and tells the applicant.
 pub async fn answer_application(
     app: &AppState,
-    me: i64,
+    me: UserId,
     id: i64,
     answer: Answer,
     remark: &str,
@@ -198,7 +199,7 @@ pub async fn answer_application(
 /// A page of `me`'s friends (oldest first) with each friend's user row, and how many there are.
 pub async fn friends(
     app: &AppState,
-    me: i64,
+    me: UserId,
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<(Friendship, User)>, i64), ApiError> {
@@ -208,7 +209,7 @@ pub async fn friends(
 }
 
 /// My friendship with `id` (400 when they are not in my list).
-pub async fn friendship(app: &AppState, me: i64, id: i64) -> Result<Friendship, ApiError> {
+pub async fn friendship(app: &AppState, me: UserId, id: UserId) -> Result<Friendship, ApiError> {
     app.store
         .active_friendship(me, id)
         .await?
@@ -218,8 +219,8 @@ pub async fn friendship(app: &AppState, me: i64, id: i64) -> Result<Friendship, 
 /// My friendship with `id`, their user row and profile.
 pub async fn friend_info(
     app: &AppState,
-    me: i64,
-    id: i64,
+    me: UserId,
+    id: UserId,
 ) -> Result<(Friendship, User, Option<UserInfo>), ApiError> {
     let row = friendship(app, me, id).await?;
     let user = app.store.user_by_id(id).await?.ok_or_else(not_friend)?;
@@ -228,7 +229,7 @@ pub async fn friend_info(
 }
 
 /// Flips the star (`star`) or the block on my row for `id`.
-pub async fn toggle(app: &AppState, me: i64, id: i64, star: bool) -> Result<(), ApiError> {
+pub async fn toggle(app: &AppState, me: UserId, id: UserId, star: bool) -> Result<(), ApiError> {
     let n = app
         .store
         .toggle_friend_flag(me, id, star, app.clock.now_ms())
@@ -242,8 +243,8 @@ pub async fn toggle(app: &AppState, me: i64, id: i64, star: bool) -> Result<(), 
 /// Sets who sees whose moments on my row for `id`.
 pub async fn set_visibility(
     app: &AppState,
-    me: i64,
-    id: i64,
+    me: UserId,
+    id: UserId,
     friend_looks_me: i32,
     me_look_friend: i32,
 ) -> Result<(), ApiError> {
@@ -260,7 +261,7 @@ pub async fn set_visibility(
 /// The pending application to `me` from the user with `uuid`, with that user.
 pub async fn pending_from(
     app: &AppState,
-    me: i64,
+    me: UserId,
     uuid: &str,
 ) -> Result<(FriendApplication, User), ApiError> {
     let applicant = app
@@ -282,7 +283,7 @@ pub async fn pending_from(
 }
 
 /// Ends `me`'s friendship with `id` (SPEC §9.17: their block of me, if any, stays).
-pub async fn unfriend(app: &AppState, me: i64, id: i64) -> Result<(), ApiError> {
+pub async fn unfriend(app: &AppState, me: UserId, id: UserId) -> Result<(), ApiError> {
     if !app.store.unfriend(me, id, app.clock.now_ms()).await? {
         return Err(not_friend());
     }

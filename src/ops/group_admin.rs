@@ -4,6 +4,7 @@
 
 use chatd_actors::Membership;
 use chatd_schema::models::{Group, GroupMember, User};
+use chatd_schema::{GroupId, UserId};
 use serde_json::{json, Map};
 
 use crate::auth::{Caller, Role};
@@ -20,7 +21,7 @@ use crate::state::AppState;
 /// A group with its active members and their user rows.
 pub type GroupWithMembers = (Group, Vec<(GroupMember, User)>);
 
-async fn me(app: &AppState, id: i64) -> Result<User, ApiError> {
+async fn me(app: &AppState, id: UserId) -> Result<User, ApiError> {
     app.store
         .active_user(id)
         .await?
@@ -48,7 +49,7 @@ pub async fn with_members(app: &AppState, g: Group) -> Result<GroupWithMembers, 
 /// active and not blacklisted); the default name and avatar are composed; it is announced.
 pub async fn create(
     app: &AppState,
-    me_id: i64,
+    me_id: UserId,
     friendship_rows: &[i64],
     lang: Lang,
 ) -> Result<GroupWithMembers, ApiError> {
@@ -89,7 +90,7 @@ pub async fn create(
 /// A page of the groups `me` is an active member of, each with my member row.
 pub async fn list(
     app: &AppState,
-    me_id: i64,
+    me_id: UserId,
     offset: i64,
     limit: i64,
 ) -> Result<Vec<(Group, GroupMember)>, ApiError> {
@@ -97,13 +98,13 @@ pub async fn list(
 }
 
 /// The active group `id` with its members (anyone may read it: a visitor deciding to join).
-pub async fn info(app: &AppState, id: i64) -> Result<GroupWithMembers, ApiError> {
+pub async fn info(app: &AppState, id: GroupId) -> Result<GroupWithMembers, ApiError> {
     let g = active_group(app.store.group_by_id(id).await?)?;
     with_members(app, g).await
 }
 
 /// The active group `id` and its owner, who must be `me`.
-async fn owned(app: &AppState, me_id: i64, id: i64) -> Result<(Group, User), ApiError> {
+async fn owned(app: &AppState, me_id: UserId, id: GroupId) -> Result<(Group, User), ApiError> {
     let g = active_group(app.store.group_by_id(id).await?)?;
     owner_only(&g, me_id)?;
     Ok((g, me(app, me_id).await?))
@@ -119,8 +120,8 @@ pub enum Setting {
 /// The owner of group `id` changes a setting; the members are told.
 pub async fn set(
     app: &AppState,
-    me_id: i64,
-    id: i64,
+    me_id: UserId,
+    id: GroupId,
     setting: Setting,
     lang: Lang,
 ) -> Result<(), ApiError> {
@@ -158,7 +159,12 @@ pub async fn set(
 }
 
 /// `me` sets my nickname in group `id` (not announced).
-pub async fn set_nickname(app: &AppState, me_id: i64, id: i64, nick: &str) -> Result<(), ApiError> {
+pub async fn set_nickname(
+    app: &AppState,
+    me_id: UserId,
+    id: GroupId,
+    nick: &str,
+) -> Result<(), ApiError> {
     let g = active_group(app.store.group_by_id(id).await?)?;
     active_member(app, g.id, me_id).await?;
     app.store
@@ -170,8 +176,8 @@ pub async fn set_nickname(app: &AppState, me_id: i64, id: i64, nick: &str) -> Re
 /// The owner dissolves group `id`; a member leaves it.
 pub async fn delete_or_quit(
     app: &AppState,
-    me_id: i64,
-    id: i64,
+    me_id: UserId,
+    id: GroupId,
     lang: Lang,
 ) -> Result<(), ApiError> {
     let g = active_group(app.store.group_by_id(id).await?)?;
@@ -187,9 +193,9 @@ pub async fn delete_or_quit(
 /// The owner removes `target` from group `id`.
 pub async fn remove_member(
     app: &AppState,
-    me_id: i64,
-    id: i64,
-    target: i64,
+    me_id: UserId,
+    id: GroupId,
+    target: UserId,
     lang: Lang,
 ) -> Result<(), ApiError> {
     let (g, owner) = owned(app, me_id, id).await?;
@@ -210,8 +216,8 @@ pub enum Invited {
 pub async fn invite(
     app: &AppState,
     caller: &Caller,
-    gid: i64,
-    target: i64,
+    gid: GroupId,
+    target: UserId,
     note: &str,
     lang: Lang,
 ) -> Result<Invited, ApiError> {
@@ -261,9 +267,9 @@ pub async fn invite(
 /// they are announced; refused, their row goes and they are told.
 pub async fn answer_request(
     app: &AppState,
-    me_id: i64,
-    gid: i64,
-    target: i64,
+    me_id: UserId,
+    gid: GroupId,
+    target: UserId,
     agree: bool,
     lang: Lang,
 ) -> Result<(), ApiError> {
@@ -305,7 +311,7 @@ pub async fn answer_request(
 }
 
 /// The active group `id`, for its active member `me` (the QR code is for members).
-pub async fn member_view(app: &AppState, me_id: i64, id: i64) -> Result<Group, ApiError> {
+pub async fn member_view(app: &AppState, me_id: UserId, id: GroupId) -> Result<Group, ApiError> {
     let g = active_group(app.store.group_by_id(id).await?)?;
     active_member(app, g.id, me_id).await?;
     Ok(g)

@@ -7,6 +7,7 @@
 use chatd_actors::{Accepted, Membership, Route};
 use chatd_schema::models::{Group, GroupMember, User};
 use chatd_schema::NewMember;
+use chatd_schema::{GroupId, UserId};
 use serde_json::{json, Map, Value};
 
 use crate::error::ApiError;
@@ -90,7 +91,7 @@ pub fn active_group(g: Option<Group>) -> Result<Group, ApiError> {
         .ok_or_else(|| ApiError::not_found("no such group", "群不存在或已解散"))
 }
 
-pub fn owner_only(g: &Group, user_id: i64) -> Result<(), ApiError> {
+pub fn owner_only(g: &Group, user_id: UserId) -> Result<(), ApiError> {
     if g.user_id == user_id {
         Ok(())
     } else {
@@ -104,8 +105,8 @@ pub fn owner_only(g: &Group, user_id: i64) -> Result<(), ApiError> {
 /// The caller's active member row, or 403.
 pub async fn active_member(
     app: &AppState,
-    group_id: i64,
-    user_id: i64,
+    group_id: GroupId,
+    user_id: UserId,
 ) -> Result<GroupMember, ApiError> {
     app.store
         .group_member(group_id, user_id)
@@ -120,7 +121,7 @@ pub async fn active_member(
 /// group's messages). False: the row to activate or remove was not there.
 pub async fn change_membership(
     app: &AppState,
-    group_id: i64,
+    group_id: GroupId,
     change: Membership,
 ) -> Result<bool, ApiError> {
     let group = app.registry.group(group_id).await?;
@@ -144,7 +145,7 @@ pub async fn after_membership_change(
     Ok(g)
 }
 
-pub async fn composed(app: &AppState, group_id: i64) -> Result<(String, String), ApiError> {
+pub async fn composed(app: &AppState, group_id: GroupId) -> Result<(String, String), ApiError> {
     Ok(compose(
         &app.store.group_members_with_users(group_id, 1).await?,
     ))
@@ -158,8 +159,8 @@ pub async fn announce(
     from: &User,
     text: &str,
     action: Option<&str>,
-    also: Vec<i64>,
-    only: Option<Vec<i64>>,
+    also: Vec<UserId>,
+    only: Option<Vec<UserId>>,
 ) -> Result<Accepted, ApiError> {
     let member = app.store.group_member(g.id, from.id).await?;
     let mut extra = Map::new();
@@ -168,7 +169,7 @@ pub async fn announce(
         extra.insert("actionType".into(), json!(a));
     }
     let author = Party {
-        id: from.id,
+        id: from.id.0,
         name: member_name(member.as_ref(), from),
         avatar: member_avatar(member.as_ref(), from),
     };
@@ -203,7 +204,7 @@ pub async fn join(
     app: &AppState,
     g: Group,
     user: &User,
-    inviter: Option<i64>,
+    inviter: Option<UserId>,
     lang: Lang,
 ) -> Result<Group, ApiError> {
     let before = composed(app, g.id).await?;
@@ -322,7 +323,7 @@ pub async fn remove(
     app: &AppState,
     g: Group,
     owner: &User,
-    target: i64,
+    target: UserId,
     lang: Lang,
 ) -> Result<(), ApiError> {
     if target == owner.id {
@@ -361,8 +362,8 @@ mod tests {
     fn pair(id: i64, nick: &str, group_nick: &str, avatar: &str) -> (GroupMember, User) {
         let m = GroupMember {
             id,
-            group_id: 1,
-            user_id: id,
+            group_id: chatd_schema::GroupId(1),
+            user_id: chatd_schema::UserId(id),
             nickname: group_nick.into(),
             avatar: String::new(),
             status: 1,
@@ -374,7 +375,7 @@ mod tests {
             update_time: 0,
         };
         let u = User {
-            id,
+            id: chatd_schema::UserId(id),
             uuid: String::new(),
             username: format!("user{id}"),
             password: String::new(),

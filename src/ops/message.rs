@@ -4,8 +4,8 @@
 //! message as names and avatars (seed 004: receivers never look them up); the conversation key
 //! follows from the chat type and the two ends.
 
-use chatd_schema::conv;
 use chatd_schema::models::{Group, NewMessage, User};
+use chatd_schema::{conv, GroupId, UserId};
 use serde_json::Value;
 
 use serde_json::json;
@@ -34,7 +34,7 @@ impl Party {
     /// A user under their display name.
     pub fn user(u: &User) -> Party {
         Party {
-            id: u.id,
+            id: u.id.0,
             name: u.display_name().to_string(),
             avatar: u.avatar.clone(),
         }
@@ -42,7 +42,7 @@ impl Party {
 
     pub fn group(g: &Group) -> Party {
         Party {
-            id: g.id,
+            id: g.id.0,
             name: g.name.clone(),
             avatar: g.avatar.clone(),
         }
@@ -83,15 +83,15 @@ pub fn new_message(
     now: i64,
 ) -> NewMessage {
     let (conv_key, chat_type) = match chat {
-        ChatType::Single => (conv::single(from.id, to.id), "single"),
-        ChatType::Group => (conv::group(to.id), "group"),
+        ChatType::Single => (conv::single(UserId(from.id), UserId(to.id)), "single"),
+        ChatType::Group => (conv::group(GroupId(to.id)), "group"),
     };
     NewMessage {
         uuid: uuid::Uuid::new_v4().to_string(),
         conv_key,
         chat_type: chat_type.into(),
         msg_type: content.msg_type,
-        from_id: from.id,
+        from_id: UserId(from.id),
         to_id: to.id,
         from_name: from.name,
         from_avatar: from.avatar,

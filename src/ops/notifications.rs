@@ -3,6 +3,7 @@
 //! blocked the sender.
 
 use chatd_actors::{Push, Target};
+use chatd_schema::{GroupId, UserId};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
@@ -12,21 +13,21 @@ use crate::state::AppState;
 /// Who a notification goes to.
 #[derive(Debug, Clone, Copy)]
 pub enum Audience {
-    User(i64),
-    Group(i64),
-    FriendsOf(i64),
+    User(UserId),
+    Group(GroupId),
+    FriendsOf(UserId),
 }
 
 /// Sends `{"type":"NOTIFICATION","notificationType","content"}` to the connected recipients of
 /// `audience`, skipping `from` and whoever blocked `from`.
 pub async fn notify(
     app: &AppState,
-    from: Option<i64>,
+    from: Option<UserId>,
     audience: Audience,
     notification_type: &str,
     content: Value,
 ) -> Result<(), ApiError> {
-    let recipients: Vec<i64> = match audience {
+    let recipients: Vec<UserId> = match audience {
         Audience::User(id) => vec![id],
         Audience::Group(gid) => app.store.active_member_ids(gid).await?,
         Audience::FriendsOf(f) => app
@@ -37,7 +38,7 @@ pub async fn notify(
             .map(|(row, _)| row.friend_id)
             .collect(),
     };
-    let blockers: HashSet<i64> = match from {
+    let blockers: HashSet<UserId> = match from {
         Some(f) => app.store.blockers_of(f).await?.into_iter().collect(),
         None => HashSet::new(),
     };

@@ -2,6 +2,7 @@
 //! compact pull (`GET /api/message`).
 
 use chatd_actors::wire::push::{compact_frame, Push};
+use chatd_schema::UserId;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ fn no_socket() -> ApiError {
 /// Pushes every queued message to the user's sockets in order (waiting for room in each socket's
 /// queue), then removes what was pushed. With no socket the queue is kept. One replay per user
 /// at a time.
-pub async fn replay(app: &AppState, user_id: i64) -> Result<(), ApiError> {
+pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
     // The user's actor hands out its sockets and the slot that runs the user's replays one at a
     // time: two replays at once would push the same entries twice.
     let slot = app
@@ -70,7 +71,7 @@ pub async fn replay(app: &AppState, user_id: i64) -> Result<(), ApiError> {
 /// `GET /api/message`: the queue in compact frames grouped by sender.
 pub async fn pull_compact(
     app: &AppState,
-    user_id: i64,
+    user_id: UserId,
     descending: bool,
     drop: bool,
     kind: &str,

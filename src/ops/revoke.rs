@@ -52,12 +52,12 @@ pub async fn revoke(
         .ok_or_else(ApiError::unauthorized)?;
     // In a group the notice names the sender as the group knows them.
     let (name, avatar, route) = if row.chat_type == "group" {
-        let member = app.store.group_member(row.to_id, me.id).await?;
+        let member = app.store.group_member(row.to_group(), me.id).await?;
         (
             member_name(member.as_ref(), &me),
             member_avatar(member.as_ref(), &me),
             Route::Group {
-                group: app.registry.group(row.to_id).await?,
+                group: app.registry.group(row.to_group()).await?,
                 sender: me.id,
                 sender_sid: Some(caller.sid.clone()),
                 exclude: Vec::new(),
@@ -69,7 +69,7 @@ pub async fn revoke(
             me.display_name().to_string(),
             me.avatar.clone(),
             Route::Targets(vec![
-                Target::recipient(row.to_id),
+                Target::recipient(row.to_user()),
                 Target::other_devices(me.id, Some(caller.sid.clone())),
             ]),
         )
@@ -84,7 +84,7 @@ pub async fn revoke(
         ChatType::Single
     };
     let from = Party {
-        id: me.id,
+        id: me.id.0,
         name,
         avatar,
     };

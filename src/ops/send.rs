@@ -4,6 +4,7 @@
 use chatd_actors::{Accepted, Pending, Route, Target};
 use chatd_schema::conv;
 use chatd_schema::models::{NewMessage, User};
+use chatd_schema::{GroupId, UserId};
 use std::sync::Arc;
 
 use crate::auth::Caller;
@@ -86,7 +87,7 @@ async fn prepare(
 }
 
 /// The sender's account, which must be active (a disabled account cannot send).
-pub async fn active_sender(app: &AppState, user_id: i64) -> Result<User, ApiError> {
+pub async fn active_sender(app: &AppState, user_id: UserId) -> Result<User, ApiError> {
     app.store
         .active_user(user_id)
         .await?
@@ -99,7 +100,9 @@ async fn send_single(
     m: SendRequest,
 ) -> Result<(NewMessage, Route), ApiError> {
     let me = caller.user_id;
-    if m.to == me {
+    // A single chat's `to` is a user.
+    let to = UserId(m.to);
+    if to == me {
         return Err(ApiError::bad(
             "you cannot send a message to yourself",
             "不能给自己发消息",
@@ -108,18 +111,18 @@ async fn send_single(
     let sender = active_sender(app, me).await?;
     let recipient = app
         .store
-        .active_user(m.to)
+        .active_user(to)
         .await?
         .ok_or_else(|| ApiError::not_found("no such user", "用户不存在"))?;
-    let conv_key = conv::single(me, m.to);
+    let conv_key = conv::single(me, to);
 
-    let row = app.store.friendship(m.to, me).await?;
+    let row = app.store.friendship(to, me).await?;
     let facts = SingleChatFacts {
         blacklisted: row.as_ref().is_some_and(|r| r.isblack == 1),
         friends: row
             .as_ref()
             .is_some_and(|r| r.status == 1 && r.isblack == 0),
-        answering: app.store.has_sent_in(&conv_key, m.to).await?,
+        answering: app.store.has_sent_in(&conv_key, to).await?,
         sent_before: app.store.has_sent_in(&conv_key, me).await?,
         chatset: chatset_for(&recipient.userset, caller.role.as_str()),
     };
@@ -147,14 +150,15 @@ async fn send_group(
     caller: &Caller,
     m: SendRequest,
 ) -> Result<(NewMessage, Route), ApiError> {
-    let facts = group_send_facts(app, m.to, caller.user_id).await?;
+    // A group chat's `to` is a group.
+    let facts = group_send_facts(app, GroupId(m.to), caller.user_id).await?;
     let from = Party {
-        id: facts.sender_id,
+        id: facts.sender_id.0,
         name: facts.from_name.clone(),
         avatar: facts.from_avatar.clone(),
     };
     let to = Party {
-        id: facts.group_id,
+        id: facts.group_id.0,
         name: facts.to_name.clone(),
         avatar: facts.to_avatar.clone(),
     };
@@ -174,8 +178,8 @@ async fn send_group(
 /// sender disabled).
 pub async fn group_send_facts(
     app: &AppState,
-    group_id: i64,
-    sender: i64,
+    group_id: GroupId,
+    sender: UserId,
 ) -> Result<Arc<GroupSendFacts>, ApiError> {
     // Read before the rows: a write landing in between moves it on, so what is cached under it
     // can be stale only until the next lookup.

@@ -607,7 +607,7 @@ async fn get_user_set_info_rules(b: Backend) {
     app.befriend(&me, &other).await;
     app.state()
         .store
-        .set_blacklisted(other.id, me.id, true, 0)
+        .set_blacklisted(UserId(other.id), UserId(me.id), true, 0)
         .await
         .unwrap();
     let (s, body) = app

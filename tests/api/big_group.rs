@@ -50,7 +50,7 @@ async fn slow_member_loses_nothing_split(b: Backend) {
 
 /// Users made through the Store (hashing 2,000 passwords would dominate the test), with a
 /// session and token each.
-async fn bulk_users(app: &TestApp, n: usize) -> Vec<(i64, String)> {
+async fn bulk_users(app: &TestApp, n: usize) -> Vec<(UserId, String)> {
     let st = app.state();
     let now = app.clock.now_ms();
     let tag = unique("b");
@@ -94,7 +94,7 @@ async fn burst_to_two_thousand(b: Backend, tweak: fn(&mut Options)) {
     let app = TestApp::spawn_with(b, tweak).await;
     let owner = app.register("bgo").await;
     let users = bulk_users(&app, 1999).await;
-    let mut ids = vec![owner.id];
+    let mut ids = vec![UserId(owner.id)];
     ids.extend(users.iter().map(|(id, _)| *id));
     let now = app.clock.now_ms();
     let g = app
@@ -102,7 +102,7 @@ async fn burst_to_two_thousand(b: Backend, tweak: fn(&mut Options)) {
         .store
         .create_group(
             &uuid::Uuid::new_v4().to_string(),
-            owner.id,
+            UserId(owner.id),
             "big",
             "",
             &ids,
@@ -204,10 +204,10 @@ async fn slow_member(b: Backend, tweak: fn(&mut Options)) {
         .store
         .create_group(
             &uuid::Uuid::new_v4().to_string(),
-            owner.id,
+            UserId(owner.id),
             "s",
             "",
-            &[owner.id, fast_id, slow_id],
+            &[UserId(owner.id), fast_id, slow_id],
             app.clock.now_ms(),
         )
         .await

@@ -339,10 +339,10 @@ async fn notifications(b: Backend) {
         .store
         .create_group(
             "n-g",
-            from.id,
+            UserId(from.id),
             "g",
             "",
-            &[from.id, on.id, compact_on.id, blocker.id],
+            &[from.id, on.id, compact_on.id, blocker.id].map(UserId),
             now,
         )
         .await
@@ -350,7 +350,7 @@ async fn notifications(b: Backend) {
     app.befriend(&blocker, &from).await;
     app.state()
         .store
-        .set_blacklisted(blocker.id, from.id, true, now)
+        .set_blacklisted(UserId(blocker.id), UserId(from.id), true, now)
         .await
         .unwrap();
     assert_eq!(
@@ -390,7 +390,14 @@ async fn rich_and_compact_interoperate(b: Backend) {
     let g = app
         .state()
         .store
-        .create_group("i-g", r.id, "mix", "", &[r.id, c.id], now)
+        .create_group(
+            "i-g",
+            UserId(r.id),
+            "mix",
+            "",
+            &[UserId(r.id), UserId(c.id)],
+            now,
+        )
         .await
         .unwrap();
     let mut rws = app.ws(&r.token).await;

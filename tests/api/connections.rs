@@ -146,7 +146,7 @@ async fn silent_sockets_are_closed_live_ones_kept(b: Backend) {
         .await
         .is_none());
     assert!(
-        app.state().registry.is_online(live.id),
+        app.state().registry.is_online(UserId(live.id)),
         "a socket that answers pings stays"
     );
     app.wait_offline(&mute).await;

@@ -162,14 +162,14 @@ async fn stranger_blacklist_and_chatset_rules(b: Backend) {
     app.befriend(&x, &y).await;
     app.state()
         .store
-        .set_blacklisted(y.id, x.id, true, 0)
+        .set_blacklisted(UserId(y.id), UserId(x.id), true, 0)
         .await
         .unwrap();
     let (s, body) = app.send(&x, &y, "blocked?").await;
     fail(s, &body, StatusCode::BAD_REQUEST);
     app.state()
         .store
-        .set_blacklisted(y.id, x.id, false, 0)
+        .set_blacklisted(UserId(y.id), UserId(x.id), false, 0)
         .await
         .unwrap();
     let (s, body) = app.send(&x, &y, "unblocked").await;
@@ -329,12 +329,12 @@ async fn slow_reader_is_disconnected_and_loses_nothing(b: Backend) {
                 .unwrap_or_default()
                 .to_string(),
         );
-        if !app.state().registry.is_online(z.id) {
+        if !app.state().registry.is_online(UserId(z.id)) {
             break;
         }
     }
     assert!(
-        !app.state().registry.is_online(z.id),
+        !app.state().registry.is_online(UserId(z.id)),
         "the slow socket was never closed"
     );
     // Send a few more while z is offline.

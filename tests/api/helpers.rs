@@ -7,6 +7,7 @@
 use chatd::app::Application;
 use chatd::config::{Config, Options};
 use chatd::Clock;
+pub use chatd_schema::UserId;
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -325,7 +326,7 @@ impl TestApp {
         let now = self.clock.now_ms();
         self.state()
             .store
-            .befriend(a.id, "", b.id, "", now)
+            .befriend(UserId(a.id), "", UserId(b.id), "", now)
             .await
             .expect("befriend");
     }
@@ -384,7 +385,7 @@ impl TestApp {
     /// Waits until `user` has a live socket registered (the upgrade answers first).
     pub async fn wait_online(&self, user: &User) {
         for _ in 0..200 {
-            if self.state().registry.is_online(user.id) {
+            if self.state().registry.is_online(UserId(user.id)) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -394,7 +395,7 @@ impl TestApp {
 
     pub async fn wait_offline(&self, user: &User) {
         for _ in 0..500 {
-            if !self.state().registry.is_online(user.id) {
+            if !self.state().registry.is_online(UserId(user.id)) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -46,13 +46,13 @@ mod tests {
 
     fn row() -> MessageRow {
         MessageRow {
-            id: 1,
+            id: chatd_schema::MessageId(1),
             uuid: "u-1".into(),
             conv_key: "s:1:2".into(),
             seq: 3,
             chat_type: "single".into(),
             msg_type: "text".into(),
-            from_id: 1,
+            from_id: chatd_schema::UserId(1),
             to_id: 2,
             from_name: "a".into(),
             from_avatar: "".into(),

@@ -1,5 +1,6 @@
 //! Friendships (directional rows; an accepted application creates both directions).
 
+use crate::ids::UserId;
 use crate::models::{FriendApplication, Friendship, NewFriendship, User};
 use crate::schema::{friend_applications, friendships, users};
 use crate::store::{run, run_write, Store, StoreError};
@@ -10,8 +11,8 @@ impl Store {
     /// The row `user_id → friend_id` (how `user_id` sees `friend_id`), if any.
     pub async fn friendship(
         &self,
-        user_id: i64,
-        friend_id: i64,
+        user_id: UserId,
+        friend_id: UserId,
     ) -> Result<Option<Friendship>, StoreError> {
         run!(self, |conn| Ok(friendships::table
             .filter(friendships::user_id.eq(user_id))
@@ -26,8 +27,8 @@ impl Store {
     /// block by [`Store::unfriend`] lists nowhere and grants nothing.
     pub async fn active_friendship(
         &self,
-        user_id: i64,
-        friend_id: i64,
+        user_id: UserId,
+        friend_id: UserId,
     ) -> Result<Option<Friendship>, StoreError> {
         Ok(self
             .friendship(user_id, friend_id)
@@ -40,9 +41,9 @@ impl Store {
     /// owner sees it in the list again and can lift it).
     pub async fn befriend(
         &self,
-        a: i64,
+        a: UserId,
         a_remark: &str,
-        b: i64,
+        b: UserId,
         b_remark: &str,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -96,8 +97,8 @@ impl Store {
     /// Sets `isblack` on the row `user_id → friend_id`.
     pub async fn set_blacklisted(
         &self,
-        user_id: i64,
-        friend_id: i64,
+        user_id: UserId,
+        friend_id: UserId,
         black: bool,
         now: i64,
     ) -> Result<usize, StoreError> {
@@ -119,8 +120,8 @@ impl Store {
 impl Store {
     pub async fn create_application(
         &self,
-        from: i64,
-        to: i64,
+        from: UserId,
+        to: UserId,
         note: &str,
         now: i64,
     ) -> Result<FriendApplication, StoreError> {
@@ -143,8 +144,8 @@ impl Store {
     /// The pending application from `from` to `to`, if any.
     pub async fn pending_application(
         &self,
-        from: i64,
-        to: i64,
+        from: UserId,
+        to: UserId,
     ) -> Result<Option<FriendApplication>, StoreError> {
         run!(self, |conn| Ok(friend_applications::table
             .filter(friend_applications::user_id.eq(from))
@@ -169,7 +170,7 @@ impl Store {
     /// Applications sent to `user_id`, newest first, with their applicants.
     pub async fn applications_to(
         &self,
-        user_id: i64,
+        user_id: UserId,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<(FriendApplication, User)>, StoreError> {
@@ -184,7 +185,7 @@ impl Store {
             .await?))
     }
 
-    pub async fn pending_count(&self, user_id: i64) -> Result<i64, StoreError> {
+    pub async fn pending_count(&self, user_id: UserId) -> Result<i64, StoreError> {
         run!(self, |conn| Ok(friend_applications::table
             .filter(friend_applications::friend_id.eq(user_id))
             .filter(friend_applications::status.eq("pending"))
@@ -218,7 +219,7 @@ impl Store {
     /// My friendship rows (active) with each friend's user row, oldest first.
     pub async fn friends_of(
         &self,
-        user_id: i64,
+        user_id: UserId,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<(Friendship, User)>, StoreError> {
@@ -234,7 +235,7 @@ impl Store {
             .await?))
     }
 
-    pub async fn friend_count(&self, user_id: i64) -> Result<i64, StoreError> {
+    pub async fn friend_count(&self, user_id: UserId) -> Result<i64, StoreError> {
         run!(self, |conn| Ok(friendships::table
             .filter(friendships::user_id.eq(user_id))
             .filter(friendships::status.eq(1))
@@ -248,8 +249,8 @@ impl Store {
     /// row, once it blocks nothing, is removed.
     pub async fn toggle_friend_flag(
         &self,
-        user_id: i64,
-        friend_id: i64,
+        user_id: UserId,
+        friend_id: UserId,
         star: bool,
         now: i64,
     ) -> Result<usize, StoreError> {
@@ -292,8 +293,8 @@ impl Store {
 
     pub async fn set_friend_visibility(
         &self,
-        user_id: i64,
-        friend_id: i64,
+        user_id: UserId,
+        friend_id: UserId,
         friendlookme: i32,
         melookfriend: i32,
         now: i64,
@@ -317,7 +318,7 @@ impl Store {
     /// a row in which `b` has blocked `a` stays as a block (status 0: it lists nowhere and grants
     /// nothing, but still keeps `a`'s messages from `b`), and every pending application between
     /// the two. False, changing nothing, when `b` is not in `a`'s list.
-    pub async fn unfriend(&self, a: i64, b: i64, now: i64) -> Result<bool, StoreError> {
+    pub async fn unfriend(&self, a: UserId, b: UserId, now: i64) -> Result<bool, StoreError> {
         run_write!(self, |conn| {
             conn.transaction::<_, diesel::result::Error, _>(async |c| {
                 let mine = diesel::delete(

@@ -1,5 +1,6 @@
 //! Groups and their members.
 
+use crate::ids::{GroupId, UserId};
 use crate::models::{Group, GroupMember, User};
 use crate::schema::{chat_groups, friendships, group_members, users};
 use crate::store::{run, run_write, Store, StoreError};
@@ -9,9 +10,9 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 /// A member row to insert.
 #[derive(Debug, Clone)]
 pub struct NewMember {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub status: i32,
-    pub invited_by: Option<i64>,
+    pub invited_by: Option<UserId>,
     pub join_desc: Option<String>,
 }
 
@@ -20,10 +21,10 @@ impl Store {
     pub async fn create_group(
         &self,
         uuid: &str,
-        owner: i64,
+        owner: UserId,
         name: &str,
         avatar: &str,
-        members: &[i64],
+        members: &[UserId],
         now: i64,
     ) -> Result<Group, StoreError> {
         run_write!(self, |conn| {
@@ -65,7 +66,7 @@ impl Store {
         })
     }
 
-    pub async fn group_by_id(&self, id: i64) -> Result<Option<Group>, StoreError> {
+    pub async fn group_by_id(&self, id: GroupId) -> Result<Option<Group>, StoreError> {
         run!(self, |conn| Ok(chat_groups::table
             .find(id)
             .select(Group::as_select())
@@ -77,7 +78,7 @@ impl Store {
     /// Active groups `user_id` is an active member of, newest first, with the member row.
     pub async fn groups_of(
         &self,
-        user_id: i64,
+        user_id: UserId,
         offset: i64,
         limit: i64,
     ) -> Result<Vec<(Group, GroupMember)>, StoreError> {
@@ -97,7 +98,7 @@ impl Store {
     /// Member rows of a group with `status` (1 active, 2 pending), with their users, by join order.
     pub async fn group_members_with_users(
         &self,
-        group_id: i64,
+        group_id: GroupId,
         status: i32,
     ) -> Result<Vec<(GroupMember, User)>, StoreError> {
         run!(self, |conn| Ok(group_members::table
@@ -111,7 +112,7 @@ impl Store {
     }
 
     /// Ids of a group's active members.
-    pub async fn active_member_ids(&self, group_id: i64) -> Result<Vec<i64>, StoreError> {
+    pub async fn active_member_ids(&self, group_id: GroupId) -> Result<Vec<UserId>, StoreError> {
         run!(self, |conn| Ok(group_members::table
             .filter(group_members::group_id.eq(group_id))
             .filter(group_members::status.eq(1))
@@ -122,7 +123,7 @@ impl Store {
     }
 
     /// Users who blacklisted `sender` (their friendship row for the sender has `isblack`).
-    pub async fn blockers_of(&self, sender: i64) -> Result<Vec<i64>, StoreError> {
+    pub async fn blockers_of(&self, sender: UserId) -> Result<Vec<UserId>, StoreError> {
         run!(self, |conn| Ok(friendships::table
             .filter(friendships::friend_id.eq(sender))
             .filter(friendships::isblack.eq(1))
@@ -151,8 +152,8 @@ impl Store {
 
     pub async fn set_member_nickname(
         &self,
-        group_id: i64,
-        user_id: i64,
+        group_id: GroupId,
+        user_id: UserId,
         nickname: &str,
         now: i64,
     ) -> Result<usize, StoreError> {
@@ -173,7 +174,7 @@ impl Store {
     /// Adds (or re-adds) a member row with the given status.
     pub async fn upsert_member(
         &self,
-        group_id: i64,
+        group_id: GroupId,
         m: &NewMember,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -207,8 +208,8 @@ impl Store {
     /// Activates a pending member; false when there was no pending row.
     pub async fn activate_member(
         &self,
-        group_id: i64,
-        user_id: i64,
+        group_id: GroupId,
+        user_id: UserId,
         now: i64,
     ) -> Result<bool, StoreError> {
         run_write!(self, |conn| Ok(diesel::update(
@@ -227,7 +228,11 @@ impl Store {
             == 1))
     }
 
-    pub async fn remove_member(&self, group_id: i64, user_id: i64) -> Result<bool, StoreError> {
+    pub async fn remove_member(
+        &self,
+        group_id: GroupId,
+        user_id: UserId,
+    ) -> Result<bool, StoreError> {
         run_write!(self, |conn| Ok(diesel::delete(
             group_members::table
                 .filter(group_members::group_id.eq(group_id))
@@ -239,7 +244,7 @@ impl Store {
     }
 
     /// Groups `user_id` is an active member of (in an active group), with the join time.
-    pub async fn member_groups(&self, user_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+    pub async fn member_groups(&self, user_id: UserId) -> Result<Vec<(GroupId, i64)>, StoreError> {
         run!(self, |conn| Ok(group_members::table
             .inner_join(chat_groups::table)
             .filter(group_members::user_id.eq(user_id))
@@ -253,8 +258,8 @@ impl Store {
     /// `user_id`'s member row in `group_id`, if any.
     pub async fn group_member(
         &self,
-        group_id: i64,
-        user_id: i64,
+        group_id: GroupId,
+        user_id: UserId,
     ) -> Result<Option<GroupMember>, StoreError> {
         run!(self, |conn| Ok(group_members::table
             .filter(group_members::group_id.eq(group_id))
@@ -266,7 +271,11 @@ impl Store {
     }
 
     /// The friendship rows `ids` of `owner` that are active and not blacklisted: their friend ids.
-    pub async fn friends_from_rows(&self, owner: i64, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    pub async fn friends_from_rows(
+        &self,
+        owner: UserId,
+        ids: &[i64],
+    ) -> Result<Vec<UserId>, StoreError> {
         run!(self, |conn| Ok(friendships::table
             .filter(friendships::id.eq_any(ids))
             .filter(friendships::user_id.eq(owner))

@@ -1,5 +1,6 @@
 //! Messages: the batched durable write (seq assignment + idempotency), history and sync.
 
+use crate::ids::UserId;
 use crate::models::{MessageInsert, MessageRow, NewMessage};
 use crate::schema::{conversations, messages};
 use crate::store::{run, Db, Store, StoreError};
@@ -129,7 +130,7 @@ impl Store {
     }
 
     /// Whether `from_id` has ever sent a (non-system) message in conversation `conv_key`.
-    pub async fn has_sent_in(&self, conv_key: &str, from_id: i64) -> Result<bool, StoreError> {
+    pub async fn has_sent_in(&self, conv_key: &str, from_id: UserId) -> Result<bool, StoreError> {
         run!(self, |conn| {
             let found: Option<i64> = messages::table
                 .filter(messages::conv_key.eq(conv_key))
@@ -169,7 +170,7 @@ impl Store {
     /// first, at most `limit`. (The caller filters group messages older than the join time.)
     pub async fn sync_messages(
         &self,
-        user_id: i64,
+        user_id: UserId,
         group_keys: &[String],
         after_id: i64,
         after_time: i64,

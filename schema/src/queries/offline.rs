@@ -1,5 +1,6 @@
 //! The embedded offline queue: one row per queued message (rich JSON payload) per user.
 
+use crate::ids::UserId;
 use crate::models::OfflineRow;
 use crate::schema::offline_messages;
 use crate::store::{run, Store, StoreError};
@@ -11,11 +12,11 @@ impl Store {
     /// to its newest `cap` rows.
     pub async fn offline_push(
         &self,
-        rows: &[(i64, &str)],
+        rows: &[(UserId, &str)],
         now: i64,
         cap: i64,
     ) -> Result<(), StoreError> {
-        let mut users: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let mut users: Vec<UserId> = rows.iter().map(|r| r.0).collect();
         users.sort_unstable();
         users.dedup();
         let users = &users;
@@ -62,7 +63,7 @@ impl Store {
     /// The user's queue, oldest first, after dropping rows queued before `min_time`.
     pub async fn offline_peek(
         &self,
-        user_id: i64,
+        user_id: UserId,
         min_time: i64,
     ) -> Result<Vec<OfflineRow>, StoreError> {
         run!(self, |conn| {
@@ -82,7 +83,7 @@ impl Store {
         })
     }
 
-    pub async fn offline_delete(&self, user_id: i64, ids: &[i64]) -> Result<(), StoreError> {
+    pub async fn offline_delete(&self, user_id: UserId, ids: &[i64]) -> Result<(), StoreError> {
         run!(self, |conn| {
             for chunk in ids.chunks(500) {
                 diesel::delete(

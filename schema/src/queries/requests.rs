@@ -1,5 +1,6 @@
 //! Group invitations of the compact API (seed 003 `/api/request`).
 
+use crate::ids::{GroupId, UserId};
 use crate::models::{Group, GroupRequest};
 use crate::schema::{chat_groups, group_requests};
 use crate::store::{run, run_write, Store, StoreError};
@@ -10,9 +11,9 @@ impl Store {
     /// The pending invitation of `user_id` to `group_id`, or a new one from `invited_by`.
     pub async fn invite_to_group(
         &self,
-        group_id: i64,
-        user_id: i64,
-        invited_by: i64,
+        group_id: GroupId,
+        user_id: UserId,
+        invited_by: UserId,
         now: i64,
     ) -> Result<GroupRequest, StoreError> {
         run_write!(self, |conn| {
@@ -54,7 +55,7 @@ impl Store {
     /// Pending invitations to `user_id` in active groups, oldest first, with their groups.
     pub async fn pending_requests_to(
         &self,
-        user_id: i64,
+        user_id: UserId,
     ) -> Result<Vec<(GroupRequest, Group)>, StoreError> {
         run!(self, |conn| Ok(group_requests::table
             .inner_join(chat_groups::table)

@@ -1,5 +1,6 @@
 //! The embedded session store: a token is valid only while its session row exists.
 
+use crate::ids::UserId;
 use crate::models::Session;
 use crate::schema::sessions;
 use crate::store::{run, Store, StoreError};
@@ -55,7 +56,7 @@ impl Store {
     /// Deletes every session of `user_id` except `keep`; returns the deleted ids.
     pub async fn delete_sessions_except(
         &self,
-        user_id: i64,
+        user_id: UserId,
         keep: &str,
     ) -> Result<Vec<String>, StoreError> {
         run!(self, |conn| Ok(diesel::delete(

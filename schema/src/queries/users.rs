@@ -1,5 +1,6 @@
 //! Accounts: users and their profile rows.
 
+use crate::ids::UserId;
 use crate::models::{NewUser, User, UserInfo};
 use crate::schema::{user_infos, users};
 use crate::store::{run, run_write, Store, StoreError};
@@ -39,7 +40,7 @@ impl Store {
         })
     }
 
-    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         run!(self, |conn| Ok(users::table
             .find(id)
             .select(User::as_select())
@@ -50,7 +51,7 @@ impl Store {
 
     /// The user `id` if the account is active (status 1): the one lookup for "this user may act
     /// or be acted on" (a disabled account is, for every rule, nobody).
-    pub async fn active_user(&self, id: i64) -> Result<Option<User>, StoreError> {
+    pub async fn active_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         Ok(self.user_by_id(id).await?.filter(|u| u.status == 1))
     }
 
@@ -81,7 +82,7 @@ impl Store {
             .optional()?))
     }
 
-    pub async fn users_by_ids(&self, ids: &[i64]) -> Result<Vec<User>, StoreError> {
+    pub async fn users_by_ids(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
         run!(self, |conn| Ok(users::table
             .filter(users::id.eq_any(ids))
             .select(User::as_select())
@@ -89,7 +90,7 @@ impl Store {
             .await?))
     }
 
-    pub async fn user_info(&self, user_id: i64) -> Result<Option<UserInfo>, StoreError> {
+    pub async fn user_info(&self, user_id: UserId) -> Result<Option<UserInfo>, StoreError> {
         run!(self, |conn| Ok(user_infos::table
             .filter(user_infos::user_id.eq(user_id))
             .select(UserInfo::as_select())
@@ -100,7 +101,7 @@ impl Store {
 
     pub async fn record_login(
         &self,
-        id: i64,
+        id: UserId,
         ip: Option<&str>,
         now: i64,
     ) -> Result<Option<User>, StoreError> {
@@ -121,7 +122,7 @@ impl Store {
     pub async fn search_users(
         &self,
         pattern: &str,
-        me: i64,
+        me: UserId,
         limit: i64,
     ) -> Result<Vec<User>, StoreError> {
         run!(self, |conn| Ok(users::table
@@ -141,7 +142,7 @@ impl Store {
             .await?))
     }
 
-    pub async fn set_userset(&self, id: i64, userset: &str, now: i64) -> Result<(), StoreError> {
+    pub async fn set_userset(&self, id: UserId, userset: &str, now: i64) -> Result<(), StoreError> {
         run!(self, |conn| {
             diesel::update(users::table.find(id))
                 .set((users::userset.eq(userset), users::update_time.eq(now)))
@@ -153,7 +154,7 @@ impl Store {
 
     pub async fn update_user_field(
         &self,
-        id: i64,
+        id: UserId,
         field: &UserField,
         now: i64,
     ) -> Result<(), StoreError> {
@@ -183,7 +184,7 @@ impl Store {
         })
     }
 
-    pub async fn set_password(&self, id: i64, hash: &str, now: i64) -> Result<(), StoreError> {
+    pub async fn set_password(&self, id: UserId, hash: &str, now: i64) -> Result<(), StoreError> {
         run!(self, |conn| {
             diesel::update(users::table.find(id))
                 .set((users::password.eq(hash), users::update_time.eq(now)))
@@ -211,7 +212,7 @@ impl Store {
     /// messages stay). `None` when `id` is not a visitor.
     pub async fn upgrade_visitor(
         &self,
-        id: i64,
+        id: UserId,
         username: &str,
         password_hash: &str,
         now: i64,
@@ -234,7 +235,7 @@ impl Store {
     /// Records what the client says about its device (only the fields it sent).
     pub async fn set_device_fields(
         &self,
-        id: i64,
+        id: UserId,
         fields: [Option<&str>; 4],
         now: i64,
     ) -> Result<(), StoreError> {
