@@ -4,7 +4,7 @@
 //! revocation on another node would have to reach).
 
 use chatd_schema::models::Session;
-use chatd_schema::{Store, UserId};
+use chatd_schema::{SessionId, Store, UserId};
 
 use crate::error::ApiError;
 
@@ -22,7 +22,7 @@ impl Sessions {
     ) -> Result<(), ApiError> {
         self.0
             .create_session(&Session {
-                id: sid.to_string(),
+                id: SessionId(sid.to_string()),
                 user_id,
                 role: role.to_string(),
                 create_time: now,

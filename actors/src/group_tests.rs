@@ -1,7 +1,7 @@
 //! The group actor over real sockets: order, exactly-once, membership changes mid-stream.
 
 use super::*;
-use chatd_schema::UserId;
+use chatd_schema::{NewMember, UserId};
 
 #[tokio::test(flavor = "current_thread")]
 async fn messages_joining_a_pass_reach_every_member_once_in_order() {

@@ -29,10 +29,13 @@ pub mod clock;
 pub mod delivery;
 pub mod error;
 pub mod group;
+mod group_inbox;
 pub mod offline;
 pub mod online;
 pub mod outbox;
+mod raw_socket;
 pub mod registry;
+mod routes;
 pub mod socket;
 #[cfg(test)]
 mod testing;

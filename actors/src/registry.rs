@@ -11,8 +11,7 @@
 
 use kameo::error::SendError;
 use kameo::prelude::*;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 use chatd_schema::{GroupId, Store, UserId};
 use tokio::sync::Semaphore;
@@ -26,66 +25,7 @@ use crate::online::{Online, SocketHandle};
 use crate::socket::{Conn, Upgraded};
 use crate::user::{AddSocket, Close, ReplaySlot, TakeReplaySlot, UserActor, UserSeed};
 
-/// The route table. Read by anyone holding it; written only by [`RegistryActor`].
-#[derive(Default)]
-pub struct Routes {
-    /// A user is here while at least one of their sockets is attached. A push never lands on a
-    /// detached socket: detach takes the write lock, deliveries hold the read lock.
-    users: RwLock<HashMap<UserId, Online>>,
-    /// The actor of each user with a socket here (it owns the sockets `users` lists).
-    actors: RwLock<HashMap<UserId, ActorRef<UserActor>>>,
-    groups: RwLock<HashMap<GroupId, GroupRef>>,
-}
-
-impl Routes {
-    fn users(&self) -> RwLockReadGuard<'_, HashMap<UserId, Online>> {
-        self.users.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn users_mut(&self) -> RwLockWriteGuard<'_, HashMap<UserId, Online>> {
-        self.users.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn live_group(&self, group_id: GroupId) -> Option<GroupRef> {
-        self.groups
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&group_id)
-            .filter(|g| g.is_alive())
-            .cloned()
-    }
-
-    pub fn user_actor(&self, user_id: UserId) -> Option<ActorRef<UserActor>> {
-        self.actors
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&user_id)
-            .filter(|a| a.is_alive())
-            .cloned()
-    }
-
-    fn actors_mut(&self) -> RwLockWriteGuard<'_, HashMap<UserId, ActorRef<UserActor>>> {
-        self.actors.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn groups_mut(&self) -> RwLockWriteGuard<'_, HashMap<GroupId, GroupRef>> {
-        self.groups.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `f` on the user's socket list, if the user has a socket here.
-    pub fn with_online<R>(&self, user_id: UserId, f: impl FnOnce(&Online) -> R) -> Option<R> {
-        self.users().get(&user_id).map(f)
-    }
-
-    pub fn is_online(&self, user_id: UserId) -> bool {
-        self.users().contains_key(&user_id)
-    }
-
-    /// Number of users with a socket here.
-    pub fn online_users(&self) -> usize {
-        self.users().len()
-    }
-}
+pub use crate::routes::Routes;
 
 /// The actor that owns the route table's changes.
 pub struct RegistryActor {
@@ -399,53 +339,5 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn registry() -> (Registry, crate::testing::Core) {
-        let core = crate::testing::local_core(FanoutConfig {
-            backlog: 4,
-            threads: 1,
-            split_min: 64,
-        })
-        .await;
-        (core.registry.clone(), core)
-    }
-
-    /// One actor per group, however many ask at once; a retired group gets a new one.
-    #[tokio::test]
-    async fn one_group_actor_per_group() {
-        let (registry, _dir) = registry().await;
-        let (a, b) = tokio::join!(registry.group(GroupId(5)), registry.group(GroupId(5)));
-        let (a, b) = (a.unwrap(), b.unwrap());
-        assert!(a.same(&b));
-        assert!(!a.same(&registry.group(GroupId(6)).await.unwrap()));
-        registry.retire_group(GroupId(5)).await;
-        assert!(!a.is_alive());
-        assert!(!a.same(&registry.group(GroupId(5)).await.unwrap()));
-    }
-
-    /// Only the user's current actor speaks for the user: a publish or a retirement from any
-    /// other changes nothing.
-    #[tokio::test]
-    async fn only_the_current_user_actor_publishes() {
-        let (registry, _dir) = registry().await;
-        let (a, _) = tokio::net::UnixStream::pair().unwrap();
-        let handle = SocketHandle {
-            conn_id: 1,
-            sid: "s".into(),
-            dialect: crate::wire::frames::Dialect::Rich,
-            outbox: Arc::new(crate::outbox::Outbox::new(a, 4)),
-            control: Arc::default(),
-        };
-        registry.attach_bare(UserId(3), handle.clone()).await;
-        assert!(registry.is_online(UserId(3)));
-        // No actor is registered for user 3: nobody may unpublish or retire it.
-        let stranger = ActorId::new(999_999);
-        registry
-            .publish(UserId(3), stranger, Online::default())
-            .await;
-        registry.retire_user(UserId(3), stranger).await;
-        assert!(registry.is_online(UserId(3)));
-    }
-}
+#[path = "registry_tests.rs"]
+mod tests;

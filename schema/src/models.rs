@@ -1,6 +1,6 @@
 //! Row structs (what a query returns) and insert forms (what a write takes), one pair per table.
 
-use crate::ids::{GroupId, MessageId, UserId};
+use crate::ids::{GroupId, MessageId, SessionId, UserId};
 use crate::schema::*;
 use diesel::prelude::*;
 
@@ -85,7 +85,7 @@ pub struct UserInfo {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
 pub struct Session {
-    pub id: String,
+    pub id: SessionId,
     pub user_id: UserId,
     pub role: String,
     pub create_time: i64,

@@ -1,0 +1,188 @@
+//! The outbox over real socket pairs: direct writes, the queue, its caps, close and finish.
+
+use super::*;
+use crate::wire::push::Push;
+use tokio::io::AsyncReadExt;
+use tokio::net::UnixStream;
+
+fn message(i: usize, size: usize) -> [Arc<Push>; 1] {
+    let m = serde_json::json!({"id": i, "from_id": 1, "to_id": 2, "chatType": "single",
+        "type": "text", "data": "x".repeat(size), "create_time": 0});
+    [Arc::new(Push::message(&m, 0))]
+}
+
+fn pair(cap: usize) -> (Arc<Outbox>, UnixStream) {
+    pair_capped(cap, usize::MAX)
+}
+
+fn pair_capped(cap: usize, cap_bytes: usize) -> (Arc<Outbox>, UnixStream) {
+    let (a, b) = UnixStream::pair().unwrap();
+    (Arc::new(Outbox::with_limits(a, cap, cap_bytes)), b)
+}
+
+/// Pushes 64 KiB messages nobody reads until the outbox refuses one: (accepted, refusal).
+fn fill(out: &Outbox) -> (usize, Refused) {
+    let mut accepted = 0;
+    loop {
+        match out.push(
+            &message(accepted, 64 * 1024),
+            Dialect::Rich,
+            WhenFull::Close,
+        ) {
+            Ok(()) => accepted += 1,
+            Err(r) => return (accepted, r),
+        }
+        assert!(accepted < 100_000, "the outbox never refused");
+    }
+}
+
+/// Reads `n` text frames (tungstenite as an independent client).
+async fn read_texts(peer: UnixStream, n: usize) -> Vec<serde_json::Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    let mut ws =
+        tokio_tungstenite::WebSocketStream::from_raw_socket(peer, Role::Client, None).await;
+    let mut got = Vec::new();
+    while got.len() < n {
+        match ws.next().await {
+            Some(Ok(m)) if m.is_text() => {
+                got.push(serde_json::from_str(m.to_text().unwrap()).unwrap())
+            }
+            Some(Ok(_)) => {}
+            other => panic!("stream ended early: {other:?}"),
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn direct_writes_need_no_task() {
+    let (out, peer) = pair(8);
+    for i in 0..5 {
+        out.push(&message(i, 10), Dialect::Rich, WhenFull::Close)
+            .unwrap();
+    }
+    let got = read_texts(peer, 5).await;
+    let ids: Vec<_> = got
+        .iter()
+        .map(|f| f["data"]["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [0, 1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn a_full_kernel_buffer_queues_in_order_and_the_task_finishes() {
+    let (out, peer) = pair(10_000);
+    // 64 KiB messages: the socket buffer fills after a few, the rest queue.
+    let n = 200;
+    for i in 0..n {
+        out.push(&message(i, 64 * 1024), Dialect::Compact, WhenFull::Close)
+            .unwrap();
+    }
+    assert!(
+        out.lock().queue.len() > 1,
+        "expected the kernel buffer to fill"
+    );
+    let task = out.clone();
+    let flusher = tokio::spawn(async move {
+        task.stalled().await;
+        task.flush().await
+    });
+    // Pushes made while the task drains still come after the queued ones.
+    let reader = tokio::spawn(read_texts(peer, n + 1));
+    out.push(&message(n, 10), Dialect::Compact, WhenFull::Close)
+        .unwrap();
+    flusher.await.unwrap().unwrap();
+    let got = reader.await.unwrap();
+    assert_eq!(got.len(), n + 1);
+    for (i, f) in got.iter().enumerate() {
+        assert_eq!(f["type"], "unicast");
+        assert_eq!(
+            f["content"].as_str().unwrap().len(),
+            if i == n { 10 } else { 64 * 1024 }
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_byte_cap_closes_before_the_message_cap() {
+    // Room for 1,000 messages but only 256 KiB of them.
+    let (out, _peer) = pair_capped(1000, 256 * 1024);
+    let (accepted, refused) = fill(&out);
+    assert!(accepted < 1000, "the byte cap never held");
+    assert_eq!(refused, Refused::Full);
+    let queued = out.close().len();
+    assert!(
+        (1..=8).contains(&queued),
+        "{queued} messages of 64 KiB queued"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_and_close_spills_everything_unwritten() {
+    let (out, mut peer) = pair(3);
+    let (accepted, refused) = fill(&out);
+    assert_eq!(refused, Refused::Full);
+    // Refused once, refused for good: the socket is being closed.
+    assert_eq!(
+        out.push(&message(999, 1), Dialect::Rich, WhenFull::Close),
+        Err(Refused::Closed)
+    );
+    let spilled = out.close();
+    assert_eq!(spilled.len(), 3, "the queued messages go offline");
+    let ids: Vec<u64> = spilled
+        .iter()
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(p).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    // The spilled ones are the last accepted, in order; the first part went to the kernel.
+    let first = accepted as u64 - 3;
+    assert_eq!(ids, [first, first + 1, first + 2]);
+    // The stream stays well-formed: the rest of a partly written frame, then the close.
+    let reader = tokio::spawn(async move {
+        let mut all = Vec::new();
+        peer.read_to_end(&mut all).await.unwrap();
+        all
+    });
+    out.finish(
+        Some(crate::wire::close(1013)),
+        std::time::Duration::from_secs(5),
+    )
+    .await;
+    let all = reader.await.unwrap();
+    let mut ws = tokio_tungstenite::tungstenite::WebSocket::from_raw_socket(
+        std::io::Cursor::new(all),
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    );
+    let mut texts = 0;
+    loop {
+        match ws.read().unwrap() {
+            m if m.is_text() => texts += 1,
+            m if m.is_close() => break,
+            _ => {}
+        }
+    }
+    assert!(texts >= first as usize && texts <= accepted);
+}
+
+#[tokio::test]
+async fn waiting_pushes_are_refused_without_closing() {
+    let (out, _peer) = pair(1);
+    let mut i = 0;
+    while out
+        .push(&message(i, 64 * 1024), Dialect::Rich, WhenFull::Wait)
+        .is_ok()
+    {
+        i += 1;
+    }
+    assert_eq!(
+        out.push(&message(i, 1), Dialect::Rich, WhenFull::Wait),
+        Err(Refused::Full)
+    );
+    assert!(out.is_full());
+    assert!(out.push_control(crate::wire::ping()).is_ok());
+}
