@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::http::{req, with_app, Req};
 use crate::i18n::Msg;
 use crate::ops::history::{history as history_op, sync as sync_op};
-use crate::ops::message::ChatType;
+use crate::ops::message::{ChatType, Peer};
 use crate::ops::offline::{pull_compact, replay};
 use crate::ops::send::{send, SendRequest};
 use crate::params::Params;
@@ -115,8 +115,7 @@ async fn send_message(app: App, req: Req) -> Response {
                 &app,
                 &caller,
                 SendRequest {
-                    chat_type,
-                    to,
+                    to: Peer::new(chat_type, to),
                     msg_type,
                     data,
                     options: options_text(p)?,
@@ -206,7 +205,7 @@ async fn history(app: App, req: Req) -> Response {
             let id = p.i64_min("id", 1)?;
             let before = p.opt_i64("before_seq")?;
             let limit = p.opt_i64_range("limit", 1, 200)?.unwrap_or(50);
-            history_op(&app, &caller, chat_type, id, before, limit).await
+            history_op(&app, &caller, Peer::new(chat_type, id), before, limit).await
         }
         .await,
     )

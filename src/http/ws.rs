@@ -24,7 +24,7 @@ use crate::auth::{token_from, Caller, Role};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::net::ConnSlot;
-use crate::ops::message::ChatType;
+use crate::ops::message::{ChatType, Peer};
 use crate::ops::send::{accept, SendRequest};
 use crate::state::App;
 
@@ -211,8 +211,7 @@ impl WsInbound {
             sid: conn.sid.clone(),
         };
         let out = SendRequest {
-            chat_type,
-            to,
+            to: Peer::new(chat_type, to),
             msg_type: "text".into(),
             data: content,
             options: "{}".into(),

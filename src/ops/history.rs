@@ -2,38 +2,36 @@
 //! checkable: a client that missed pushes can always catch up).
 
 use chatd_actors::wire::message::message_json;
-use chatd_schema::{conv, GroupId, UserId};
+use chatd_schema::conv;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::i18n::Msg;
-use crate::ops::message::ChatType;
+use crate::ops::message::Peer;
 use crate::state::AppState;
 
 /// Newest first; `next_before_seq` continues the page, null at the end.
 pub async fn history(
     app: &AppState,
     caller: &Caller,
-    chat_type: ChatType,
-    // A user for a single chat, a group for a group chat.
-    id: i64,
+    peer: Peer,
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Value, ApiError> {
-    let (key, since) = match chat_type {
-        ChatType::Single => (conv::single(caller.user_id, UserId(id)), 0),
-        ChatType::Group => {
+    let (key, since) = match peer {
+        Peer::User(id) => (conv::single(caller.user_id, id), 0),
+        Peer::Group(id) => {
             let member = app
                 .store
-                .group_member(GroupId(id), caller.user_id)
+                .group_member(id, caller.user_id)
                 .await?
                 .filter(|m| m.status == 1)
                 .ok_or_else(|| {
                     ApiError::forbidden("you are not a member of this group", "你不是该群的成员")
                 })?;
-            (conv::group(GroupId(id)), member.joined_at)
+            (conv::group(id), member.joined_at)
         }
     };
     let rows = app.store.history(&key, before_seq, since, limit).await?;

@@ -22,6 +22,23 @@ pub fn text_data(text: &str) -> String {
     json!({"data": text, "dataType": false, "otherData": null}).to_string()
 }
 
+/// Who a message is to: a user (single chat) or a group (group chat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    User(UserId),
+    Group(GroupId),
+}
+
+impl Peer {
+    /// The id a client gave, read by the chat type it gave with it.
+    pub fn new(chat: ChatType, id: i64) -> Peer {
+        match chat {
+            ChatType::Single => Peer::User(UserId(id)),
+            ChatType::Group => Peer::Group(GroupId(id)),
+        }
+    }
+}
+
 /// One end of a message as it shows on it.
 #[derive(Debug, Clone)]
 pub struct Party {

@@ -12,15 +12,14 @@ use crate::error::ApiError;
 use crate::i18n::Msg;
 use crate::ops::facts::GroupSendFacts;
 use crate::ops::groups::{active_group, active_member, group_ref, member_avatar, member_name};
-use crate::ops::message::{new_message, ChatType, Content, Party};
+use crate::ops::message::{new_message, ChatType, Content, Party, Peer};
 use crate::rules::chat::{chatset_for, may_send_single, SingleChatFacts};
 use crate::state::AppState;
 
 /// A message as a client asks to send it.
 #[derive(Debug, Clone)]
 pub struct SendRequest {
-    pub chat_type: ChatType,
-    pub to: i64,
+    pub to: Peer,
     pub msg_type: String,
     pub data: String,
     /// JSON text of the options object ("{}" when none).
@@ -80,9 +79,9 @@ async fn prepare(
             )));
         }
     }
-    match m.chat_type {
-        ChatType::Single => send_single(app, caller, m).await,
-        ChatType::Group => send_group(app, caller, m).await,
+    match m.to {
+        Peer::User(to) => send_single(app, caller, to, m).await,
+        Peer::Group(group) => send_group(app, caller, group, m).await,
     }
 }
 
@@ -97,11 +96,10 @@ pub async fn active_sender(app: &AppState, user_id: UserId) -> Result<User, ApiE
 async fn send_single(
     app: &AppState,
     caller: &Caller,
+    to: UserId,
     m: SendRequest,
 ) -> Result<(NewMessage, Route), ApiError> {
     let me = caller.user_id;
-    // A single chat's `to` is a user.
-    let to = UserId(m.to);
     if to == me {
         return Err(ApiError::bad(
             "you cannot send a message to yourself",
@@ -148,10 +146,10 @@ async fn send_single(
 async fn send_group(
     app: &AppState,
     caller: &Caller,
+    group: GroupId,
     m: SendRequest,
 ) -> Result<(NewMessage, Route), ApiError> {
-    // A group chat's `to` is a group.
-    let facts = group_send_facts(app, GroupId(m.to), caller.user_id).await?;
+    let facts = group_send_facts(app, group, caller.user_id).await?;
     let from = Party {
         id: facts.sender_id.0,
         name: facts.from_name.clone(),
