@@ -102,30 +102,7 @@ async fn sigterm_mid_stream_loses_no_acknowledged_group_message(b: Backend) {
 async fn group_over_the_api(app: &TestApp, owner: &User, members: &[User]) -> i64 {
     let mut rows = Vec::new();
     for m in members {
-        let (s, body) = app
-            .post(
-                "/api/chat/updateUserinfo",
-                Some(&m.token),
-                &[("fieldname", "invite_confirm"), ("fieldValue", "0")],
-            )
-            .await;
-        ok_data(s, &body);
-        let (s, body) = app
-            .post(
-                "/api/chat/applyfriend",
-                Some(&owner.token),
-                &[("friend_id", &m.id.to_string())],
-            )
-            .await;
-        ok_data(s, &body);
-        let (s, body) = app
-            .post(
-                &format!("/api/chat/ismygoodfriend/{}", m.id),
-                Some(&owner.token),
-                &[],
-            )
-            .await;
-        rows.push(ok_data(s, &body)["id"].as_i64().unwrap().to_string());
+        rows.push(app.befriend_over_api(owner, m).await.to_string());
     }
     let (s, body) = app
         .post_json(

@@ -331,6 +331,38 @@ impl TestApp {
             .expect("befriend");
     }
 
+    /// Makes `a` and `b` friends as a client app would, over the API only (for a server in
+    /// another process): `b` accepts friends without confirmation, `a` applies. Returns `a`'s
+    /// friendship row id (what `group/create` takes).
+    pub async fn befriend_over_api(&self, a: &User, b: &User) -> i64 {
+        let (s, body) = self
+            .post(
+                "/api/chat/updateUserinfo",
+                Some(&b.token),
+                &[("fieldname", "invite_confirm"), ("fieldValue", "0")],
+            )
+            .await;
+        ok_data(s, &body);
+        let (s, body) = self
+            .post(
+                "/api/chat/applyfriend",
+                Some(&a.token),
+                &[("friend_id", &b.id.to_string())],
+            )
+            .await;
+        ok_data(s, &body);
+        let (s, body) = self
+            .post(
+                &format!("/api/chat/ismygoodfriend/{}", b.id),
+                Some(&a.token),
+                &[],
+            )
+            .await;
+        ok_data(s, &body)["id"]
+            .as_i64()
+            .expect("a friendship row id")
+    }
+
     /// Sets `user`'s `userset` JSON text (e.g. their `chatset`).
     pub async fn set_userset(&self, user: &User, userset: &str) {
         let (status, body) = self
