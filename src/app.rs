@@ -62,10 +62,13 @@ impl Application {
         self.app.registry.shutdown().await;
         self.app.sockets.close();
         let _ = tokio::time::timeout_at(deadline, self.app.sockets.wait()).await;
-        // What was accepted before the sockets closed is stored; make sure it is routed too.
+        // What was accepted before the sockets closed is stored, so it is in every offline
+        // backlog already; let it reach the sockets still open, and write positions, so that
+        // few messages are sent twice after the restart.
         let settled = async {
             self.app.writer.settle().await;
             self.app.registry.settle_groups().await;
+            self.app.registry.users_gone().await;
         };
         if tokio::time::timeout_at(deadline, settled).await.is_err() {
             tracing::warn!("shutdown grace ran out before every accepted message was routed");

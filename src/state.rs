@@ -3,9 +3,7 @@
 //! no handler and no server code, so everything can depend on it without a loop.
 
 use chatd_actors::socket::SocketConfig;
-use chatd_actors::{
-    Clock, Delivery, FanoutConfig, OfflineConfig, OfflineQueue, Registry, SendBudget, Writer,
-};
+use chatd_actors::{Clock, Delivery, FanoutConfig, OfflineConfig, Registry, SendBudget, Writer};
 use chatd_schema::{Store, UserId};
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
@@ -29,7 +27,8 @@ pub struct AppState {
     pub limiter: Limiter,
     pub registry: Registry,
     pub delivery: Delivery,
-    pub offline: OfflineQueue,
+    /// The offline backlog's limits (cap, age).
+    pub offline: OfflineConfig,
     pub writer: Writer,
     /// Group-send checks, cached per (group, sender).
     pub send_facts: FactsCache,
@@ -92,35 +91,23 @@ pub async fn build_state(
         Some(url) => Some(connect_redis(url).await?),
         None => None,
     };
-    let offline_cfg = OfflineConfig {
+    let offline = OfflineConfig {
         cap: cfg.offline_cap,
         max_age_ms: cfg.offline_max_age_ms,
     };
-    // Sessions are records (a Redis restart must log nobody out): always in the store.
+    // Sessions and offline backlogs are records (a Redis restart must log nobody out and lose
+    // no message): always in the store. Redis holds only what may be lost: rate-limit windows.
     let sessions = Sessions(store.clone());
-    let (offline, limiter) = match &redis {
-        Some(conn) => (
-            OfflineQueue::Redis {
-                conn: conn.clone(),
-                prefix: cfg.redis_prefix.clone().into(),
-                cfg: offline_cfg,
-            },
-            Limiter::Redis {
-                conn: conn.clone(),
-                prefix: cfg.redis_prefix.clone(),
-            },
-        ),
-        None => (
-            OfflineQueue::Store {
-                store: store.clone(),
-                cfg: offline_cfg,
-            },
-            Limiter::Store(store.clone()),
-        ),
+    let limiter = match &redis {
+        Some(conn) => Limiter::Redis {
+            conn: conn.clone(),
+            prefix: cfg.redis_prefix.clone(),
+        },
+        None => Limiter::Store(store.clone()),
     };
     let (registry, delivery) = Registry::start_local(
         store.clone(),
-        offline.clone(),
+        offline,
         clock.clone(),
         FanoutConfig {
             backlog: 4096,

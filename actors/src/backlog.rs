@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::delivery::{Delivery, OfflineBatch, Target};
+use crate::delivery::{Delivery, Target};
 use crate::wire::push::Push;
 
 /// One stored group message to deliver.
@@ -138,7 +138,7 @@ impl Part<'_> {
     }
 
     /// Gives each of the run's members what it has not been given.
-    pub(crate) fn deliver(&mut self, delivery: &Delivery, batch: &mut OfflineBatch) {
+    pub(crate) fn deliver(&mut self, delivery: &Delivery) {
         let members = self.members;
         for (k, &member) in members.iter().enumerate() {
             let range = self.take(k);
@@ -149,7 +149,7 @@ impl Part<'_> {
             let target = Target::recipient(member);
             if items.iter().all(|i| i.reaches(member)) {
                 // The common case: a slice shared with every other member.
-                delivery.route_one(&target, &self.outs[range], batch);
+                delivery.route_one(&target, &self.outs[range]);
             } else {
                 let some: Vec<Arc<Push>> = items
                     .iter()
@@ -157,7 +157,7 @@ impl Part<'_> {
                     .map(|i| i.out.clone())
                     .collect();
                 if !some.is_empty() {
-                    delivery.route_one(&target, &some, batch);
+                    delivery.route_one(&target, &some);
                 }
             }
         }
@@ -174,7 +174,7 @@ pub(crate) fn deliver_split(
     run: usize,
     threads: usize,
     delivery: &Delivery,
-) -> OfflineBatch {
+) {
     // Each run waits in its slot until a thread takes it.
     let runs: Vec<Mutex<Option<Part<'_>>>> = backlog
         .parts(members, run)
@@ -183,14 +183,12 @@ pub(crate) fn deliver_split(
         .collect();
     let claimed = AtomicUsize::new(0);
     let work = || {
-        let mut batch = OfflineBatch::default();
         while let Some(run) = runs.get(claimed.fetch_add(1, Ordering::Relaxed)) {
             let taken = run.lock().unwrap_or_else(|p| p.into_inner()).take();
             if let Some(mut part) = taken {
-                part.deliver(delivery, &mut batch);
+                part.deliver(delivery);
             }
         }
-        batch
     };
     std::thread::scope(|s| {
         let helpers: Vec<_> = (1..threads.min(runs.len()))
@@ -201,14 +199,12 @@ pub(crate) fn deliver_split(
                     .ok()
             })
             .collect();
-        let mut batch = work();
+        work();
         for helper in helpers {
-            match helper.join() {
-                Ok(b) => batch.append(b),
-                Err(panic) => std::panic::resume_unwind(panic),
+            if let Err(panic) = helper.join() {
+                std::panic::resume_unwind(panic);
             }
         }
-        batch
     })
 }
 

@@ -1,9 +1,9 @@
 //! `GroupActor`: one per active group. It holds the member list in memory (loaded once, reloaded
 //! after each membership change, in order with the messages, so a message accepted after a
 //! removal never reaches the removed member) and fans each message out through [`Delivery`],
-//! writing it into every member socket's outbox (straight into the kernel, never waiting):
-//! members with no socket here, or whose socket cannot keep up, go to the offline queue in one
-//! write per pass. Messages arrive already rendered once per dialect, as ready WebSocket frames.
+//! writing it into every member socket's outbox (straight into the kernel, never waiting).
+//! Members with no socket here cost nothing: the message is in history, above their delivered
+//! position, which is their offline backlog. Messages arrive already rendered once per dialect, as ready WebSocket frames.
 //!
 //! A large group's fan-out lets other tasks run every millisecond or so, so one 10,000-member
 //! message does not hold a worker for tens of milliseconds. Messages stored
@@ -29,7 +29,7 @@ use tokio::sync::{Notify, Semaphore};
 
 pub use crate::backlog::FanoutItem;
 use crate::backlog::{deliver_split, Backlog};
-use crate::delivery::{Delivery, OfflineBatch, Target};
+use crate::delivery::{Delivery, Target};
 pub use crate::group_inbox::{FanoutConfig, GroupRef, Membership};
 use crate::group_inbox::{Inbox, Job, Shared};
 
@@ -141,7 +141,7 @@ impl GroupActor {
 
     /// Takes queued messages into the backlog, up to the next reload or membership change and
     /// while the backlog has room.
-    fn absorb(&mut self, batch: &mut OfflineBatch) {
+    fn absorb(&mut self) {
         let mut took = false;
         while self.backlog.len() < self.shared.limit {
             let Some(items) = self.shared.lock().take_items() else {
@@ -149,7 +149,7 @@ impl GroupActor {
             };
             took = true;
             for item in items {
-                self.route_extras(&item, batch);
+                self.route_extras(&item);
                 self.backlog.push(item);
             }
         }
@@ -159,7 +159,7 @@ impl GroupActor {
     }
 
     /// Routes the copies that are not for members: the sender's other devices, and `also`.
-    fn route_extras(&self, item: &FanoutItem, batch: &mut OfflineBatch) {
+    fn route_extras(&self, item: &FanoutItem) {
         let mut extra: Vec<Target> = item
             .also
             .iter()
@@ -169,12 +169,12 @@ impl GroupActor {
         if item.sender.is_user() {
             extra.push(Target::other_devices(item.sender, item.sender_sid.clone()));
         }
-        self.delivery.route(&extra, &item.out, batch);
+        self.delivery.route(&extra, &item.out);
     }
 
     /// One pass over the members, giving other tasks a turn every [`SLICE`]; messages that
     /// arrive meanwhile join it.
-    async fn pass(&mut self, batch: &mut OfflineBatch) {
+    async fn pass(&mut self) {
         let n = self.members.len();
         let mut k = 0;
         let mut since = Instant::now();
@@ -182,11 +182,11 @@ impl GroupActor {
             let stop = (k + CHUNK).min(n);
             self.backlog
                 .part(&self.members, k..stop)
-                .deliver(&self.delivery, batch);
+                .deliver(&self.delivery);
             k = stop;
             if k < n && since.elapsed() >= SLICE {
                 tokio::task::yield_now().await;
-                self.absorb(batch);
+                self.absorb();
                 since = Instant::now();
             }
         }
@@ -201,10 +201,10 @@ impl GroupActor {
     /// One pass split over up to `most` threads off the workers, which stay free meanwhile. They
     /// come from the server-wide budget: one at least (waiting while other groups' passes hold
     /// them all), and as many more as are free now.
-    async fn split_pass(&mut self, most: usize, batch: &mut OfflineBatch) {
+    async fn split_pass(&mut self, most: usize) {
         let Ok(mut permits) = self.budget.clone().acquire_owned().await else {
             // The budget is never closed; were it, the single-thread pass still delivers.
-            return self.pass(batch).await;
+            return self.pass().await;
         };
         for _ in 1..most {
             match self.budget.clone().try_acquire_owned() {
@@ -218,16 +218,15 @@ impl GroupActor {
         let members = std::mem::take(&mut self.members);
         let delivery = self.delivery.clone();
         let done = tokio::task::spawn_blocking(move || {
-            let spilled = deliver_split(&mut backlog, &members, run, threads, &delivery);
+            deliver_split(&mut backlog, &members, run, threads, &delivery);
             drop(permits);
-            (backlog, members, spilled)
+            (backlog, members)
         })
         .await;
         match done {
-            Ok((backlog, members, spilled)) => {
+            Ok((backlog, members)) => {
                 self.backlog = backlog;
                 self.members = members;
-                batch.append(spilled);
             }
             Err(e) => {
                 // Only a bug gets here; who got what is unknown, so start over from the store.
@@ -237,27 +236,18 @@ impl GroupActor {
         }
     }
 
-    async fn flush(&self, batch: &mut OfflineBatch) {
-        if let Err(e) = self.delivery.flush(std::mem::take(batch)).await {
-            tracing::error!(group = %self.group_id, error = %e, "offline write of a group message failed");
-        }
-    }
-
     /// Works until nothing is queued and every member has every message.
     async fn run(&mut self) {
-        let mut batch = OfflineBatch::default();
         loop {
-            self.absorb(&mut batch);
+            self.absorb();
             if self.backlog.len() > 0 {
                 match self.split_threads() {
-                    Some(threads) => self.split_pass(threads, &mut batch).await,
-                    None => self.pass(&mut batch).await,
+                    Some(threads) => self.split_pass(threads).await,
+                    None => self.pass().await,
                 }
                 self.backlog.trim();
-                self.flush(&mut batch).await;
                 continue;
             }
-            self.flush(&mut batch).await;
             // Every member is up to date, so a reload or a change may run now.
             let job = {
                 let mut inbox = self.shared.lock();
@@ -266,7 +256,7 @@ impl GroupActor {
                         inbox.scheduled = false;
                         return;
                     }
-                    // Stored while the offline write ran: another round.
+                    // Taken in after the last absorb: another round.
                     Some(Job::Items(items)) => {
                         inbox.jobs.push_front(Job::Items(items));
                         continue;

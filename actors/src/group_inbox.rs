@@ -35,7 +35,7 @@ pub(crate) enum Job {
     Items(Vec<FanoutItem>),
     /// Re-read the member list once every earlier message is out; answered when done.
     Reload(oneshot::Sender<()>),
-    /// Answered once every earlier message is out (offline writes included).
+    /// Answered once every earlier message is out.
     Settle(oneshot::Sender<()>),
     /// Change the membership once every earlier message is out; answered with the store's answer.
     Change(Membership, i64, oneshot::Sender<Result<bool, StoreError>>),
@@ -182,7 +182,7 @@ impl GroupRef {
         }
     }
 
-    /// Returns once every message handed over before is out, its offline writes done.
+    /// Returns once every message handed over before is out.
     pub async fn settle(&self) {
         let (done, settled) = oneshot::channel();
         let queued = {

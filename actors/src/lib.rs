@@ -2,17 +2,19 @@
 //!
 //! ## Layout
 //! - [`clock`]: the server clock (injectable, so tests can move time)
-//! - [`offline`]: the offline queue (Redis list per user, or the embedded store)
+//! - [`positions`]: delivered positions: what a user has been sent per conversation (their
+//!   offline backlog is every message above it), moved by live delivery and written in batches
 //! - [`user`]: `UserActor`, one per connected user: runs the user's sockets, publishes them to the
-//!   registry, closes revoked ones, hands back what a closed socket held, serializes replays
+//!   registry, closes revoked ones, keeps the user's positions below what a closed socket never
+//!   wrote, serializes replays
 //! - [`online`]: [`online::Online`], the socket list a user actor publishes, which deliveries
 //!   write through
 //! - [`group`]: `GroupActor`, one per active group: owns the member list (executes membership
 //!   changes in order with messages), fans out
 //! - [`registry`]: the route table (user id → sockets, group id → `GroupActor`) and
 //!   `RegistryActor`, its one writer: attach, detach, spawn and retire group actors
-//! - [`delivery`]: the one place that routes a message to users: local sockets, or the `Broker`
-//!   for users who are not here (the offline queue today; the seam where other nodes plug in)
+//! - [`delivery`]: the one place that routes a message to users' sockets here (the seam where
+//!   other nodes plug in)
 //! - [`writer`]: the batching message writer: durable store write, then in-order fan-out
 //! - [`wire`]: how things look on the wire: client and answer frames of both dialects
 //!   ([`wire::frames`]), the rich message object ([`wire::message`]), a message rendered once per
@@ -30,9 +32,9 @@ pub mod delivery;
 pub mod error;
 pub mod group;
 mod group_inbox;
-pub mod offline;
 pub mod online;
 pub mod outbox;
+pub mod positions;
 mod raw_socket;
 pub mod registry;
 mod routes;
@@ -45,10 +47,10 @@ pub mod writer;
 
 pub use budget::SendBudget;
 pub use clock::Clock;
-pub use delivery::{Broker, Delivery, LocalBroker, Target};
+pub use delivery::{Delivery, Target};
 pub use error::ActorsError;
 pub use group::{FanoutConfig, GroupActor, GroupRef, Membership};
-pub use offline::{OfflineConfig, OfflineQueue, QueuedItem};
+pub use positions::{OfflineConfig, UserPositions};
 pub use registry::{Registry, RegistryActor, Routes};
 pub use user::{UserActor, UserSeed};
 pub use wire::frames::{ClientFrame, Dialect};

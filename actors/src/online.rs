@@ -2,8 +2,8 @@
 //! list the user's [`UserActor`](crate::user::UserActor) publishes into the registry's route
 //! table. Pushes go straight into every socket's [`Outbox`] ([`Online::push`]), which writes them
 //! to the kernel at once, so a fan-out costs one write per socket and wakes no task (the fast
-//! lane: no actor in between). What cannot be delivered goes to the broker: a socket whose queue
-//! is full is closed (1013) and the message handed on; so is a push for a user with no socket.
+//! lane: no actor in between). A socket whose queue is full is closed (1013); what it did not
+//! write stays above its user's delivered position ([`crate::positions`]).
 
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::outbox::{Outbox, Refused, WhenFull};
+use crate::positions::UserPositions;
 use crate::wire::frames::Dialect;
 use crate::wire::push::Push;
 
@@ -51,37 +52,29 @@ pub struct SocketHandle {
 #[derive(Debug, Default)]
 pub struct Online {
     sockets: SmallVec<[SocketHandle; 1]>,
+    positions: Arc<UserPositions>,
 }
 
 impl Online {
-    /// Sends `outs` (in order, one write) to every socket but those of session `exclude_sid`. Returns true
-    /// when the caller must queue the payloads offline: a socket could not take them (it is
-    /// closed with 1013 and spills what it held), or no eligible socket exists and
-    /// `queue_if_absent`.
-    pub fn push(
-        &self,
-        outs: &[Arc<Push>],
-        exclude_sid: Option<&str>,
-        queue_if_absent: bool,
-    ) -> bool {
-        let mut eligible = 0usize;
+    /// Sends `outs` (in order, one write) to every socket but those of session `exclude_sid`.
+    /// Returns true when a socket could not take them (it is closed with 1013).
+    pub fn push(&self, outs: &[Arc<Push>], exclude_sid: Option<&str>) -> bool {
         let mut overflowed = false;
         for s in &self.sockets {
             if exclude_sid == Some(&*s.sid) {
                 continue;
             }
-            eligible += 1;
             match s.outbox.push(outs, s.dialect, WhenFull::Close) {
                 Ok(()) => {}
                 Err(Refused::Full) => {
                     s.control.close(1013);
                     overflowed = true;
                 }
-                // The socket is closing (its detach is on the way) and spills what it held.
+                // The socket is closing (its detach is on the way); it noted what it refused.
                 Err(Refused::Closed) => overflowed = true,
             }
         }
-        overflowed || (eligible == 0 && queue_if_absent)
+        overflowed
     }
 
     /// The current sockets (offline replay pushes through them, waiting for room).
@@ -89,10 +82,19 @@ impl Online {
         self.sockets.to_vec()
     }
 
-    pub(crate) fn from_handles(handles: impl Iterator<Item = SocketHandle>) -> Online {
+    pub(crate) fn from_handles(
+        handles: impl Iterator<Item = SocketHandle>,
+        positions: Arc<UserPositions>,
+    ) -> Online {
         Online {
             sockets: handles.collect(),
+            positions,
         }
+    }
+
+    /// The user's delivered positions (the flusher writes them).
+    pub fn positions(&self) -> &Arc<UserPositions> {
+        &self.positions
     }
 
     pub fn is_empty(&self) -> bool {
@@ -129,8 +131,8 @@ mod tests {
         [Arc::new(Push::message(&m, 0))]
     }
 
-    /// SPEC §7: a socket that cannot keep up is closed with 1013 and what it was refused goes to
-    /// the offline queue; the user's other devices keep receiving live.
+    /// SPEC §7: a socket that cannot keep up is closed with 1013; the user's other devices keep
+    /// receiving live.
     #[tokio::test]
     async fn a_socket_that_cannot_keep_up_is_closed_with_1013() {
         let (slow, _slow_peer) = socket(1, "phone", 2);
@@ -146,14 +148,14 @@ mod tests {
             while fast_peer.read(&mut buf).await.is_ok_and(|n| n > 0) {}
         });
         let mut pushes = 0;
-        while !online.push(&big(), None, true) {
+        while !online.push(&big(), None) {
             pushes += 1;
             assert!(pushes < 10_000, "the phone's queue never filled");
         }
         let code = tokio::time::timeout(Duration::from_secs(1), slow_control.closed()).await;
         assert_eq!(code.ok(), Some(1013));
-        // Until the phone's task detaches it, each push is still also queued offline for it.
-        assert!(online.push(&big(), None, true));
+        // Until the phone's actor detaches it, each push is refused by it.
+        assert!(online.push(&big(), None));
         assert!(online.handles()[1]
             .outbox
             .push(&big(), Dialect::Compact, WhenFull::Close)

@@ -6,9 +6,10 @@
 //! again. One lock per socket orders every write: direct ones, queued ones, and the task's own
 //! (answers, pings, tungstenite's pongs).
 //!
-//! A socket that lets its queue fill is refused further pushes (the caller closes it with 1013
-//! and queues the refused message offline); [`Outbox::close`] hands back every message not known
-//! to be written, for the offline queue.
+//! A socket that lets its queue fill is refused further pushes (the caller closes it with 1013).
+//! The outbox notes the position of every message it is handed and of every one it could not
+//! write ([`Outbox::take_positions`]), so that its user's delivered positions never pass a
+//! message the client was not sent (see [`crate::positions`]).
 
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use tokio::sync::Notify;
 
+use crate::positions::{note_min, Pos, Sent, Taken};
 pub use crate::raw_socket::RawSocket;
 use crate::wire::frames::Dialect;
 use crate::wire::push::Push;
@@ -29,10 +31,14 @@ const MAX_IOV: usize = 64;
 #[derive(Debug)]
 struct Entry {
     wire: Bytes,
-    /// What the offline queue keeps if the frame is not written; `None` for frames that are never
-    /// queued offline (answers, pings, notifications).
-    payload: Option<Arc<str>>,
+    /// A message (counted by the caps), as opposed to answers, pings and notifications.
+    message: bool,
+    /// The message's position in its conversation, if it is a stored message.
+    pos: Option<Pos>,
 }
+
+/// What [`Outbox::push_entries`] takes: the frame, whether it is a message, its position.
+type Item<'a> = (&'a Bytes, bool, Option<&'a Pos>);
 
 #[derive(Debug, Default)]
 struct State {
@@ -47,18 +53,31 @@ struct State {
     message_bytes: usize,
     /// No more pushes: the socket is closing or has closed.
     closed: bool,
+    /// Highest position handed over per conversation (written or queued) since last taken.
+    sent: Sent,
+    /// Lowest position refused per conversation (the socket was closing): never written.
+    refused: Vec<(Arc<str>, i64)>,
 }
 
 impl State {
-    fn enqueue(&mut self, wire: &Bytes, payload: Option<&Arc<str>>) {
-        if payload.is_some() {
+    fn enqueue(&mut self, wire: &Bytes, message: bool, pos: Option<&Pos>) {
+        if message {
             self.messages += 1;
             self.message_bytes += wire.len();
         }
         self.queue.push_back(Entry {
             wire: wire.clone(),
-            payload: payload.cloned(),
+            message,
+            pos: pos.cloned(),
         });
+    }
+
+    fn refuse<'a>(&mut self, entries: impl Iterator<Item = Item<'a>>) {
+        for (_, _, pos) in entries {
+            if let Some(pos) = pos {
+                note_min(&mut self.refused, pos);
+            }
+        }
     }
 }
 
@@ -161,7 +180,7 @@ fn write_queue(sock: &dyn RawSocket, st: &mut State) -> io::Result<bool> {
             written -= left;
             st.head_sent = 0;
             if let Some(done) = st.queue.pop_front() {
-                if done.payload.is_some() {
+                if done.message {
                     st.messages -= 1;
                     st.message_bytes -= done.wire.len();
                 }
@@ -185,17 +204,32 @@ impl Outbox {
     /// by not reading while the queue is full).
     fn push_entries<'a>(
         &self,
-        entries: impl Iterator<Item = (&'a Bytes, Option<&'a Arc<str>>)> + Clone,
+        entries: impl Iterator<Item = Item<'a>> + Clone,
         limit: Option<WhenFull>,
     ) -> Result<(), Refused> {
         let mut st = self.lock();
         if st.closed {
+            st.refuse(entries);
             return Err(Refused::Closed);
+        }
+        if let Some(when_full) = limit {
+            if !st.queue.is_empty() && self.full(&st) {
+                if when_full == WhenFull::Close {
+                    st.closed = true;
+                    st.refuse(entries);
+                }
+                return Err(Refused::Full);
+            }
+        }
+        for (_, _, pos) in entries.clone() {
+            if let Some(pos) = pos {
+                st.sent.note(pos);
+            }
         }
         if st.queue.is_empty() {
             // The common case: the kernel takes it all now, and the queue is never touched.
             let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let n = gather(entries.clone().map(|(w, _)| &w[..]), &mut slices);
+            let n = gather(entries.clone().map(|(w, _, _)| &w[..]), &mut slices);
             let sent = match n {
                 0 => return Ok(()),
                 1 => self.sock.send_now(&slices[0]),
@@ -206,7 +240,7 @@ impl Outbox {
             let mut written = sent.unwrap_or(0);
             let mut rest = entries;
             // The first frame not written whole, if any: it heads the queue.
-            let Some((head, payload)) = rest.by_ref().find(|(wire, _)| {
+            let Some((head, message, pos)) = rest.by_ref().find(|(wire, _, _)| {
                 let whole = written >= wire.len();
                 if whole {
                     written -= wire.len();
@@ -216,24 +250,16 @@ impl Outbox {
                 return Ok(());
             };
             st.head_sent = written;
-            st.enqueue(head, payload);
-            for (wire, payload) in rest {
-                st.enqueue(wire, payload);
+            st.enqueue(head, message, pos);
+            for (wire, message, pos) in rest {
+                st.enqueue(wire, message, pos);
             }
             drop(st);
             self.stalled.notify_one();
             return Ok(());
         }
-        if let Some(when_full) = limit {
-            if self.full(&st) {
-                if when_full == WhenFull::Close {
-                    st.closed = true;
-                }
-                return Err(Refused::Full);
-            }
-        }
-        for (wire, payload) in entries {
-            st.enqueue(wire, payload);
+        for (wire, message, pos) in entries {
+            st.enqueue(wire, message, pos);
         }
         Ok(())
     }
@@ -247,13 +273,13 @@ impl Outbox {
     ) -> Result<(), Refused> {
         let entries = outs
             .iter()
-            .map(move |o| (o.wire(dialect), o.payload.as_ref()));
+            .map(move |o| (o.wire(dialect), o.payload.is_some(), o.pos.as_ref()));
         self.push_entries(entries, Some(when_full))
     }
 
     /// Pushes a frame of the socket's own (an answer, a ping, a pong): never refused for the cap.
     pub fn push_control(&self, wire: Bytes) -> Result<(), Refused> {
-        self.push_entries(std::iter::once((&wire, None)), None)
+        self.push_entries(std::iter::once((&wire, false, None)), None)
     }
 
     /// True while the queue is at its cap (the socket's task stops reading its client then, so
@@ -320,28 +346,44 @@ impl Outbox {
         .await
     }
 
-    /// Stops taking pushes and returns the payloads of every message not known to have been
-    /// written, in order (the partly written one included: it may not arrive whole). What stays
-    /// queued is what the stream needs to stay well-formed: the rest of a partly written frame
-    /// and control frames; [`Self::finish`] writes it.
-    pub fn close(&self) -> Vec<Arc<str>> {
+    /// What the socket was handed since last asked (highest position per conversation), and
+    /// what it has not written (lowest position per conversation still queued or refused).
+    pub fn take_positions(&self) -> Taken {
         let mut st = self.lock();
-        st.closed = true;
+        let mut unwritten = st.refused.clone();
+        // A partly written frame counts as unwritten: it may never arrive whole.
+        for e in st.queue.iter() {
+            if let Some(pos) = &e.pos {
+                note_min(&mut unwritten, pos);
+            }
+        }
+        Taken {
+            sent: st.sent.take(),
+            unwritten,
+        }
+    }
+
+    /// Stops taking pushes and reports positions as [`Self::take_positions`] does: after this,
+    /// nothing unwritten will be written. What stays queued is what the stream needs to stay
+    /// well-formed: the rest of a partly written frame and control frames; [`Self::finish`]
+    /// writes it.
+    pub fn close(&self) -> Taken {
+        self.lock().closed = true;
+        let taken = self.take_positions();
+        let mut st = self.lock();
         let partial = st.head_sent > 0;
         let mut keep = VecDeque::new();
-        let mut spilled = Vec::new();
         for (i, e) in std::mem::take(&mut st.queue).into_iter().enumerate() {
-            match e.payload {
-                Some(p) => {
-                    spilled.push(p);
-                    if i == 0 && partial {
-                        keep.push_back(Entry {
-                            wire: e.wire,
-                            payload: None,
-                        });
-                    }
+            if e.message {
+                if i == 0 && partial {
+                    keep.push_back(Entry {
+                        wire: e.wire,
+                        message: false,
+                        pos: None,
+                    });
                 }
-                None => keep.push_back(e),
+            } else {
+                keep.push_back(e);
             }
         }
         if keep.is_empty() {
@@ -350,9 +392,10 @@ impl Outbox {
         st.queue = keep;
         st.messages = 0;
         st.message_bytes = 0;
+        st.refused.clear();
         drop(st);
         self.drained.notify_waiters();
-        spilled
+        taken
     }
 
     /// After [`Self::close`]: writes what is left and `last` (a close frame), then ends the
@@ -361,7 +404,8 @@ impl Outbox {
         if let Some(wire) = last {
             self.lock().queue.push_back(Entry {
                 wire,
-                payload: None,
+                message: false,
+                pos: None,
             });
         }
         let _ = tokio::time::timeout(limit, self.flush()).await;

@@ -8,7 +8,18 @@ use tokio::net::UnixStream;
 fn message(i: usize, size: usize) -> [Arc<Push>; 1] {
     let m = serde_json::json!({"id": i, "from_id": 1, "to_id": 2, "chatType": "single",
         "type": "text", "data": "x".repeat(size), "create_time": 0});
-    [Arc::new(Push::message(&m, 0))]
+    [Arc::new(
+        Push::message(&m, 0).at(Arc::from("s:1:2"), i as i64),
+    )]
+}
+
+/// The one conversation's entry of a position report.
+fn only(list: &[(Arc<str>, i64)]) -> Option<i64> {
+    assert!(list.len() <= 1, "{list:?}");
+    list.first().map(|(conv, seq)| {
+        assert_eq!(&**conv, "s:1:2");
+        *seq
+    })
 }
 
 fn pair(cap: usize) -> (Arc<Outbox>, UnixStream) {
@@ -111,7 +122,10 @@ async fn the_byte_cap_closes_before_the_message_cap() {
     let (accepted, refused) = fill(&out);
     assert!(accepted < 1000, "the byte cap never held");
     assert_eq!(refused, Refused::Full);
-    let queued = out.close().len();
+    let taken = out.close();
+    // Everything from the first unwritten message on was queued (or refused).
+    let queued = accepted - only(&taken.unwritten).unwrap() as usize;
+    assert_eq!(only(&taken.sent), Some(accepted as i64 - 1));
     assert!(
         (1..=8).contains(&queued),
         "{queued} messages of 64 KiB queued"
@@ -119,7 +133,7 @@ async fn the_byte_cap_closes_before_the_message_cap() {
 }
 
 #[tokio::test]
-async fn a_full_queue_refuses_and_close_spills_everything_unwritten() {
+async fn a_full_queue_refuses_and_close_reports_everything_unwritten() {
     let (out, mut peer) = pair(3);
     let (accepted, refused) = fill(&out);
     assert_eq!(refused, Refused::Full);
@@ -128,19 +142,15 @@ async fn a_full_queue_refuses_and_close_spills_everything_unwritten() {
         out.push(&message(999, 1), Dialect::Rich, WhenFull::Close),
         Err(Refused::Closed)
     );
-    let spilled = out.close();
-    assert_eq!(spilled.len(), 3, "the queued messages go offline");
-    let ids: Vec<u64> = spilled
-        .iter()
-        .map(|p| {
-            serde_json::from_str::<serde_json::Value>(p).unwrap()["id"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
-    // The spilled ones are the last accepted, in order; the first part went to the kernel.
-    let first = accepted as u64 - 3;
-    assert_eq!(ids, [first, first + 1, first + 2]);
+    let taken = out.close();
+    // The last three accepted were queued: the first unwritten is the first of them (the one
+    // refused and the one refused after it come later); the first part went to the kernel.
+    let first = accepted as i64 - 3;
+    assert_eq!(only(&taken.unwritten), Some(first));
+    assert_eq!(only(&taken.sent), Some(accepted as i64 - 1));
+    // Closed: nothing more is handed over or reported.
+    let after = out.take_positions();
+    assert!(after.sent.is_empty() && after.unwritten.is_empty());
     // The stream stays well-formed: the rest of a partly written frame, then the close.
     let reader = tokio::spawn(async move {
         let mut all = Vec::new();

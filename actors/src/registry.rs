@@ -17,11 +17,12 @@ use chatd_schema::{GroupId, Store, UserId};
 use tokio::sync::Semaphore;
 
 use crate::clock::Clock;
-use crate::delivery::{Delivery, LocalBroker};
+use crate::delivery::Delivery;
 use crate::error::ActorsError;
 use crate::group::{FanoutConfig, GroupActor, GroupRef};
-use crate::offline::OfflineQueue;
 use crate::online::{Online, SocketHandle};
+use crate::outbox::Outbox;
+use crate::positions::{OfflineConfig, UserPositions, FLUSH_EVERY};
 use crate::socket::{Conn, Upgraded};
 use crate::user::{AddSocket, Close, ReplaySlot, TakeReplaySlot, UserActor, UserSeed};
 
@@ -46,6 +47,7 @@ impl Actor for RegistryActor {
     async fn on_start(mut args: Self::Args, me: ActorRef<Self>) -> Result<Self, Self::Error> {
         args.me = Some(Registry {
             routes: args.routes.clone(),
+            store: args.store.clone(),
             actor: me,
         });
         Ok(args)
@@ -121,7 +123,11 @@ impl Message<AttachBare> for RegistryActor {
     async fn handle(&mut self, AttachBare(user, handle): AttachBare, _: &mut Context<Self, ()>) {
         let mut users = self.routes.users_mut();
         let handles = users.get(&user).map(|o| o.handles()).unwrap_or_default();
-        let online = Online::from_handles(handles.into_iter().chain([handle]));
+        let positions = users
+            .get(&user)
+            .map(|o| o.positions().clone())
+            .unwrap_or_default();
+        let online = Online::from_handles(handles.into_iter().chain([handle]), positions);
         users.insert(user, online);
     }
 }
@@ -170,6 +176,7 @@ impl Message<RetireGroup> for RegistryActor {
 #[derive(Clone)]
 pub struct Registry {
     routes: Arc<Routes>,
+    store: Store,
     actor: ActorRef<RegistryActor>,
 }
 
@@ -188,27 +195,73 @@ impl Registry {
         };
         let actor = RegistryActor::spawn(RegistryActor {
             routes: routes.clone(),
-            store,
+            store: store.clone(),
             delivery,
             fanout,
             budget: Arc::new(Semaphore::new(fanout.threads)),
             me: None,
         });
-        Registry { routes, actor }
+        Registry {
+            routes,
+            store,
+            actor,
+        }
     }
 
-    /// One node's realtime core over `store`: the route table, delivery to it (users who are not
-    /// here go to `offline`), and the registry actor.
+    /// One node's realtime core over `store`: the route table, delivery to it, the registry
+    /// actor, and the task that writes connected users' delivered positions every
+    /// [`FLUSH_EVERY`].
     pub fn start_local(
         store: Store,
-        offline: OfflineQueue,
+        offline: OfflineConfig,
         clock: Clock,
         fanout: FanoutConfig,
     ) -> (Registry, Delivery) {
         let routes = Arc::new(Routes::default());
-        let delivery = Delivery::new(routes.clone(), Arc::new(LocalBroker::new(offline)), clock);
+        let delivery = Delivery::new(routes.clone(), store.clone(), clock, offline);
         let registry = Registry::spawn(routes, store, delivery.clone(), fanout);
+        let flusher = registry.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(FLUSH_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                flusher.flush_positions().await;
+            }
+        });
         (registry, delivery)
+    }
+
+    /// Writes every connected user's due delivered positions, in one transaction.
+    pub async fn flush_positions(&self) {
+        let users: Vec<(UserId, Arc<UserPositions>, Vec<Arc<Outbox>>)> = self
+            .routes
+            .users()
+            .iter()
+            .map(|(user, online)| {
+                let outboxes = online.handles().into_iter().map(|h| h.outbox).collect();
+                (*user, online.positions().clone(), outboxes)
+            })
+            .collect();
+        let mut rows = Vec::new();
+        let mut owners = Vec::new();
+        for (user, positions, outboxes) in users {
+            let open = outboxes.iter().map(|o| o.take_positions()).collect();
+            let due = positions.due(open, Vec::new());
+            if !due.is_empty() {
+                rows.extend(due.iter().map(|(conv, seq)| (user, conv.clone(), *seq)));
+                owners.push((positions, due));
+            }
+        }
+        if rows.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.advance_positions(&rows).await {
+            tracing::warn!(error = %e, users = owners.len(), "writing delivered positions failed");
+            for (positions, due) in owners {
+                positions.retry(due);
+            }
+        }
     }
 
     pub fn routes(&self) -> &Arc<Routes> {
@@ -315,6 +368,21 @@ impl Registry {
             };
             let _ = actor.ask(close).await;
         }
+    }
+
+    /// Returns once every user actor has ended its sockets and written its positions (shutdown),
+    /// then writes what any user still connected has due.
+    pub async fn users_gone(&self) {
+        while !self
+            .routes
+            .actors
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.flush_positions().await;
     }
 
     /// Has every user actor close its sockets with 1001 (server going away).

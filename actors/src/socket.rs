@@ -3,8 +3,9 @@
 //! kernel could not take at once (deliveries write to the socket's [`Outbox`] themselves), pings
 //! idle peers and closes silent ones. There is no task per socket: the user's actor polls its
 //! sockets beside its mailbox ([`Socket::poll_event`]) and handles what comes
-//! ([`Socket::on_event`]). When a socket ends, for whatever reason, every message not known to be
-//! written is handed back to delivery: a socket never takes a message down with it.
+//! ([`Socket::on_event`]). When a socket ends, for whatever reason, it reports every message it
+//! did not write, so its user's delivered position stays below them: a socket never takes a
+//! message down with it.
 
 use bytes::Bytes;
 use chatd_schema::UserId;
@@ -25,9 +26,9 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use crate::budget::SendBudget;
-use crate::delivery::Delivery;
 use crate::online::{SocketControl, SocketHandle};
 use crate::outbox::Outbox;
+use crate::positions::Taken;
 use crate::wire;
 use crate::wire::frames::{error, pong, ClientFrame, Dialect};
 
@@ -351,16 +352,12 @@ impl Socket {
         false
     }
 
-    /// After the socket is unpublished (no push reaches it any more): hands every message not
-    /// known to be written back to delivery, then writes the close frame off the actor.
-    pub async fn end(self, code: Option<u16>, delivery: &Delivery) {
+    /// After the socket is unpublished (no push reaches it any more): stops its outbox, reports
+    /// what it was handed and what it never wrote (for its user's positions), then writes the
+    /// close frame off the actor.
+    pub fn end(self, code: Option<u16>) -> Taken {
         let outbox = self.handle.outbox.clone();
-        let user = self.conn.user_id;
-        let payloads: Vec<(UserId, Arc<str>)> =
-            outbox.close().into_iter().map(|p| (user, p)).collect();
-        if let Err(e) = delivery.spill(payloads).await {
-            tracing::error!(user = %user, error = %e, "spilling a closed socket's queue failed");
-        }
+        let taken = outbox.close();
         // The guard (connection place, shutdown token) goes with the last write.
         let Socket { ws, _guard, .. } = self;
         drop(ws);
@@ -370,5 +367,6 @@ impl Socket {
                 .await;
             drop(_guard);
         });
+        taken
     }
 }

@@ -7,9 +7,11 @@
 //!   route table, which deliveries read (the fast lane: a fan-out writes straight into the
 //!   published outboxes, no actor in between);
 //! - closing sockets on request: revoked sessions (logout, password change: 1008), shutdown (1001);
-//! - what a socket held when it ended: handed back to delivery (the broker), never lost;
+//! - the user's delivered positions ([`UserPositions`]): it learns the user's backlog when the
+//!   first socket connects, and writes the positions when a socket ends (a socket that ends with
+//!   messages unwritten keeps the position below them, so they stay in the backlog);
 //! - the per-user replay slot: offline replays of one user run one at a time, so two at once
-//!   can never push a message twice or remove one unsent.
+//!   can never push a message twice or move a position past one unsent.
 //!
 //! Per-user live state the next features need (last seen, typing, read positions) belongs here,
 //! beside the sockets.
@@ -18,18 +20,19 @@ use chatd_schema::UserId;
 use kameo::error::Infallible;
 use kameo::mailbox::{MailboxReceiver, Signal};
 use kameo::prelude::*;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::sync::Arc;
 use std::task::Poll;
 use tokio::sync::{watch, Mutex};
 
 use crate::delivery::Delivery;
 use crate::online::{Online, SocketHandle};
+use crate::positions::{Taken, UserPositions};
 use crate::registry::Registry;
 use crate::socket::{Conn, Event, Inbound, Socket, SocketConfig, Upgraded};
 
-/// What the server gives every user actor: how sockets behave, who handles client frames, where
-/// undeliverable messages go, and the shutdown flag.
+/// What the server gives every user actor: how sockets behave, who handles client frames, the
+/// delivery (and through it the store, for positions), and the shutdown flag.
 pub struct UserSeed {
     pub cfg: SocketConfig,
     pub inbound: Arc<dyn Inbound>,
@@ -44,6 +47,9 @@ pub struct UserActor {
     registry: Registry,
     /// Held by the replay in progress (see [`ReplaySlot`]).
     replay: Arc<Mutex<()>>,
+    positions: Arc<UserPositions>,
+    /// The backlog at connect time has been asked for.
+    loaded: bool,
     /// Which socket is polled first next time, so a busy socket cannot starve the others.
     turn: usize,
 }
@@ -56,12 +62,63 @@ impl UserActor {
             seed,
             registry,
             replay: Arc::default(),
+            positions: Arc::default(),
+            loaded: false,
             turn: 0,
         }
     }
 
     fn online(&self) -> Online {
-        Online::from_handles(self.sockets.iter().map(|s| s.handle.clone()))
+        Online::from_handles(
+            self.sockets.iter().map(|s| s.handle.clone()),
+            self.positions.clone(),
+        )
+    }
+
+    /// Learns which conversations have a backlog (live pushes there must not move positions
+    /// until it is sent). Asked after the first socket is published, so every message stored
+    /// later reaches the socket live; one stored earlier is counted in the backlog.
+    async fn load_backlog(&mut self) {
+        if self.loaded {
+            return;
+        }
+        self.loaded = true;
+        let d = &self.seed.delivery;
+        let since = d.clock().now_ms() - d.offline().max_age_ms;
+        match d.store().backlog_convs(self.user_id, since).await {
+            Ok(convs) => self
+                .positions
+                .known(convs.into_iter().map(|(c, _)| c).collect()),
+            // Everything stays behind until a replay: duplicates at worst, never a loss.
+            Err(e) => {
+                tracing::error!(user = %self.user_id, error = %e, "reading the backlog failed")
+            }
+        }
+    }
+
+    /// Writes the user's due positions, folding in sockets that just ended.
+    fn write_positions(&self, ended: Vec<Taken>) -> impl Future<Output = ()> + Send + 'static {
+        let open = self
+            .sockets
+            .iter()
+            .map(|s| s.handle.outbox.take_positions())
+            .collect();
+        let due = self.positions.due(open, ended);
+        let (user, positions) = (self.user_id, self.positions.clone());
+        let store = self.seed.delivery.store().clone();
+        async move {
+            if due.is_empty() {
+                return;
+            }
+            let rows: Vec<_> = due
+                .iter()
+                .map(|(conv, seq)| (user, conv.clone(), *seq))
+                .collect();
+            if let Err(e) = store.advance_positions(&rows).await {
+                tracing::warn!(user = %user, error = %e, "writing delivered positions failed");
+                positions.retry(due);
+            }
+        }
     }
 
     /// Publishes the current socket list; once this returns, deliveries see exactly it.
@@ -80,7 +137,8 @@ impl UserActor {
         let socket = self.sockets.swap_remove(i);
         let me = ctx.actor_ref().clone();
         self.publish(&me).await;
-        socket.end(code, &self.seed.delivery).await;
+        let ended = socket.end(code);
+        self.write_positions(vec![ended]).await;
         if self.sockets.is_empty() {
             self.registry.retire_user(self.user_id, me.id()).await;
             ctx.stop();
@@ -108,9 +166,11 @@ impl Actor for UserActor {
             return Ok(());
         }
         self.registry.retire_user(self.user_id, me.id()).await;
-        for socket in std::mem::take(&mut self.sockets) {
-            socket.end(Some(1011), &self.seed.delivery).await;
-        }
+        let ended = std::mem::take(&mut self.sockets)
+            .into_iter()
+            .map(|socket| socket.end(Some(1011)))
+            .collect();
+        self.write_positions(ended).await;
         Ok(())
     }
 
@@ -189,6 +249,7 @@ impl Message<AddSocket> for UserActor {
         self.sockets.push(socket);
         let me = ctx.actor_ref().clone();
         self.publish(&me).await;
+        self.load_backlog().await;
     }
 }
 
@@ -215,11 +276,12 @@ impl Message<Close> for UserActor {
 }
 
 /// The user's sockets for an offline replay, and the slot that makes replays of one user run
-/// one at a time: the replay holds `lock` while it reads, pushes and removes.
+/// one at a time: the replay holds `lock` while it reads, pushes and moves `positions`.
 #[derive(Reply)]
 pub struct ReplaySlot {
     pub sockets: Vec<SocketHandle>,
     pub lock: Arc<Mutex<()>>,
+    pub positions: Arc<UserPositions>,
 }
 
 pub struct TakeReplaySlot;
@@ -233,6 +295,7 @@ impl Message<TakeReplaySlot> for UserActor {
         ReplaySlot {
             sockets: self.sockets.iter().map(|s| s.handle.clone()).collect(),
             lock: self.replay.clone(),
+            positions: self.positions.clone(),
         }
     }
 }

@@ -168,9 +168,7 @@ async fn owns_its_sockets_from_first_to_last() {
 
     w.core
         .delivery
-        .send(&[Target::recipient(UserId(7))], w.push(UserId(7), "hello"))
-        .await
-        .unwrap();
+        .send(&[Target::recipient(UserId(7))], w.push(UserId(7), "hello"));
     for c in [&mut phone, &mut tablet] {
         let v: serde_json::Value = serde_json::from_str(&next_text(c).await.unwrap()).unwrap();
         assert_eq!(v["data"]["data"], "hello");
@@ -212,54 +210,52 @@ async fn owns_its_sockets_from_first_to_last() {
     assert_ne!(second.id(), actor.id());
 }
 
-/// What a socket holds when it ends is handed back to delivery (the offline queue here), in
-/// order: a client that stops reading loses nothing.
+/// A socket that ends with messages it never wrote keeps its user's delivered position below
+/// them: they are the user's offline backlog, in order. A client that stops reading loses
+/// nothing.
 #[tokio::test]
-async fn a_closed_socket_hands_back_what_it_held() {
+async fn a_closed_socket_keeps_the_position_below_what_it_never_wrote() {
     let w = world().await;
     let client = w.connect(UserId(9), "s").await;
     // The client reads nothing; big messages fill the kernel buffer, then the queue holds them.
-    let mut sent = 0;
+    let mut last = 0;
     while w
         .core
         .registry
         .with_online(UserId(9), |o| o.handles()[0].outbox.is_full())
         == Some(false)
     {
-        let text = format!("{sent}:{}", "x".repeat(32 * 1024));
-        w.core
-            .delivery
-            .send(&[Target::recipient(UserId(9))], w.push(UserId(9), &text))
+        let text = format!("{last}:{}", "x".repeat(32 * 1024));
+        let stored = w
+            .core
+            .store
+            .insert_messages(&[crate::testing::single(UserId(1), UserId(9), &text)])
             .await
             .unwrap();
-        sent += 1;
-        assert!(sent < 10_000);
+        let row = &stored[0].row;
+        let out = Push::message(&crate::wire::message::message_json(row), 0)
+            .at(Arc::from(row.conv_key.as_str()), row.seq);
+        w.core.delivery.send(&[Target::recipient(UserId(9))], out);
+        last = row.seq;
+        assert!(last < 10_000);
     }
     w.core
         .registry
         .close_sessions(UserId(9), vec!["s".to_string()])
         .await;
     wait_until(|| !w.core.registry.is_online(UserId(9))).await;
+    wait_until(|| w.core.registry.routes().user_actor(UserId(9)).is_none()).await;
     drop(client);
-    let queued = w.core.offline.peek(UserId(9), 0).await.unwrap();
-    assert!(!queued.is_empty(), "nothing was handed back");
-    // The queued ones are the newest, in order, ending with the last sent.
-    let ids: Vec<usize> = queued
-        .iter()
-        .map(|q| {
-            let v: serde_json::Value = serde_json::from_str(&q.payload).unwrap();
-            v["data"]
-                .as_str()
-                .unwrap()
-                .split(':')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap()
-        })
-        .collect();
-    assert!(ids.windows(2).all(|p| p[1] == p[0] + 1), "{ids:?}");
-    assert_eq!(*ids.last().unwrap(), sent - 1);
+    let backlog = w.core.store.backlog(UserId(9), 0, 100_000).await.unwrap();
+    assert!(!backlog.is_empty(), "nothing stayed in the backlog");
+    // The backlog is the newest messages, in order, ending with the last sent.
+    let seqs: Vec<i64> = backlog.iter().map(|r| r.seq).collect();
+    assert!(seqs.windows(2).all(|p| p[1] == p[0] + 1), "{seqs:?}");
+    assert_eq!(*seqs.last().unwrap(), last);
+    // What reached the kernel counts as delivered: the position is just below the backlog.
+    assert!(seqs[0] > 1, "nothing was written at all");
+    let positions = w.core.store.positions_of(UserId(9)).await.unwrap();
+    assert_eq!(positions, vec![("s:1:9".to_string(), seqs[0] - 1)]);
 }
 
 /// Replays of one user run one at a time: the second waits for the first's slot.

@@ -1,7 +1,8 @@
 //! The message writer: every accepted message passes through here. One task takes whatever sends
 //! are waiting (up to a batch), stores them in one transaction (seq + idempotency), routes each
-//! fresh one in acceptance order, writes the batch's offline entries once, and only then answers
-//! the senders — so an answer means the message is durable, and per-conversation order on every
+//! fresh one in acceptance order, and only then answers the senders — so an answer means the
+//! message is durable (and, being in history above its recipients' delivered positions, in the
+//! offline backlog of every recipient not reached live), and per-conversation order on every
 //! device is the order of acceptance.
 
 use chatd_schema::models::{MessageRow, NewMessage};
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Clock;
-use crate::delivery::{Delivery, OfflineBatch, Target};
+use crate::delivery::{Delivery, Target};
 use crate::error::ActorsError;
 use crate::group::{FanoutItem, GroupRef};
 use crate::wire::message::message_json;
@@ -79,7 +80,8 @@ impl Writer {
     /// Takes `msg` in (its place in acceptance order is fixed when this returns) and gives back
     /// the answer to await later: a socket can accept its next frame while this one is stored,
     /// so a burst from one client is stored in one batch and fanned out back to back.
-    pub async fn enqueue(&self, msg: NewMessage, route: Route) -> Result<Pending, ActorsError> {
+    pub async fn enqueue(&self, mut msg: NewMessage, route: Route) -> Result<Pending, ActorsError> {
+        address(&mut msg, &route);
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Cmd::Send(msg, Job { route, reply }))
@@ -94,6 +96,28 @@ impl Writer {
         if self.tx.send(Cmd::Settle(done)).await.is_ok() {
             let _ = settled.await;
         }
+    }
+}
+
+/// Records who a message is for beyond its conversation's participants, so that its offline
+/// backlog matches its live delivery: a group message routed to named users only is private to
+/// them; one routed to the members and `also` some non-members names those.
+fn address(msg: &mut NewMessage, route: &Route) {
+    let sender = msg.from_id;
+    match route {
+        Route::Group { also, .. } => {
+            msg.audience = also.iter().copied().filter(|u| *u != sender).collect();
+            msg.private = false;
+        }
+        Route::Targets(targets) if msg.chat_type == "group" => {
+            msg.audience = targets
+                .iter()
+                .map(|t| t.user_id)
+                .filter(|u| *u != sender)
+                .collect();
+            msg.private = true;
+        }
+        Route::Targets(_) => {}
     }
 }
 
@@ -163,7 +187,6 @@ async fn write_batch(
         let results = store_batch(store, msgs).await;
         msgs.clear();
         let now = clock.now_ms();
-        let mut offline = OfflineBatch::default();
         let mut replies = Vec::with_capacity(jobs.len());
         let mut fanouts: Vec<(GroupRef, Vec<FanoutItem>)> = Vec::new();
         for (Job { route, reply }, res) in jobs.drain(..).zip(results) {
@@ -171,9 +194,12 @@ async fn write_batch(
                 Ok(stored) => {
                     let message = message_json(&stored.row);
                     if stored.fresh {
-                        let out = Arc::new(Push::message(&message, now));
+                        let out = Arc::new(
+                            Push::message(&message, now)
+                                .at(Arc::from(stored.row.conv_key.as_str()), stored.row.seq),
+                        );
                         match route {
-                            Route::Targets(targets) => delivery.route(&targets, &out, &mut offline),
+                            Route::Targets(targets) => delivery.route(&targets, &out),
                             Route::Group {
                                 group,
                                 sender,
@@ -213,10 +239,6 @@ async fn write_batch(
         // behind keeps that order and bounds what it holds.
         for (group, items) in fanouts {
             group.fan_out(items).await;
-        }
-        if let Err(e) = delivery.flush(offline).await {
-            // The messages are in history (sync serves them); only the queue write failed.
-            tracing::error!(error = %e, "offline queue write failed");
         }
         for (reply, answer) in replies {
             let _ = reply.send(answer);

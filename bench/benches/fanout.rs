@@ -8,13 +8,13 @@ mod support;
 
 use chatd_actors::clock::Clock;
 use chatd_actors::group::{FanoutConfig, FanoutItem, GroupRef};
-use chatd_actors::offline::{OfflineConfig, OfflineQueue};
 use chatd_actors::online::{SocketControl, SocketHandle};
 use chatd_actors::outbox::{Outbox, RawSocket};
 use chatd_actors::registry::Registry;
 use chatd_actors::socket::next_conn_id;
 use chatd_actors::wire::frames::Dialect;
 use chatd_actors::wire::push::Push;
+use chatd_actors::OfflineConfig;
 use chatd_schema::{Store, UserId};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::io::{self, IoSlice};
@@ -84,12 +84,9 @@ impl World {
             .await
             .unwrap_or_else(|e| fail("group", e));
         let clock = Clock::default();
-        let offline = OfflineQueue::Store {
-            store: store.clone(),
-            cfg: OfflineConfig {
-                cap: 1000,
-                max_age_ms: 86_400_000,
-            },
+        let offline = OfflineConfig {
+            cap: 1000,
+            max_age_ms: 86_400_000,
         };
         let (registry, _delivery) = Registry::start_local(
             store,

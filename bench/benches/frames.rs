@@ -1,6 +1,6 @@
-//! Rendering a pushed message once per dialect (rich `singleChat`, compact `multicast`), and
-//! re-rendering a queued payload for offline replay. Fan-out shares these bytes, so this is paid
-//! once per message, not per recipient.
+//! Rendering a pushed message once per dialect (rich `singleChat`, compact `multicast`). Fan-out
+//! shares these bytes, so this is paid once per message, not per recipient (offline replay pays
+//! it once per replayed message).
 
 mod support;
 
@@ -23,11 +23,6 @@ fn frames(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("both_dialects", size), &m, |b, m| {
             b.iter(|| Push::message(black_box(m), 1_763_880_000_001))
         });
-        g.bench_with_input(
-            BenchmarkId::new("replay_from_payload", size),
-            &payload,
-            |b, p| b.iter(|| Push::from_payload(black_box(p), 1_763_880_000_001)),
-        );
     }
     g.finish();
 }

@@ -24,6 +24,8 @@ fn message(i: usize) -> NewMessage {
         extra: Some(r#"{"group":{"id":1,"name":"Team","avatar":"/g.png"}}"#.into()),
         client_msg_id: None,
         create_time: 1_763_880_000_000,
+        audience: Vec::new(),
+        private: false,
     }
 }
 

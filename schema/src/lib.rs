@@ -8,7 +8,7 @@
 //! - [`schema`]: diesel `table!` definitions (the migrations under `/migrations` keep both backends in step)
 //! - [`models`]: row structs and insert forms
 //! - [`store`]: the connection enum, connecting, migrating, the `run!` macro, the error type
-//! - `queries/`: `impl Store` blocks by area (users, sessions, friends, groups, messages, offline, limits)
+//! - `queries/`: `impl Store` blocks by area (users, sessions, friends, groups, messages, positions, limits)
 //! - [`ids`]: typed ids (`UserId`, `GroupId`, `MessageId`, `SessionId`)
 //! - [`conv`]: conversation keys (`s:<low>:<high>`, `g:<group>`)
 

@@ -171,7 +171,7 @@ impl MessageRow {
 }
 
 /// A message to store; `seq` is assigned by the store inside the write transaction.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewMessage {
     pub uuid: String,
     pub conv_key: String,
@@ -188,6 +188,10 @@ pub struct NewMessage {
     pub extra: Option<String>,
     pub client_msg_id: Option<String>,
     pub create_time: i64,
+    /// Users it is for beyond the conversation's participants (a removed member told of the
+    /// removal); with `private`, the only users it is for. Read by the offline backlog.
+    pub audience: Vec<UserId>,
+    pub private: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -210,15 +214,7 @@ pub(crate) struct MessageInsert<'a> {
     pub client_msg_id: Option<&'a str>,
     pub isremove: i32,
     pub create_time: i64,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = offline_messages)]
-pub struct OfflineRow {
-    pub id: i64,
-    pub user_id: UserId,
-    pub payload: String,
-    pub create_time: i64,
+    pub private: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -154,15 +154,24 @@ diesel::table! {
         client_msg_id -> Nullable<Text>,
         isremove -> Integer,
         create_time -> BigInt,
+        private -> Integer,
     }
 }
 
 diesel::table! {
-    offline_messages (id) {
-        id -> BigInt,
+    conv_positions (user_id, conv_key) {
         user_id -> BigInt,
-        payload -> Text,
-        create_time -> BigInt,
+        conv_key -> Text,
+        delivered_seq -> BigInt,
+        read_seq -> BigInt,
+        until_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    message_audience (user_id, message_id) {
+        user_id -> BigInt,
+        message_id -> BigInt,
     }
 }
 
@@ -202,7 +211,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_requests,
     conversations,
     messages,
-    offline_messages,
+    conv_positions,
+    message_audience,
     uploads,
     rate_limits,
 );

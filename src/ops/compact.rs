@@ -134,11 +134,9 @@ pub async fn invite(
     let to = Target {
         user_id: user,
         exclude_sid: None,
-        queue_if_absent: false,
     };
     app.delivery
-        .send(&[to], Push::ephemeral(&frame.to_string()))
-        .await?;
+        .send(&[to], Push::ephemeral(&frame.to_string()));
     Ok(view)
 }
 

@@ -119,6 +119,8 @@ pub fn new_message(
         extra: content.extra,
         client_msg_id: content.client_msg_id,
         create_time: now,
+        audience: Vec::new(),
+        private: false,
     }
 }
 

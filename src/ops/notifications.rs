@@ -48,13 +48,11 @@ pub async fn notify(
         .map(|user_id| Target {
             user_id,
             exclude_sid: None,
-            queue_if_absent: false,
         })
         .collect();
     let frame =
         json!({"type": "NOTIFICATION", "notificationType": notification_type, "content": content});
     app.delivery
-        .send(&targets, Push::ephemeral(&frame.to_string()))
-        .await?;
+        .send(&targets, Push::ephemeral(&frame.to_string()));
     Ok(())
 }

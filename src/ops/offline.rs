@@ -1,9 +1,16 @@
-//! The offline queue as clients see it: replay over WebSocket (`chatGetmessageOffLine`) and the
-//! compact pull (`GET /api/message`).
+//! The offline backlog as clients see it: replay over WebSocket (`chatGetmessageOffLine`) and the
+//! compact pull (`GET /api/message`). The backlog is not a copy: it is every message of the
+//! user's conversations above their delivered position (SPEC §3; `chatd-actors`' `positions`).
+//! A replay pushes it and moves the positions once the sockets have written it; a dropping pull
+//! moves them as it answers.
 
+use chatd_actors::user::ReplaySlot;
+use chatd_actors::wire::message::message_json;
 use chatd_actors::wire::push::{compact_frame, Push};
+use chatd_schema::models::MessageRow;
 use chatd_schema::UserId;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,32 +24,70 @@ fn no_socket() -> ApiError {
     )
 }
 
-/// Pushes every queued message to the user's sockets in order (waiting for room in each socket's
-/// queue), then removes what was pushed. With no socket the queue is kept. One replay per user
-/// at a time.
+/// The backlog: its messages (the newest `cap`, oldest first) and, per conversation, the last
+/// seq it reaches (beyond the cap too: what the cap leaves out counts as sent).
+struct Backlog {
+    rows: Vec<MessageRow>,
+    ends: HashMap<String, i64>,
+}
+
+/// Writes what the user's sockets have delivered so far (so the backlog leaves it out), then
+/// reads the backlog.
+async fn read_backlog(
+    app: &AppState,
+    user: UserId,
+    slot: Option<&ReplaySlot>,
+) -> Result<Backlog, ApiError> {
+    if let Some(slot) = slot {
+        let open = slot
+            .sockets
+            .iter()
+            .map(|s| s.outbox.take_positions())
+            .collect();
+        let due = slot.positions.due(open, Vec::new());
+        let rows: Vec<_> = due.iter().map(|(c, s)| (user, c.clone(), *s)).collect();
+        if let Err(e) = app.store.advance_positions(&rows).await {
+            // The backlog then holds a few messages already delivered: repeats, never losses.
+            tracing::warn!(user = %user, error = %e, "writing delivered positions failed");
+            slot.positions.retry(due);
+        }
+    }
+    let since = app.clock.now_ms() - app.offline.max_age_ms;
+    let mut ends: HashMap<String, i64> = app
+        .store
+        .backlog_convs(user, since)
+        .await?
+        .into_iter()
+        .collect();
+    let rows = app.store.backlog(user, since, app.offline.cap).await?;
+    for r in &rows {
+        let end = ends.entry(r.conv_key.clone()).or_insert(r.seq);
+        *end = (*end).max(r.seq);
+    }
+    Ok(Backlog { rows, ends })
+}
+
+/// Pushes the backlog to the user's sockets in order (waiting for room in each socket's queue);
+/// once all of it is handed over, the positions follow (written when the sockets have written
+/// it). With no socket the backlog stays. One replay per user at a time.
 pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
     // The user's actor hands out its sockets and the slot that runs the user's replays one at a
-    // time: two replays at once would push the same entries twice.
+    // time: two replays at once would push the same messages twice.
     let slot = app
         .registry
         .replay_slot(user_id)
         .await
         .ok_or_else(no_socket)?;
     let _turn = slot.lock.lock().await;
-    let sockets = slot.sockets;
-    if sockets.is_empty() {
+    if slot.sockets.is_empty() {
         return Err(no_socket());
     }
-    let offline = &app.offline;
-    let items = offline.peek(user_id, app.clock.now_ms()).await?;
+    let backlog = read_backlog(app, user_id, Some(&slot)).await?;
     let now = app.clock.now_ms();
-    let mut done = Vec::with_capacity(items.len());
-    let mut live = sockets;
-    for item in items {
-        let Some(out) = Push::from_payload(&item.payload, now) else {
-            done.push(item); // unreadable entries are dropped, not replayed forever
-            continue;
-        };
+    let mut live = slot.sockets.clone();
+    for row in &backlog.rows {
+        let out =
+            Push::message(&message_json(row), now).at(Arc::from(row.conv_key.as_str()), row.seq);
         let out = [Arc::new(out)];
         let mut still = Vec::with_capacity(live.len());
         for s in live {
@@ -56,19 +101,17 @@ pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
         }
         live = still;
         if live.is_empty() {
-            break;
+            // Whatever was not written stays above the positions, for the next replay.
+            return Err(no_socket());
         }
-        done.push(item);
     }
-    // A socket that dies later spills what it held back into the queue: nothing is lost.
-    offline.remove(user_id, &done).await?;
-    if live.is_empty() && done.is_empty() {
-        return Err(no_socket());
-    }
+    let ends: Vec<(String, i64)> = backlog.ends.into_iter().collect();
+    slot.positions.caught_up(&ends, true);
     Ok(())
 }
 
-/// `GET /api/message`: the queue in compact frames grouped by sender.
+/// `GET /api/message`: the backlog in compact frames grouped by sender; `drop` moves the
+/// positions past what it returned.
 pub async fn pull_compact(
     app: &AppState,
     user_id: UserId,
@@ -77,38 +120,27 @@ pub async fn pull_compact(
     kind: &str,
 ) -> Result<Value, ApiError> {
     // While the user is connected, in turn with their replays (a pull that drops must not
-    // overlap a replay of the same entries).
+    // overlap a replay of the same messages).
     let slot = app.registry.replay_slot(user_id).await;
     let _turn = match &slot {
         Some(slot) => Some(slot.lock.lock().await),
         None => None,
     };
-    let offline = &app.offline;
-    let items = offline.peek(user_id, app.clock.now_ms()).await?;
-    let mut chosen = Vec::new();
+    let backlog = read_backlog(app, user_id, slot.as_ref()).await?;
+    let wanted = |conv: &str| match kind {
+        "unicast" => conv.starts_with("s:"),
+        "multicast" => conv.starts_with("g:"),
+        _ => true,
+    };
     let mut frames: Vec<(i64, String, Value)> = Vec::new();
-    for item in items {
-        let Ok(m) = serde_json::from_str::<Value>(&item.payload) else {
-            continue;
-        };
-        let is_group = m["chatType"] == "group";
-        let wanted = match kind {
-            "unicast" => !is_group,
-            "multicast" => is_group,
-            _ => true,
-        };
-        if !wanted {
-            continue;
-        }
-        let sender = match &m["from_id"] {
-            Value::Number(n) => n.to_string(),
-            other => other.as_str().unwrap_or("0").to_string(),
-        };
-        let ts = m["create_time"].as_i64().unwrap_or(0);
-        frames.push((ts, sender, compact_frame(&m)));
-        chosen.push(item);
+    for row in backlog.rows.iter().filter(|r| wanted(&r.conv_key)) {
+        frames.push((
+            row.create_time,
+            row.from_id.to_string(),
+            compact_frame(&message_json(row)),
+        ));
     }
-    // Stable sort keeps queue order among equal timestamps.
+    // Stable sort keeps acceptance order among equal timestamps.
     frames.sort_by_key(|(ts, _, _)| *ts);
     if descending {
         frames.reverse();
@@ -121,7 +153,19 @@ pub async fn pull_compact(
         }
     }
     if drop {
-        offline.remove(user_id, &chosen).await?;
+        let moved: Vec<(String, i64)> = backlog
+            .ends
+            .into_iter()
+            .filter(|(conv, _)| wanted(conv))
+            .collect();
+        let rows: Vec<_> = moved
+            .iter()
+            .map(|(c, s)| (user_id, c.clone(), *s))
+            .collect();
+        app.store.advance_positions(&rows).await?;
+        if let Some(slot) = &slot {
+            slot.positions.caught_up(&moved, kind == "all");
+        }
     }
     Ok(Value::Array(
         groups

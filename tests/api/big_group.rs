@@ -175,16 +175,8 @@ async fn burst_to_two_thousand(b: Backend, tweak: fn(&mut Options)) {
     }
     let st = app.state();
     for (id, _) in offline {
-        let queued = st.offline.peek(*id, app.clock.now_ms()).await.unwrap();
-        let datas: Vec<String> = queued
-            .iter()
-            .map(|q| {
-                serde_json::from_str::<Value>(&q.payload).unwrap()["data"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect();
+        let queued = st.store.backlog(*id, 0, 100_000).await.unwrap();
+        let datas: Vec<String> = queued.into_iter().map(|q| q.data).collect();
         assert_eq!(datas, sent, "offline member {id}");
     }
 }
@@ -264,17 +256,12 @@ async fn slow_member(b: Backend, tweak: fn(&mut Options)) {
     }
     for q in app
         .state()
-        .offline
-        .peek(slow_id, app.clock.now_ms())
+        .store
+        .backlog(slow_id, 0, 100_000)
         .await
         .unwrap()
     {
-        have.insert(
-            serde_json::from_str::<Value>(&q.payload).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
+        have.insert(q.uuid);
     }
     let lost: Vec<&String> = sent.iter().filter(|id| !have.contains(*id)).collect();
     assert!(lost.is_empty(), "{} of {} lost", lost.len(), sent.len());

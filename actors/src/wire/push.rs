@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
+use crate::positions::Pos;
 use crate::wire;
 use crate::wire::frames::Dialect;
 
@@ -14,6 +15,9 @@ pub struct Push {
     /// The rich message JSON: what the offline queue keeps. `None` for frames that are never
     /// queued (NOTIFICATION).
     pub payload: Option<Arc<str>>,
+    /// Where the message stands in its conversation: a socket that writes it moves its user's
+    /// delivered position there. `None` for frames that are not stored messages.
+    pub pos: Option<Pos>,
     rich: Rendered,
     compact: Rendered,
 }
@@ -40,17 +44,14 @@ impl Push {
             rich: Rendered::new(&rich_frame(&payload, now)),
             compact: Rendered::new(&compact_frame(message).to_string()),
             payload: Some(payload),
+            pos: None,
         }
     }
 
-    /// Re-renders a queued payload (offline replay). `None` if the payload is not JSON.
-    pub fn from_payload(payload: &str, now: i64) -> Option<Push> {
-        let v: Value = serde_json::from_str(payload).ok()?;
-        Some(Push {
-            rich: Rendered::new(&rich_frame(payload, now)),
-            compact: Rendered::new(&compact_frame(&v).to_string()),
-            payload: Some(payload.into()),
-        })
+    /// The same push, stamped with the message's position in its conversation.
+    pub fn at(mut self, conv: Arc<str>, seq: i64) -> Push {
+        self.pos = Some(Pos { conv, seq });
+        self
     }
 
     /// A frame that is the same in both dialects and never queued.
@@ -58,6 +59,7 @@ impl Push {
         let both = Rendered::new(frame);
         Push {
             payload: None,
+            pos: None,
             rich: both.clone(),
             compact: both,
         }

@@ -1,7 +1,9 @@
 //! Groups and their members.
 
+use crate::conv;
 use crate::ids::{GroupId, UserId};
 use crate::models::{Group, GroupMember, User};
+use crate::queries::positions::{close_part, open_part};
 use crate::schema::{chat_groups, friendships, group_members, users};
 use crate::store::{run, run_write, Store, StoreError};
 use diesel::prelude::*;
@@ -58,6 +60,7 @@ impl Store {
                         .do_nothing()
                         .execute(c)
                         .await?;
+                    open_part!(c, *m, &conv::group(group.id), .await);
                 }
                 Ok(group)
             })
@@ -171,76 +174,112 @@ impl Store {
         .await?))
     }
 
-    /// Adds (or re-adds) a member row with the given status.
+    /// Adds (or re-adds) a member row with the given status; an active member's part in the
+    /// group's conversation opens, anyone else's closes.
     pub async fn upsert_member(
         &self,
         group_id: GroupId,
         m: &NewMember,
         now: i64,
     ) -> Result<(), StoreError> {
+        let key = conv::group(group_id);
         run_write!(self, |conn| {
-            diesel::insert_into(group_members::table)
-                .values((
-                    group_members::group_id.eq(group_id),
-                    group_members::user_id.eq(m.user_id),
-                    group_members::status.eq(m.status),
-                    group_members::invited_by.eq(m.invited_by),
-                    group_members::join_desc.eq(&m.join_desc),
-                    group_members::joined_at.eq(now),
-                    group_members::create_time.eq(now),
-                    group_members::update_time.eq(now),
-                ))
-                .on_conflict((group_members::group_id, group_members::user_id))
-                .do_update()
-                .set((
-                    group_members::status.eq(m.status),
-                    group_members::invited_by.eq(m.invited_by),
-                    group_members::join_desc.eq(&m.join_desc),
-                    group_members::joined_at.eq(now),
-                    group_members::update_time.eq(now),
-                ))
-                .execute(conn)
-                .await?;
-            Ok(())
+            conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                diesel::insert_into(group_members::table)
+                    .values((
+                        group_members::group_id.eq(group_id),
+                        group_members::user_id.eq(m.user_id),
+                        group_members::status.eq(m.status),
+                        group_members::invited_by.eq(m.invited_by),
+                        group_members::join_desc.eq(&m.join_desc),
+                        group_members::joined_at.eq(now),
+                        group_members::create_time.eq(now),
+                        group_members::update_time.eq(now),
+                    ))
+                    .on_conflict((group_members::group_id, group_members::user_id))
+                    .do_update()
+                    .set((
+                        group_members::status.eq(m.status),
+                        group_members::invited_by.eq(m.invited_by),
+                        group_members::join_desc.eq(&m.join_desc),
+                        group_members::joined_at.eq(now),
+                        group_members::update_time.eq(now),
+                    ))
+                    .execute(c)
+                    .await?;
+                if m.status == 1 {
+                    open_part!(c, m.user_id, &key, .await);
+                } else {
+                    close_part!(c, m.user_id, &key, .await);
+                }
+                Ok(())
+            })
+            .await
+            .map_err(StoreError::from)
         })
     }
 
-    /// Activates a pending member; false when there was no pending row.
+    /// Activates a pending member (their part in the conversation opens); false when there was
+    /// no pending row.
     pub async fn activate_member(
         &self,
         group_id: GroupId,
         user_id: UserId,
         now: i64,
     ) -> Result<bool, StoreError> {
-        run_write!(self, |conn| Ok(diesel::update(
-            group_members::table
-                .filter(group_members::group_id.eq(group_id))
-                .filter(group_members::user_id.eq(user_id))
-                .filter(group_members::status.eq(2)),
-        )
-        .set((
-            group_members::status.eq(1),
-            group_members::joined_at.eq(now),
-            group_members::update_time.eq(now),
-        ))
-        .execute(conn)
-        .await?
-            == 1))
+        let key = conv::group(group_id);
+        run_write!(self, |conn| {
+            conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                let done = diesel::update(
+                    group_members::table
+                        .filter(group_members::group_id.eq(group_id))
+                        .filter(group_members::user_id.eq(user_id))
+                        .filter(group_members::status.eq(2)),
+                )
+                .set((
+                    group_members::status.eq(1),
+                    group_members::joined_at.eq(now),
+                    group_members::update_time.eq(now),
+                ))
+                .execute(c)
+                .await?
+                    == 1;
+                if done {
+                    open_part!(c, user_id, &key, .await);
+                }
+                Ok(done)
+            })
+            .await
+            .map_err(StoreError::from)
+        })
     }
 
+    /// Removes a member row (their part in the conversation closes at its current end); false
+    /// when there was none.
     pub async fn remove_member(
         &self,
         group_id: GroupId,
         user_id: UserId,
     ) -> Result<bool, StoreError> {
-        run_write!(self, |conn| Ok(diesel::delete(
-            group_members::table
-                .filter(group_members::group_id.eq(group_id))
-                .filter(group_members::user_id.eq(user_id)),
-        )
-        .execute(conn)
-        .await?
-            == 1))
+        let key = conv::group(group_id);
+        run_write!(self, |conn| {
+            conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                let done = diesel::delete(
+                    group_members::table
+                        .filter(group_members::group_id.eq(group_id))
+                        .filter(group_members::user_id.eq(user_id)),
+                )
+                .execute(c)
+                .await?
+                    == 1;
+                if done {
+                    close_part!(c, user_id, &key, .await);
+                }
+                Ok(done)
+            })
+            .await
+            .map_err(StoreError::from)
+        })
     }
 
     /// Groups `user_id` is an active member of (in an active group), with the join time.

@@ -2,7 +2,8 @@
 
 use crate::ids::UserId;
 use crate::models::{MessageInsert, MessageRow, NewMessage};
-use crate::schema::{conversations, messages};
+use crate::queries::positions::{ensure_position, OPEN};
+use crate::schema::{conversations, message_audience, messages};
 use crate::store::{run, Db, Store, StoreError};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -64,10 +65,29 @@ macro_rules! store_batch {
                     client_msg_id: m.client_msg_id.as_deref(),
                     isremove: 0,
                     create_time: m.create_time,
+                    private: i32::from(m.private),
                 })
                 .returning(MessageRow::as_returning())
                 .get_result($c)
                 $($aw)*?;
+            if seq == 1 && m.chat_type == "single" {
+                for u in [m.from_id, UserId(m.to_id)] {
+                    if u.is_user() {
+                        ensure_position!($c, u, &m.conv_key, 0i64, OPEN, $($aw)*);
+                    }
+                }
+            }
+            for u in &m.audience {
+                diesel::insert_into(message_audience::table)
+                    .values((
+                        message_audience::user_id.eq(*u),
+                        message_audience::message_id.eq(row.id),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute($c)
+                    $($aw)*?;
+                ensure_position!($c, *u, &m.conv_key, seq - 1, seq - 1, $($aw)*);
+            }
             out.push(StoredMessage { row, fresh: true });
         }
         Ok(out)
@@ -77,8 +97,10 @@ macro_rules! store_batch {
 /// The blocking (SQLite) side, where diesel's own `RunQueryDsl` is the one in scope.
 mod blocking {
     use super::StoredMessage;
+    use crate::ids::UserId;
     use crate::models::{MessageInsert, MessageRow, NewMessage};
-    use crate::schema::{conversations, messages};
+    use crate::queries::positions::{ensure_position, OPEN};
+    use crate::schema::{conversations, message_audience, messages};
     use diesel::prelude::*;
 
     pub(super) fn insert_messages(

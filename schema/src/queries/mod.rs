@@ -4,7 +4,7 @@ pub mod friends;
 pub mod groups;
 pub mod limits;
 pub mod messages;
-pub mod offline;
+pub mod positions;
 pub mod requests;
 pub mod sessions;
 pub mod users;

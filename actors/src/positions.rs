@@ -1,0 +1,197 @@
+//! Delivered positions as the realtime core moves them (issue 21). History is the only copy of a
+//! message: a user's offline backlog is every message of their conversations above their
+//! delivered position there (`chatd-schema`'s `queries/positions.rs`). Nothing is written per
+//! message for a user who is not connected; live delivery moves positions instead:
+//!
+//! 1. every message frame carries its position ([`Pos`]: conversation and `seq`);
+//! 2. a socket's outbox notes the highest position it was handed per conversation ([`Sent`]),
+//!    and knows the lowest one still queued (not yet in the kernel);
+//! 3. the user's [`UserPositions`] (shared by the user's actor and its published socket list)
+//!    gathers those into positions due, never past a message still queued on any of the user's
+//!    sockets, nor past one a closed socket never wrote;
+//! 4. the registry's flusher writes every connected user's due positions in one transaction every
+//!    [`FLUSH_EVERY`]; a user's actor writes its own when its last socket ends; shutdown writes
+//!    everything once more.
+//!
+//! After a crash a position may lag what was delivered: the client gets a message twice and
+//! de-duplicates it by `id` (SPEC §3); it never gets it zero times.
+//!
+//! A conversation where the user had a backlog when they connected is *behind*: live pushes
+//! there do not move its position (the messages below them have not been sent) until a replay
+//! or a dropping pull has sent the backlog ([`UserPositions::caught_up`]). Until the backlog is
+//! known (just after the first socket connects) every conversation counts as behind.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How often connected users' positions are written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(2);
+
+/// The offline backlog's limits (SPEC §3): at most `cap` messages, none older than `max_age_ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct OfflineConfig {
+    pub cap: i64,
+    pub max_age_ms: i64,
+}
+
+/// Where a message stands in its conversation.
+#[derive(Debug, Clone)]
+pub struct Pos {
+    pub conv: Arc<str>,
+    pub seq: i64,
+}
+
+/// Per conversation, the highest `seq` handed to one socket since last taken. Most sockets see
+/// one or two conversations between flushes, so a short list beats a map.
+#[derive(Debug, Default)]
+pub(crate) struct Sent(Vec<(Arc<str>, i64)>);
+
+impl Sent {
+    pub(crate) fn note(&mut self, pos: &Pos) {
+        note_max(&mut self.0, pos);
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<(Arc<str>, i64)> {
+        std::mem::take(&mut self.0)
+    }
+}
+
+/// Raises `list`'s entry for `pos.conv` to `pos.seq` (adding it if missing).
+fn note_max(list: &mut Vec<(Arc<str>, i64)>, pos: &Pos) {
+    // The conversation just noted is the likeliest: look from the end, pointer first.
+    for (conv, seq) in list.iter_mut().rev() {
+        if Arc::ptr_eq(conv, &pos.conv) || **conv == *pos.conv {
+            *seq = (*seq).max(pos.seq);
+            return;
+        }
+    }
+    list.push((pos.conv.clone(), pos.seq));
+}
+
+/// Lowers `list`'s entry for `pos.conv` to `pos.seq` (adding it if missing).
+pub(crate) fn note_min(list: &mut Vec<(Arc<str>, i64)>, pos: &Pos) {
+    for (conv, seq) in list.iter_mut().rev() {
+        if Arc::ptr_eq(conv, &pos.conv) || **conv == *pos.conv {
+            *seq = (*seq).min(pos.seq);
+            return;
+        }
+    }
+    list.push((pos.conv.clone(), pos.seq));
+}
+
+/// What one outbox reports when its positions are taken.
+#[derive(Debug, Default)]
+pub struct Taken {
+    /// Highest seq handed to the socket, per conversation.
+    pub sent: Vec<(Arc<str>, i64)>,
+    /// Lowest seq not yet written, per conversation (still queued, or refused).
+    pub unwritten: Vec<(Arc<str>, i64)>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The backlog at connect time is known (until then everything counts as behind).
+    known: bool,
+    behind: HashSet<Arc<str>>,
+    /// Positions to write, per conversation.
+    due: HashMap<Arc<str>, i64>,
+}
+
+/// One connected user's positions: shared by the user's actor, the published socket list (the
+/// flusher reads it there) and replays.
+#[derive(Debug, Default)]
+pub struct UserPositions {
+    state: Mutex<State>,
+}
+
+impl UserPositions {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The backlog at connect time: these conversations are behind.
+    pub fn known(&self, behind: Vec<String>) {
+        let mut st = self.lock();
+        st.known = true;
+        st.behind.extend(behind.into_iter().map(Arc::from));
+    }
+
+    /// A replay or a dropping pull sent everything up to `to` in these conversations.
+    pub fn caught_up(&self, to: &[(String, i64)], everything: bool) {
+        let mut st = self.lock();
+        if everything {
+            st.known = true;
+            st.behind.clear();
+        }
+        for (conv, seq) in to {
+            let conv: Arc<str> = Arc::from(conv.as_str());
+            st.behind.remove(&conv);
+            let due = st.due.entry(conv).or_insert(*seq);
+            *due = (*due).max(*seq);
+        }
+    }
+
+    /// Merges what the user's sockets report and returns the positions to write now: nothing past
+    /// a message still unwritten on any socket. `closed` reports come from sockets that ended:
+    /// what they never wrote makes its conversation behind.
+    pub fn due(&self, open: Vec<Taken>, closed: Vec<Taken>) -> Vec<(String, i64)> {
+        let mut st = self.lock();
+        let mut floor: Vec<(Arc<str>, i64)> = Vec::new();
+        for t in open.iter().chain(&closed) {
+            for (conv, seq) in &t.unwritten {
+                note_min(
+                    &mut floor,
+                    &Pos {
+                        conv: conv.clone(),
+                        seq: *seq,
+                    },
+                );
+            }
+        }
+        for t in open.iter().chain(&closed) {
+            for (conv, seq) in &t.sent {
+                if !st.known || st.behind.contains(conv) {
+                    continue;
+                }
+                let due = st.due.entry(conv.clone()).or_insert(*seq);
+                *due = (*due).max(*seq);
+            }
+        }
+        // Written up to just below the first unwritten (the floor below), and no further until
+        // a replay has sent the rest.
+        for t in closed.iter() {
+            for (conv, _) in &t.unwritten {
+                st.behind.insert(conv.clone());
+            }
+        }
+        let mut out = Vec::with_capacity(st.due.len());
+        let State { due, behind, .. } = &mut *st;
+        due.retain(|conv, seq| {
+            let first_unwritten = floor.iter().find(|(c, _)| c == conv).map(|(_, s)| *s);
+            match first_unwritten {
+                Some(first) if first <= *seq => {
+                    out.push((conv.to_string(), first - 1));
+                    // Still queued somewhere: the rest is tried again next time. Never written
+                    // by a socket that ended: the rest waits for a replay.
+                    !behind.contains(conv)
+                }
+                _ => {
+                    out.push((conv.to_string(), *seq));
+                    false
+                }
+            }
+        });
+        out.retain(|(_, seq)| *seq > 0);
+        out
+    }
+
+    /// Puts positions whose write failed back, to be tried again.
+    pub fn retry(&self, failed: Vec<(String, i64)>) {
+        let mut st = self.lock();
+        for (conv, seq) in failed {
+            let due = st.due.entry(Arc::from(conv.as_str())).or_insert(seq);
+            *due = (*due).max(seq);
+        }
+    }
+}

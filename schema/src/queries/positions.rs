@@ -1,0 +1,227 @@
+//! Delivered positions: per user and conversation, the highest `seq` known delivered to one of
+//! the user's devices. History is the only copy of a message; a user's offline backlog is every
+//! message of their conversations above their position (SPEC §3), read by one indexed query.
+//!
+//! A position row exists for every conversation a user takes part in: a single chat's two users
+//! get theirs with the conversation's first message (same transaction), a group member with the
+//! join (positioned at the group's last seq then, so nothing from before the join is theirs), a
+//! user a message is addressed to beyond the participants with that message. `until_seq` closes
+//! a group member's part when they leave or are removed.
+//!
+//! `read_seq` is kept beside `delivered_seq` for unread counts and receipts.
+
+use crate::ids::UserId;
+use crate::models::MessageRow;
+use crate::schema::{conv_positions, friendships, message_audience, messages};
+use crate::store::{run, Store, StoreError};
+use diesel::dsl::{max, not};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+
+/// `until_seq` of a user who still takes part in the conversation.
+pub const OPEN: i64 = i64::MAX;
+
+/// The messages above `$user`'s positions that are theirs: not their own, not from a user they
+/// blacklisted, created at or after `$min_time`, within their part of the conversation (or
+/// addressed to them by name), and not private to others.
+macro_rules! backlog_query {
+    ($user:expr, $min_time:expr) => {{
+        let blocked = friendships::table
+            .filter(friendships::user_id.eq($user))
+            .filter(friendships::isblack.eq(1))
+            .select(friendships::friend_id);
+        let named = message_audience::table
+            .filter(message_audience::user_id.eq($user))
+            .select(message_audience::message_id);
+        conv_positions::table
+            .inner_join(
+                messages::table.on(messages::conv_key
+                    .eq(conv_positions::conv_key)
+                    .and(messages::seq.gt(conv_positions::delivered_seq))),
+            )
+            .filter(conv_positions::user_id.eq($user))
+            .filter(messages::from_id.ne($user))
+            .filter(messages::create_time.ge($min_time))
+            .filter(not(messages::from_id.eq_any(blocked)))
+            .filter(
+                messages::private
+                    .eq(0)
+                    .and(messages::seq.le(conv_positions::until_seq))
+                    .or(messages::id.eq_any(named)),
+            )
+    }};
+}
+
+impl Store {
+    /// `user`'s offline backlog: the newest `cap` messages above their positions (see
+    /// [`backlog_query!`]), oldest first, in the order the server accepted them.
+    pub async fn backlog(
+        &self,
+        user: UserId,
+        min_time: i64,
+        cap: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let mut rows: Vec<MessageRow> = run!(self, |conn| Ok::<_, StoreError>(
+            backlog_query!(user, min_time)
+                .order(messages::id.desc())
+                .limit(cap)
+                .select(MessageRow::as_select())
+                .load(conn)
+                .await?
+        ))?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// The conversations where `user` has a backlog, each with the last seq of it: live pushes
+    /// there must not move the position past messages the user has not been sent yet, and a
+    /// replay that sent the newest `cap` moves it to that last seq.
+    pub async fn backlog_convs(
+        &self,
+        user: UserId,
+        min_time: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows: Vec<(String, Option<i64>)> = run!(self, |conn| Ok::<_, StoreError>(
+            backlog_query!(user, min_time)
+                .group_by(conv_positions::conv_key)
+                .select((conv_positions::conv_key, max(messages::seq)))
+                .load(conn)
+                .await?
+        ))?;
+        Ok(rows
+            .into_iter()
+            .map(|(conv, last)| (conv, last.unwrap_or(0)))
+            .collect())
+    }
+
+    /// Moves delivered positions `(user, conversation, seq)` forward (never back), in one
+    /// transaction.
+    pub async fn advance_positions(&self, to: &[(UserId, String, i64)]) -> Result<(), StoreError> {
+        if to.is_empty() {
+            return Ok(());
+        }
+        run!(self, |conn| {
+            conn.transaction::<_, diesel::result::Error, _>(async |c| {
+                for (user, conv, seq) in to {
+                    diesel::update(
+                        conv_positions::table
+                            .filter(conv_positions::user_id.eq(*user))
+                            .filter(conv_positions::conv_key.eq(conv))
+                            .filter(conv_positions::delivered_seq.lt(*seq)),
+                    )
+                    .set(conv_positions::delivered_seq.eq(*seq))
+                    .execute(c)
+                    .await?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(StoreError::from)
+        })
+    }
+
+    /// `user`'s positions (conversation, delivered seq), for tests and tools.
+    pub async fn positions_of(&self, user: UserId) -> Result<Vec<(String, i64)>, StoreError> {
+        run!(self, |conn| Ok(conv_positions::table
+            .filter(conv_positions::user_id.eq(user))
+            .order(conv_positions::conv_key.asc())
+            .select((conv_positions::conv_key, conv_positions::delivered_seq))
+            .load(conn)
+            .await?))
+    }
+}
+
+/// Statements run inside other writes' transactions (membership changes, the message batch), as
+/// macros so each expands against its own backend's connection.
+macro_rules! last_seq {
+    ($c:ident, $conv:expr, $($aw:tt)*) => {{
+        let last: Option<i64> = crate::schema::conversations::table
+            .filter(crate::schema::conversations::conv_key.eq($conv))
+            .select(crate::schema::conversations::last_seq)
+            .first($c)
+            $($aw)*
+            .optional()?;
+        last.unwrap_or(0)
+    }};
+}
+pub(crate) use last_seq;
+
+/// Opens `$user`'s part in group conversation `$conv`: from the conversation's current end, so
+/// nothing from before the join is theirs. An open part (already a member) is left alone.
+macro_rules! open_part {
+    ($c:ident, $user:expr, $conv:expr, $($aw:tt)*) => {{
+        use crate::schema::conv_positions as cp;
+        let last = crate::queries::positions::last_seq!($c, $conv, $($aw)*);
+        let open: Option<i64> = cp::table
+            .filter(cp::user_id.eq($user))
+            .filter(cp::conv_key.eq($conv))
+            .select(cp::until_seq)
+            .first($c)
+            $($aw)*
+            .optional()?;
+        match open {
+            Some(crate::queries::positions::OPEN) => {}
+            Some(_) => {
+                diesel::update(cp::table.filter(cp::user_id.eq($user)).filter(cp::conv_key.eq($conv)))
+                    .set((
+                        cp::delivered_seq.eq(last),
+                        cp::read_seq.eq(last),
+                        cp::until_seq.eq(crate::queries::positions::OPEN),
+                    ))
+                    .execute($c)
+                    $($aw)*?;
+            }
+            None => {
+                diesel::insert_into(cp::table)
+                    .values((
+                        cp::user_id.eq($user),
+                        cp::conv_key.eq($conv),
+                        cp::delivered_seq.eq(last),
+                        cp::read_seq.eq(last),
+                    ))
+                    .execute($c)
+                    $($aw)*?;
+            }
+        }
+    }};
+}
+pub(crate) use open_part;
+
+/// Closes `$user`'s part in group conversation `$conv` at its current end.
+macro_rules! close_part {
+    ($c:ident, $user:expr, $conv:expr, $($aw:tt)*) => {{
+        use crate::schema::conv_positions as cp;
+        let last = crate::queries::positions::last_seq!($c, $conv, $($aw)*);
+        diesel::update(
+            cp::table
+                .filter(cp::user_id.eq($user))
+                .filter(cp::conv_key.eq($conv))
+                .filter(cp::until_seq.eq(crate::queries::positions::OPEN)),
+        )
+        .set(cp::until_seq.eq(last))
+        .execute($c)
+        $($aw)*?;
+    }};
+}
+pub(crate) use close_part;
+
+/// Gives `$user` a position in `$conv` if they have none, at `$at` (a single chat's first
+/// message: 0; a user named by one message: just below it, their part ending there too).
+macro_rules! ensure_position {
+    ($c:ident, $user:expr, $conv:expr, $at:expr, $until:expr, $($aw:tt)*) => {{
+        use crate::schema::conv_positions as cp;
+        diesel::insert_into(cp::table)
+            .values((
+                cp::user_id.eq($user),
+                cp::conv_key.eq($conv),
+                cp::delivered_seq.eq($at),
+                cp::read_seq.eq($at),
+                cp::until_seq.eq($until),
+            ))
+            .on_conflict((cp::user_id, cp::conv_key))
+            .do_nothing()
+            .execute($c)
+            $($aw)*?;
+    }};
+}
+pub(crate) use ensure_position;
