@@ -57,8 +57,10 @@ redis_ok() { redis-cli -u "$CHATD_TEST_REDIS_URL" ping 2>/dev/null | grep -q PON
 
 ensure_redis() {
   command -v redis-cli >/dev/null 2>&1 || apt_install redis-tools
-  redis_ok && return 0
+  # The Redis-outage fault test runs a redis-server of its own, so the binary is needed even
+  # when a Redis is already running.
   command -v redis-server >/dev/null 2>&1 || { log "installing Redis"; apt_install redis-server; }
+  redis_ok && return 0
   log "starting Redis"
   as_root mkdir -p /var/lib/redis /var/log/redis
   as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \

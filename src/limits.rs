@@ -3,11 +3,21 @@
 //! counters in the embedded store. Redis windows are keyed by the server clock's window index
 //! (`now / window`), so they follow the same (injectable) clock as everything else; the key
 //! expires after two windows.
+//!
+//! Redis may be down: a Redis call that fails or takes longer than [`REDIS_WAIT`] falls back to
+//! the store's counters for that attempt (shared by every node too, when the store is
+//! PostgreSQL). During an outage a limit therefore counts in two places and may let through up
+//! to twice its number in a window; it never blocks a request on Redis.
 
 use chatd_schema::Store;
 use redis::aio::ConnectionManager;
+use std::future::Future;
+use std::time::Duration;
 
 use crate::error::ApiError;
+
+/// The longest a request waits for Redis before using the store's counters instead.
+pub const REDIS_WAIT: Duration = Duration::from_millis(300);
 
 #[derive(Clone)]
 pub enum Limiter {
@@ -15,7 +25,24 @@ pub enum Limiter {
     Redis {
         conn: ConnectionManager,
         prefix: String,
+        /// Where attempts are counted while Redis cannot answer.
+        store: Store,
     },
+}
+
+/// Runs a Redis call within [`REDIS_WAIT`]; `None` when it failed or took too long.
+async fn within<T>(what: &str, call: impl Future<Output = redis::RedisResult<T>>) -> Option<T> {
+    match tokio::time::timeout(REDIS_WAIT, call).await {
+        Ok(Ok(v)) => Some(v),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "Redis {what} failed; counting in the store");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("Redis {what} timed out; counting in the store");
+            None
+        }
+    }
 }
 
 impl Limiter {
@@ -27,20 +54,30 @@ impl Limiter {
     pub async fn unhit(&self, key: &str, window_ms: i64, now: i64) -> Result<(), ApiError> {
         match self {
             Limiter::Store(store) => store.limit_unhit(key).await?,
-            Limiter::Redis { conn, prefix } => {
+            Limiter::Redis {
+                conn,
+                prefix,
+                store,
+            } => {
                 // A window key is never used again once its window has passed, so a DECR that
                 // lands after it expired only leaves a dead key (with a TTL) behind.
                 let k = Self::key(prefix, key, window_ms, now);
-                redis::pipe()
-                    .cmd("DECR")
-                    .arg(&k)
-                    .ignore()
-                    .cmd("PEXPIRE")
-                    .arg(&k)
-                    .arg(window_ms * 2)
-                    .ignore()
-                    .query_async::<()>(&mut conn.clone())
-                    .await?;
+                let mut conn = conn.clone();
+                let call = async {
+                    redis::pipe()
+                        .cmd("DECR")
+                        .arg(&k)
+                        .ignore()
+                        .cmd("PEXPIRE")
+                        .arg(&k)
+                        .arg(window_ms * 2)
+                        .ignore()
+                        .query_async::<()>(&mut conn)
+                        .await
+                };
+                if within("unhit", call).await.is_none() {
+                    store.limit_unhit(key).await?;
+                }
             }
         }
         Ok(())
@@ -77,18 +114,28 @@ impl Limiter {
     pub async fn hit(&self, key: &str, window_ms: i64, now: i64) -> Result<i64, ApiError> {
         Ok(match self {
             Limiter::Store(store) => store.limit_hit(key, window_ms, now).await?,
-            Limiter::Redis { conn, prefix } => {
+            Limiter::Redis {
+                conn,
+                prefix,
+                store,
+            } => {
                 let k = Self::key(prefix, key, window_ms, now);
-                let (n,): (i64,) = redis::pipe()
-                    .cmd("INCR")
-                    .arg(&k)
-                    .cmd("PEXPIRE")
-                    .arg(&k)
-                    .arg(window_ms * 2)
-                    .ignore()
-                    .query_async(&mut conn.clone())
-                    .await?;
-                n
+                let mut conn = conn.clone();
+                let call = async {
+                    redis::pipe()
+                        .cmd("INCR")
+                        .arg(&k)
+                        .cmd("PEXPIRE")
+                        .arg(&k)
+                        .arg(window_ms * 2)
+                        .ignore()
+                        .query_async::<(i64,)>(&mut conn)
+                        .await
+                };
+                match within("hit", call).await {
+                    Some((n,)) => n,
+                    None => store.limit_hit(key, window_ms, now).await?,
+                }
             }
         })
     }

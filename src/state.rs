@@ -67,11 +67,21 @@ impl AppState {
     }
 }
 
+/// Connects to Redis with short timeouts: nothing may wait long on Redis (issue 21, D3). When
+/// Redis goes away the manager reconnects in the background; calls made meanwhile fail fast.
 async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
     let client = redis::Client::open(url)?;
-    let conn = tokio::time::timeout(Duration::from_secs(10), ConnectionManager::new(client))
-        .await
-        .map_err(|_| anyhow::anyhow!("timed out connecting to Redis at {url}"))??;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_response_timeout(Some(Duration::from_millis(500)))
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(500));
+    let conn = tokio::time::timeout(
+        Duration::from_secs(10),
+        ConnectionManager::new_with_config(client, config),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("timed out connecting to Redis at {url}"))??;
     Ok(conn)
 }
 
@@ -102,6 +112,7 @@ pub async fn build_state(
         Some(conn) => Limiter::Redis {
             conn: conn.clone(),
             prefix: cfg.redis_prefix.clone(),
+            store: store.clone(),
         },
         None => Limiter::Store(store.clone()),
     };

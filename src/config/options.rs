@@ -43,7 +43,7 @@ pub struct Options {
     /// postgres://… or sqlite://path [default: SQLite file in the data dir]
     #[arg(long, global = true, env = "DATABASE_URL")]
     pub database_url: Option<String>,
-    /// redis://… (offline queues, sessions, rate limits, presence) [default: none, embedded]
+    /// redis://… (rate-limit windows shared by nodes; offline backlogs and sessions are in the database) [default: none, embedded]
     #[arg(long, global = true, env = "REDIS_URL")]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key [default: chatd:]

@@ -1,5 +1,5 @@
 //! Fault tests with the real `chatd` binary as a child process: what the server acknowledged
-//! survives it being stopped mid-stream.
+//! survives it being stopped mid-stream, gracefully (SIGTERM) or not (kill -9).
 
 use crate::helpers::*;
 use crate::on_both;
@@ -7,27 +7,41 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::time::Duration;
 
-on_both!(sigterm_mid_stream_loses_no_acknowledged_group_message);
+on_both!(
+    sigterm_at_several_points_loses_no_acknowledged_group_message,
+    kill_9_mid_stream_loses_no_acknowledged_group_message,
+);
 
-/// Issue 21 (D2): SIGTERM while a member streams group messages to members who are offline.
-/// Shutdown lets the writer and the group's fan-out finish before the process exits, so after a
-/// restart every message the sender got an ack for is in every offline member's queue, once.
-async fn sigterm_mid_stream_loses_no_acknowledged_group_message(b: Backend) {
-    let mut app = TestApp::spawn_process(b).await;
-    let owner = app.register("sto").await;
-    let mut members = Vec::new();
-    for _ in 0..8 {
-        members.push(app.register("stm").await);
-    }
-    let gid = group_over_the_api(&app, &owner, &members).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_loses_nothing_and_holds_nothing_up() {
+    redis_outage(Backend::PgRedis).await
+}
+
+/// How the stream's server process is stopped.
+#[derive(Clone, Copy)]
+enum Stop {
+    Term,
+    Kill,
+}
+
+/// Streams group messages `"{tag}{i}"` (`i` < `total`) from `owner` over WebSocket, 16 in flight,
+/// and stops the server as `stop` says once `stop_after` are acknowledged; goes on sending until
+/// the socket ends. Returns what was acknowledged.
+async fn stream_and_stop(
+    app: &mut TestApp,
+    owner: &User,
+    gid: i64,
+    tag: &str,
+    stop_after: usize,
+    total: usize,
+    stop: Stop,
+) -> Vec<String> {
     let pid = app.process.as_ref().and_then(|p| p.id()).expect("pid");
-
     let mut ws = app.ws(&owner.token).await;
     const WINDOW: usize = 16;
-    const STOP_AFTER: usize = 150;
     let frame = |i: usize| {
-        json!({"type": "multicast", "groupId": gid, "content": format!("m{i}"),
-               "client_msg_id": format!("c{i}")})
+        json!({"type": "multicast", "groupId": gid, "content": format!("{tag}{i}"),
+               "client_msg_id": format!("{tag}c{i}")})
     };
     let mut next = 0;
     for _ in 0..WINDOW {
@@ -35,64 +49,148 @@ async fn sigterm_mid_stream_loses_no_acknowledged_group_message(b: Backend) {
         next += 1;
     }
     let mut acked: Vec<String> = Vec::new();
-    let mut signalled = false;
-    // Until the server closes the socket (1001) or stops answering.
+    let mut stopped = false;
+    // Until the server closes the socket (1001) or dies.
     while let Some(v) = ws.try_recv(Duration::from_secs(5)).await {
         if v["type"] != "ack" {
             continue;
         }
         acked.push(v["data"]["data"].as_str().unwrap().to_string());
-        if acked.len() == STOP_AFTER && !signalled {
-            signalled = true;
+        if acked.len() == stop_after && !stopped {
+            stopped = true;
+            let signal = match stop {
+                Stop::Term => "-TERM",
+                Stop::Kill => "-KILL",
+            };
             std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
+                .args([signal, &pid.to_string()])
                 .status()
                 .unwrap();
         }
-        // The socket may already be closing; a refused send ends the stream.
-        if ws.try_send_json(frame(next)).await.is_err() {
-            break;
+        if next < total {
+            // The socket may already be closing; a refused send ends the stream.
+            if ws.try_send_json(frame(next)).await.is_err() {
+                break;
+            }
+            next += 1;
         }
-        next += 1;
     }
-    assert!(
-        signalled,
-        "only {} acks before the stream ended",
-        acked.len()
-    );
-    assert!(app.sigterm().await, "chatd exits cleanly after SIGTERM");
-    app.start_process().await;
+    assert!(stopped, "only {} acks before the stream ended", acked.len());
+    acked
+}
 
-    for m in &members {
-        let (s, body) = app
-            .get(
-                &format!("/api/message?access_token={}&drop=false", m.token),
-                None,
-            )
-            .await;
-        // The compact API answers the array itself.
-        assert_eq!(s, reqwest::StatusCode::OK);
-        let queued: Vec<String> = body
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|g| g["messages"].as_array().cloned().unwrap_or_default())
-            .filter_map(|f: Value| f["content"].as_str().map(str::to_string))
-            .filter(|c| {
-                c.strip_prefix('m')
-                    .is_some_and(|n| n.parse::<u32>().is_ok())
-            })
-            .collect();
-        let unique: HashSet<&String> = queued.iter().collect();
-        assert_eq!(unique.len(), queued.len(), "a message queued twice");
-        let missing: Vec<&String> = acked.iter().filter(|a| !unique.contains(a)).collect();
-        assert!(
-            missing.is_empty(),
-            "{} of {} acknowledged messages missing from a queue: {:?}",
-            missing.len(),
-            acked.len(),
-            &missing[..missing.len().min(10)]
+/// `user`'s offline queue (compact pull, nothing dropped): the contents starting with `tag`.
+async fn queued(app: &TestApp, user: &User, tag: &str) -> Vec<String> {
+    let (s, body) = app
+        .get(
+            &format!("/api/message?access_token={}&drop=false", user.token),
+            None,
+        )
+        .await;
+    // The compact API answers the array itself.
+    assert_eq!(s, reqwest::StatusCode::OK);
+    body.as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["messages"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f: Value| f["content"].as_str().map(str::to_string))
+        .filter(|c| c.starts_with(tag))
+        .collect()
+}
+
+/// Asserts `queue` holds nothing twice and, with `live`, every one of `acked`.
+fn assert_complete(who: &str, acked: &[String], queue: &[String], live: &HashSet<String>) {
+    let unique: HashSet<&String> = queue.iter().collect();
+    assert_eq!(unique.len(), queue.len(), "{who}: a message queued twice");
+    let missing: Vec<&String> = acked
+        .iter()
+        .filter(|a| !unique.contains(a) && !live.contains(*a))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{who}: {} of {} acknowledged messages missing: {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(10)]
+    );
+}
+
+/// Issue 21 (D2): SIGTERM at several points of a stream of group messages to members who are
+/// offline. After each restart every message the sender got an ack for, in every round so far,
+/// is in every offline member's queue, once.
+async fn sigterm_at_several_points_loses_no_acknowledged_group_message(b: Backend) {
+    let mut app = TestApp::spawn_process(b).await;
+    let owner = app.register("sto").await;
+    let mut members = Vec::new();
+    for _ in 0..6 {
+        members.push(app.register("stm").await);
+    }
+    let gid = group_over_the_api(&app, &owner, &members).await;
+    let mut acked = Vec::new();
+    for (round, stop_after) in [5usize, 60, 200].into_iter().enumerate() {
+        let tag = format!("r{round}m");
+        acked.extend(
+            stream_and_stop(&mut app, &owner, gid, &tag, stop_after, 100_000, Stop::Term).await,
         );
+        assert!(app.sigterm().await, "chatd exits cleanly after SIGTERM");
+        app.start_process().await;
+        for m in &members {
+            let queue = queued(&app, m, "r").await;
+            assert_complete(&format!("round {round}"), &acked, &queue, &HashSet::new());
+        }
+    }
+}
+
+/// Issue 21 (D1): kill -9 during a 1,000-message group stream, half the members online and half
+/// offline. After a restart every acknowledged message is in each offline member's queue, and
+/// each online member has it live or in its queue; none is twice in a queue.
+async fn kill_9_mid_stream_loses_no_acknowledged_group_message(b: Backend) {
+    let mut app = TestApp::spawn_process(b).await;
+    let owner = app.register("k9o").await;
+    let mut members = Vec::new();
+    for _ in 0..8 {
+        members.push(app.register("k9m").await);
+    }
+    let gid = group_over_the_api(&app, &owner, &members).await;
+    let (online, offline) = members.split_at(4);
+    let mut readers = Vec::new();
+    for m in online {
+        let mut ws = app.ws(&m.token).await;
+        // Caught up first (the group's notices), so live delivery moves positions.
+        let (s, body) = app
+            .post("/api/chat/chatGetmessageOffLine", Some(&m.token), &[])
+            .await;
+        ok_data(s, &body);
+        readers.push(tokio::spawn(async move {
+            let mut live = HashSet::new();
+            while let Some(v) = ws.try_recv(Duration::from_secs(10)).await {
+                if let Some(c) = v["data"]["data"].as_str() {
+                    live.insert(c.to_string());
+                }
+            }
+            live
+        }));
+    }
+    let stop_after = 300
+        + (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as usize
+            % 400);
+    let acked = stream_and_stop(&mut app, &owner, gid, "k", stop_after, 1000, Stop::Kill).await;
+    app.wait_killed().await;
+    let mut lives = Vec::new();
+    for r in readers {
+        lives.push(r.await.unwrap());
+    }
+    app.start_process().await;
+    for m in offline {
+        let queue = queued(&app, m, "k").await;
+        assert_complete("offline member", &acked, &queue, &HashSet::new());
+    }
+    for (m, live) in online.iter().zip(&lives) {
+        let queue = queued(&app, m, "k").await;
+        assert_complete("online member", &acked, &queue, live);
     }
 }
 
@@ -112,4 +210,137 @@ async fn group_over_the_api(app: &TestApp, owner: &User, members: &[User]) -> i6
         )
         .await;
     ok_data(s, &body)["id"].as_i64().unwrap()
+}
+
+/// A Redis server of the test's own (no persistence), so it can be stopped and restarted empty.
+struct OwnRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    fn start() -> OwnRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut r = OwnRedis { port, child: None };
+        r.restart();
+        r
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed by scripts/test.sh");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start");
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Issue 21 (D3, D4): Redis is stopped for 8 s and comes back empty while a member sends to a
+/// group over WebSocket and REST and others log in. No ack waits a second, every acknowledged
+/// message is in each offline member's queue, and every session still works.
+async fn redis_outage(b: Backend) {
+    let mut redis = OwnRedis::start();
+    let url = redis.url();
+    let app = TestApp::spawn_process_with(b, |o| o.redis_url = Some(url)).await;
+    let owner = app.register("ro").await;
+    let mut members = Vec::new();
+    for _ in 0..3 {
+        members.push(app.register("rm").await);
+    }
+    let gid = group_over_the_api(&app, &owner, &members).await;
+    let mut ws = app.ws(&owner.token).await;
+    let mut acked = Vec::new();
+    let mut worst = Duration::ZERO;
+    let started = std::time::Instant::now();
+    let mut i = 0;
+    let mut phase = 0;
+    while started.elapsed() < Duration::from_secs(11) {
+        // Redis goes away after 1 s and comes back, empty, 8 s later.
+        if phase == 0 && started.elapsed() > Duration::from_secs(1) {
+            redis.kill();
+            phase = 1;
+        }
+        if phase == 1 && started.elapsed() > Duration::from_secs(9) {
+            redis.restart();
+            phase = 2;
+        }
+        let sent = std::time::Instant::now();
+        let content = format!("o{i}");
+        if i % 10 == 9 {
+            // Every tenth over REST, and a login beside it.
+            let (s, body) = app
+                .post(
+                    "/api/chat/socket/sendmessage",
+                    Some(&owner.token),
+                    &[
+                        ("sendto_id", &gid.to_string()),
+                        ("chatType", "group"),
+                        ("type", "text"),
+                        ("data", &content),
+                    ],
+                )
+                .await;
+            ok_data(s, &body);
+            let _ = app.login(&members[0]).await;
+        } else {
+            ws.send_json(
+                json!({"type": "multicast", "groupId": gid, "content": content,
+                                "client_msg_id": format!("oc{i}")}),
+            )
+            .await;
+            loop {
+                let v = ws.recv().await;
+                if v["type"] == "ack" {
+                    break;
+                }
+            }
+        }
+        worst = worst.max(sent.elapsed());
+        acked.push(content);
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(phase == 2, "the outage never ended");
+    assert!(
+        worst < Duration::from_secs(1),
+        "an answer waited {worst:?} during the outage"
+    );
+    for m in &members {
+        let queue = queued(&app, m, "o").await;
+        assert_complete("offline member", &acked, &queue, &HashSet::new());
+    }
+    // Sessions are in the database: the owner's token still works after Redis came back empty.
+    let (s, _) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&owner.token), &[])
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK);
 }

@@ -141,6 +141,11 @@ impl TestApp {
     /// The real `chatd` binary as a child process on `backend`, with the limits lifted that the
     /// in-process server lifts (one client address, bursts).
     pub async fn spawn_process(backend: Backend) -> TestApp {
+        Self::spawn_process_with(backend, |_| {}).await
+    }
+
+    /// [`Self::spawn_process`] with options changed by `tweak` (e.g. another Redis).
+    pub async fn spawn_process_with(backend: Backend, tweak: impl FnOnce(&mut Options)) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut options = Options {
             data_dir: Some(dir.path().to_path_buf()),
@@ -151,6 +156,7 @@ impl TestApp {
             options.redis_url = Some(redis_url());
             options.redis_prefix = Some(format!("{}:", unique("chatd_p")));
         }
+        tweak(&mut options);
         let mut t = TestApp {
             app: None,
             process: None,
@@ -222,6 +228,14 @@ impl TestApp {
             .await
             .expect("the process exits after SIGTERM")
             .is_ok_and(|s| s.success())
+    }
+
+    /// Waits for a process killed from outside (kill -9) to be gone.
+    pub async fn wait_killed(&mut self) {
+        let mut child = self.process.take().expect("a running process");
+        let _ = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .expect("the killed process is gone");
     }
 
     pub fn state(&self) -> &chatd::state::App {
