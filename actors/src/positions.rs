@@ -195,3 +195,98 @@ impl UserPositions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[(&str, i64)]) -> Vec<(Arc<str>, i64)> {
+        items.iter().map(|(c, s)| (Arc::from(*c), *s)).collect()
+    }
+
+    fn taken(sent: &[(&str, i64)], unwritten: &[(&str, i64)]) -> Taken {
+        Taken {
+            sent: list(sent),
+            unwritten: list(unwritten),
+        }
+    }
+
+    fn due(p: &UserPositions, open: Vec<Taken>, closed: Vec<Taken>) -> Vec<(String, i64)> {
+        let mut d = p.due(open, closed);
+        d.sort();
+        d
+    }
+
+    #[test]
+    fn nothing_moves_until_the_backlog_is_known() {
+        let p = UserPositions::default();
+        assert!(due(&p, vec![taken(&[("s:1:2", 5)], &[])], vec![]).is_empty());
+        p.known(vec![]);
+        assert_eq!(
+            due(&p, vec![taken(&[("s:1:2", 7)], &[])], vec![]),
+            [("s:1:2".to_string(), 7)]
+        );
+        // Written once: nothing is due until more is sent.
+        assert!(due(&p, vec![taken(&[], &[])], vec![]).is_empty());
+    }
+
+    #[test]
+    fn a_position_stops_below_what_any_socket_still_queues() {
+        let p = UserPositions::default();
+        p.known(vec![]);
+        // One device was handed up to 9; another still queues from 4 on.
+        let d = due(
+            &p,
+            vec![
+                taken(&[("g:1", 9)], &[]),
+                taken(&[("g:1", 9)], &[("g:1", 4)]),
+            ],
+            vec![],
+        );
+        assert_eq!(d, [("g:1".to_string(), 3)]);
+        // Once the queue is written, the rest follows.
+        assert_eq!(
+            due(&p, vec![taken(&[], &[]), taken(&[], &[])], vec![]),
+            [("g:1".to_string(), 9)]
+        );
+    }
+
+    #[test]
+    fn a_socket_that_ended_unwritten_holds_its_conversation_until_a_replay() {
+        let p = UserPositions::default();
+        p.known(vec![]);
+        let d = due(&p, vec![], vec![taken(&[("g:1", 9)], &[("g:1", 6)])]);
+        assert_eq!(d, [("g:1".to_string(), 5)]);
+        // Later live pushes there do not move it (6..9 were never written)...
+        assert!(due(&p, vec![taken(&[("g:1", 12)], &[])], vec![]).is_empty());
+        // ...other conversations move as usual...
+        assert_eq!(
+            due(&p, vec![taken(&[("s:1:2", 3)], &[])], vec![]),
+            [("s:1:2".to_string(), 3)]
+        );
+        // ...until a replay has sent the backlog.
+        p.caught_up(&[("g:1".to_string(), 12)], true);
+        assert_eq!(
+            due(&p, vec![taken(&[("g:1", 14)], &[])], vec![]),
+            [("g:1".to_string(), 14)]
+        );
+    }
+
+    #[test]
+    fn conversations_behind_at_connect_wait_for_the_replay() {
+        let p = UserPositions::default();
+        p.known(vec!["g:1".to_string()]);
+        assert!(due(&p, vec![taken(&[("g:1", 40)], &[])], vec![]).is_empty());
+        p.caught_up(&[("g:1".to_string(), 38)], false);
+        assert_eq!(due(&p, vec![], vec![]), [("g:1".to_string(), 38)]);
+    }
+
+    #[test]
+    fn failed_writes_are_tried_again() {
+        let p = UserPositions::default();
+        p.known(vec![]);
+        let d = due(&p, vec![taken(&[("s:1:2", 4)], &[])], vec![]);
+        p.retry(d);
+        assert_eq!(due(&p, vec![], vec![]), [("s:1:2".to_string(), 4)]);
+    }
+}

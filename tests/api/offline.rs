@@ -8,8 +8,86 @@ use serde_json::Value;
 on_both!(
     offline_replay_after_connect,
     compact_pull_groups_and_filters,
-    offline_queue_survives_restart
+    offline_queue_survives_restart,
+    messages_received_live_are_not_replayed,
+    a_slow_socket_replays_in_seq_order,
 );
+
+/// Issue 21: live delivery moves the delivered position, so what a device got live is not in
+/// the queue after it disconnects; what came while it was away is, and only that.
+async fn messages_received_live_are_not_replayed(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let a = app.register("lva").await;
+    let z = app.register("lvz").await;
+    app.befriend(&a, &z).await;
+    let mut ws = app.ws(&z.token).await;
+    app.wait_online(&z).await;
+    for i in 0..5 {
+        let (s, body) = app.send(&a, &z, &format!("live{i}")).await;
+        ok_data(s, &body);
+        assert_eq!(ws.recv().await["data"]["data"], format!("live{i}"));
+    }
+    ws.stream.close(None).await.unwrap();
+    app.wait_offline(&z).await;
+    let mut away = Vec::new();
+    for i in 0..2 {
+        let (s, body) = app.send(&a, &z, &format!("away{i}")).await;
+        away.push(ok_data(s, &body)["id"].clone());
+    }
+    let mut ws = app.ws(&z.token).await;
+    app.wait_online(&z).await;
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
+        .await;
+    ok_data(s, &body);
+    for id in &away {
+        assert_eq!(&ws.recv().await["data"]["id"], id);
+    }
+    ws.expect_silence(300).await;
+}
+
+/// Issue 21 (D5): a socket closed as too slow (1013) leaves what it never wrote in the queue,
+/// and the replay gives it back in seq order, up to the last message sent.
+async fn a_slow_socket_replays_in_seq_order(b: Backend) {
+    let app = TestApp::spawn_with(b, |o| o.socket_queue = Some(8)).await;
+    let a = app.register("ssa").await;
+    let z = app.register("ssz").await;
+    app.befriend(&a, &z).await;
+    // This socket is never read: the kernel's buffer fills, then its queue, then it is closed.
+    let slow = app.ws(&z.token).await;
+    app.wait_online(&z).await;
+    let payload = "p".repeat(60_000);
+    let mut last = 0;
+    let mut closed_at = None;
+    for i in 0..400 {
+        let (s, body) = app.send(&a, &z, &format!("{i}:{payload}")).await;
+        last = ok_data(s, &body)["seq"].as_i64().unwrap();
+        if closed_at.is_none() && !app.state().registry.is_online(UserId(z.id)) {
+            closed_at = Some(i);
+        }
+        if closed_at.is_some_and(|at| i >= at + 5) {
+            break;
+        }
+    }
+    assert!(closed_at.is_some(), "the slow socket was never closed");
+    drop(slow);
+    let mut ws = app.ws(&z.token).await;
+    app.wait_online(&z).await;
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
+        .await;
+    ok_data(s, &body);
+    let mut seqs = Vec::new();
+    while let Some(f) = ws.try_recv(std::time::Duration::from_secs(2)).await {
+        seqs.push(f["data"]["seq"].as_i64().unwrap());
+    }
+    assert!(!seqs.is_empty(), "nothing was replayed");
+    assert!(
+        seqs.windows(2).all(|p| p[1] == p[0] + 1),
+        "replayed out of order: {seqs:?}"
+    );
+    assert_eq!(*seqs.last().unwrap(), last);
+}
 
 async fn offline_replay_after_connect(b: Backend) {
     let app = TestApp::spawn(b).await;
