@@ -132,6 +132,7 @@ pub async fn build_state(
         idle_timeout: Duration::from_secs(cfg.idle_timeout_secs),
         queue: cfg.socket_queue,
         queue_bytes: cfg.socket_queue_bytes,
+        close_grace: Duration::from_secs(cfg.close_grace_secs),
         budget: Arc::new(SendBudget::new(cfg.ws_frames_per_sec)),
     };
     let objects = match &cfg.s3 {

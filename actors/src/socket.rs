@@ -81,6 +81,9 @@ pub struct SocketConfig {
     /// Bytes the outgoing queue holds before the socket is closed as too slow, whatever the
     /// message count: a reader that never reads pins at most this much.
     pub queue_bytes: usize,
+    /// How long a closing socket keeps its connection to finish a partly written frame and
+    /// write the close frame (a client that resumes reading then sees the code).
+    pub close_grace: Duration,
     /// The per-user budget every frame a client sends draws from (text, binary and control
     /// alike); a refused text frame is answered with an error frame (rich) or dropped silently
     /// (compact, as seed 003 drops refused sends).
@@ -355,16 +358,15 @@ impl Socket {
     /// After the socket is unpublished (no push reaches it any more): stops its outbox, reports
     /// what it was handed and what it never wrote (for its user's positions), then writes the
     /// close frame off the actor.
-    pub fn end(self, code: Option<u16>) -> Taken {
+    pub fn end(self, code: Option<u16>, cfg: &SocketConfig) -> Taken {
         let outbox = self.handle.outbox.clone();
         let taken = outbox.close();
         // The guard (connection place, shutdown token) goes with the last write.
+        let grace = cfg.close_grace;
         let Socket { ws, _guard, .. } = self;
         drop(ws);
         tokio::spawn(async move {
-            outbox
-                .finish(code.map(wire::close), Duration::from_secs(1))
-                .await;
+            outbox.finish(code.map(wire::close), grace).await;
             drop(_guard);
         });
         taken

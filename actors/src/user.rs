@@ -137,7 +137,7 @@ impl UserActor {
         let socket = self.sockets.swap_remove(i);
         let me = ctx.actor_ref().clone();
         self.publish(&me).await;
-        let ended = socket.end(code);
+        let ended = socket.end(code, &self.seed.cfg);
         self.write_positions(vec![ended]).await;
         if self.sockets.is_empty() {
             self.registry.retire_user(self.user_id, me.id()).await;
@@ -168,7 +168,7 @@ impl Actor for UserActor {
         self.registry.retire_user(self.user_id, me.id()).await;
         let ended = std::mem::take(&mut self.sockets)
             .into_iter()
-            .map(|socket| socket.end(Some(1011)))
+            .map(|socket| socket.end(Some(1011), &self.seed.cfg))
             .collect();
         self.write_positions(ended).await;
         Ok(())

@@ -59,6 +59,7 @@ async fn world() -> World {
             idle_timeout: Duration::from_secs(60),
             queue: 64,
             queue_bytes: 1 << 20,
+            close_grace: Duration::from_secs(5),
             budget: Arc::new(SendBudget::new(1000)),
         },
         inbound: Arc::new(Echo),

@@ -105,6 +105,11 @@ pub struct Options {
     /// [default: 10]
     #[arg(long, global = true, env = "CHAT_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<u64>,
+    /// Seconds a socket being closed (too slow, logged out, shutdown) keeps its connection to
+    /// write the rest of a partly written frame and the close frame, so a client that resumes
+    /// reading sees the close code [default: 5]
+    #[arg(long, global = true, env = "CHAT_CLOSE_GRACE")]
+    pub close_grace: Option<u64>,
     /// Messages a socket may have waiting while its client does not read, before it is closed as
     /// too slow (1013) [default: 1024]
     #[arg(long, global = true, env = "CHAT_SOCKET_QUEUE")]
@@ -223,6 +228,7 @@ impl Options {
             idle_timeout,
             ping_interval,
             shutdown_grace,
+            close_grace,
             socket_queue,
             workers,
             fanout_threads,

@@ -11,7 +11,50 @@ on_both!(
     offline_queue_survives_restart,
     messages_received_live_are_not_replayed,
     a_slow_socket_replays_in_seq_order,
+    a_slow_client_that_resumes_reading_sees_1013,
 );
+
+/// Issue 21 (D6): a client closed as too slow that resumes reading a second later gets the rest
+/// of the frame it was in, then the close frame with 1013 (the connection is kept for
+/// `CHAT_CLOSE_GRACE`), not a stream cut mid-frame. (With a 1 s grace, this sees the connection
+/// reset instead.)
+async fn a_slow_client_that_resumes_reading_sees_1013(b: Backend) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = TestApp::spawn_with(b, |o| o.socket_queue = Some(8)).await;
+    let a = app.register("sca").await;
+    let z = app.register("scz").await;
+    app.befriend(&a, &z).await;
+    let mut slow = app.ws(&z.token).await;
+    app.wait_online(&z).await;
+    let payload = "p".repeat(60_000);
+    for i in 0..400 {
+        let (s, body) = app.send(&a, &z, &format!("{i}:{payload}")).await;
+        ok_data(s, &body);
+        if !app.state().registry.is_online(UserId(z.id)) {
+            break;
+        }
+    }
+    assert!(
+        !app.state().registry.is_online(UserId(z.id)),
+        "never closed"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let mut code = None;
+    while let Ok(Some(msg)) =
+        tokio::time::timeout(std::time::Duration::from_secs(5), slow.stream.next()).await
+    {
+        match msg {
+            Ok(Message::Close(frame)) => {
+                code = frame.map(|f| u16::from(f.code));
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("the stream broke before the close frame: {e}"),
+        }
+    }
+    assert_eq!(code, Some(1013));
+}
 
 /// Issue 21: live delivery moves the delivered position, so what a device got live is not in
 /// the queue after it disconnects; what came while it was away is, and only that.
