@@ -49,6 +49,10 @@ struct Args {
     /// Worker threads of the load generator.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Fan-out: connect only the first N members (the publisher among them); the others stay
+    /// offline, so the server keeps their messages for later (S2 with 90 % offline members).
+    #[arg(long)]
+    online: Option<usize>,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -178,7 +182,10 @@ async fn fanout(
     if n < 2 {
         bail!("a fan-out needs at least 2 members");
     }
-    let (paths, group) = members(args, n, true).await?;
+    let (mut paths, group) = members(args, n, true).await?;
+    if let Some(online) = args.online {
+        paths.truncate(online.max(2));
+    }
     let (mut socks, connect_us, connect_s) = open_all(args, paths).await?;
     let publisher = socks.remove(0).into_ws().await;
     let receivers = socks.len() as u32;
