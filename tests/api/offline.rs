@@ -12,7 +12,97 @@ on_both!(
     messages_received_live_are_not_replayed,
     a_slow_socket_replays_in_seq_order,
     a_slow_client_that_resumes_reading_sees_1013,
+    group_queues_follow_membership,
 );
+
+/// The compact queue's message contents (and action types of notices), peeked.
+async fn peek(app: &TestApp, user: &User) -> Vec<String> {
+    let (s, body) = app
+        .get(
+            &format!("/api/message?access_token={}&drop=false", user.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    body.as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["messages"].as_array().cloned().unwrap_or_default())
+        .map(|f| match f["content"].as_str() {
+            Some(c) => c.to_string(),
+            None => f["content"].to_string(),
+        })
+        .collect()
+}
+
+/// Issue 21: the queue of a group member offline follows their membership: messages from their
+/// join on, none after their removal but the notice of it; a leave is told to the owner only;
+/// a member who blacklisted the sender gets none of the sender's.
+async fn group_queues_follow_membership(b: Backend) {
+    use crate::groups::{gsend, make_group_id};
+    let app = TestApp::spawn(b).await;
+    let owner = app.register("gqo").await;
+    let a = app.register("gqa").await;
+    let r = app.register("gqr").await;
+    let q = app.register("gqq").await;
+    let gid = make_group_id(&app, &owner, &[&a, &r, &q]).await;
+    ok_data_of(gsend(&app, &owner, gid, "before").await);
+    let (s, body) = app
+        .post(
+            "/api/chat/groupDeleteUser",
+            Some(&owner.token),
+            &[
+                ("group_id", &gid.to_string()),
+                ("user_id", &r.id.to_string()),
+            ],
+        )
+        .await;
+    ok_data(s, &body);
+    ok_data_of(gsend(&app, &a, gid, "after removal").await);
+    let (s, body) = app
+        .post(
+            "/api/chat/groupDeleteOrQuit",
+            Some(&q.token),
+            &[("id", &gid.to_string())],
+        )
+        .await;
+    ok_data(s, &body);
+    ok_data_of(gsend(&app, &owner, gid, "after leave").await);
+
+    let removed = peek(&app, &r).await;
+    assert!(removed.contains(&"before".to_string()), "{removed:?}");
+    assert!(
+        removed.iter().any(|c| c.contains("removed")),
+        "the removed member is told: {removed:?}"
+    );
+    assert!(
+        !removed.iter().any(|c| c.starts_with("after")),
+        "{removed:?}"
+    );
+
+    let stayed = peek(&app, &a).await;
+    assert!(stayed.contains(&"before".to_string()));
+    assert!(stayed.contains(&"after leave".to_string()));
+    assert!(
+        !stayed.iter().any(|c| c.contains("left")),
+        "a leave is told to the owner only: {stayed:?}"
+    );
+    let owners = peek(&app, &owner).await;
+    assert!(owners.iter().any(|c| c.contains("left")), "{owners:?}");
+    assert!(owners.contains(&"after removal".to_string()));
+    assert!(
+        !owners.contains(&"before".to_string()),
+        "own messages are not queued"
+    );
+
+    let left = peek(&app, &q).await;
+    assert!(left.contains(&"after removal".to_string()));
+    assert!(!left.contains(&"after leave".to_string()), "{left:?}");
+}
+
+fn ok_data_of((s, body): (StatusCode, Value)) -> Value {
+    ok_data(s, &body)
+}
 
 /// Issue 21 (D6): a client closed as too slow that resumes reading a second later gets the rest
 /// of the frame it was in, then the close frame with 1013 (the connection is kept for
