@@ -85,10 +85,8 @@ impl UserActor {
         self.loaded = true;
         let d = &self.seed.delivery;
         let since = d.clock().now_ms() - d.offline().max_age_ms;
-        match d.store().backlog_convs(self.user_id, since).await {
-            Ok(convs) => self
-                .positions
-                .known(convs.into_iter().map(|(c, _)| c).collect()),
+        match d.store().behind_convs(self.user_id, since).await {
+            Ok(convs) => self.positions.known(convs),
             // Everything stays behind until a replay: duplicates at worst, never a loss.
             Err(e) => {
                 tracing::error!(user = %self.user_id, error = %e, "reading the backlog failed")

@@ -12,7 +12,7 @@
 
 use crate::ids::UserId;
 use crate::models::MessageRow;
-use crate::schema::{conv_positions, friendships, message_audience, messages};
+use crate::schema::{conv_positions, conversations, friendships, message_audience, messages};
 use crate::store::{run, Store, StoreError};
 use diesel::dsl::{max, not};
 use diesel::prelude::*;
@@ -20,6 +20,9 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 
 /// `until_seq` of a user who still takes part in the conversation.
 pub const OPEN: i64 = i64::MAX;
+
+/// Most conversations [`Store::behind_convs`] probes one by one.
+pub const PROBES: usize = 64;
 
 /// The messages above `$user`'s positions that are theirs: not their own, not from a user they
 /// blacklisted, created at or after `$min_time`, within their part of the conversation (or
@@ -92,6 +95,49 @@ impl Store {
             .into_iter()
             .map(|(conv, last)| (conv, last.unwrap_or(0)))
             .collect())
+    }
+
+    /// The conversations where `user` has a backlog, found cheaply enough to ask on every
+    /// connect: those whose last seq is above the user's position (a primary-key join), each
+    /// then probed for one message that is really theirs (the first match ends the probe). Past
+    /// [`PROBES`] candidates the rest count as behind unprobed: a superset is safe (a
+    /// conversation counted behind only waits for the replay to move its position).
+    pub async fn behind_convs(
+        &self,
+        user: UserId,
+        min_time: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let candidates: Vec<String> = run!(self, |conn| Ok::<_, StoreError>(
+            conv_positions::table
+                .inner_join(
+                    conversations::table.on(conversations::conv_key.eq(conv_positions::conv_key)),
+                )
+                .filter(conv_positions::user_id.eq(user))
+                .filter(conversations::last_seq.gt(conv_positions::delivered_seq))
+                .filter(conv_positions::delivered_seq.lt(conv_positions::until_seq))
+                .select(conv_positions::conv_key)
+                .load(conn)
+                .await?
+        ))?;
+        let mut behind = Vec::new();
+        for (i, conv) in candidates.into_iter().enumerate() {
+            if i >= PROBES {
+                behind.push(conv);
+                continue;
+            }
+            let hit: Option<i64> = run!(self, |conn| Ok::<_, StoreError>(
+                backlog_query!(user, min_time)
+                    .filter(conv_positions::conv_key.eq(&conv))
+                    .select(messages::id)
+                    .first(conn)
+                    .await
+                    .optional()?
+            ))?;
+            if hit.is_some() {
+                behind.push(conv);
+            }
+        }
+        Ok(behind)
     }
 
     /// Moves delivered positions `(user, conversation, seq)` forward (never back), in one
