@@ -77,21 +77,24 @@ impl UserActor {
 
     /// Learns which conversations have a backlog (live pushes there must not move positions
     /// until it is sent). Asked after the first socket is published, so every message stored
-    /// later reaches the socket live; one stored earlier is counted in the backlog.
-    async fn load_backlog(&mut self) {
+    /// later reaches the socket live; one stored earlier is counted in the backlog. The query
+    /// runs beside the actor (a connect storm does not wait on it); until it answers, no
+    /// position moves.
+    fn load_backlog(&mut self) {
         if self.loaded {
             return;
         }
         self.loaded = true;
         let d = &self.seed.delivery;
         let since = d.clock().now_ms() - d.offline().max_age_ms;
-        match d.store().behind_convs(self.user_id, since).await {
-            Ok(convs) => self.positions.known(convs),
-            // Everything stays behind until a replay: duplicates at worst, never a loss.
-            Err(e) => {
-                tracing::error!(user = %self.user_id, error = %e, "reading the backlog failed")
+        let (store, user, positions) = (d.store().clone(), self.user_id, self.positions.clone());
+        tokio::spawn(async move {
+            match store.behind_convs(user, since).await {
+                Ok(convs) => positions.known(convs),
+                // Everything stays behind until a replay: repeats at worst, never a loss.
+                Err(e) => tracing::error!(user = %user, error = %e, "reading the backlog failed"),
             }
-        }
+        });
     }
 
     /// Writes the user's due positions, folding in sockets that just ended.
@@ -247,7 +250,7 @@ impl Message<AddSocket> for UserActor {
         self.sockets.push(socket);
         let me = ctx.actor_ref().clone();
         self.publish(&me).await;
-        self.load_backlog().await;
+        self.load_backlog();
     }
 }
 

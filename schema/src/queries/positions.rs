@@ -13,10 +13,11 @@
 use crate::ids::UserId;
 use crate::models::MessageRow;
 use crate::schema::{conv_positions, conversations, friendships, message_audience, messages};
-use crate::store::{run, Store, StoreError};
+use crate::store::{run, Db, Store, StoreError};
 use diesel::dsl::{max, not};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel::sql_types::{Array, BigInt, Text};
+use diesel_async::RunQueryDsl;
 
 /// `until_seq` of a user who still takes part in the conversation.
 pub const OPEN: i64 = i64::MAX;
@@ -141,29 +142,43 @@ impl Store {
     }
 
     /// Moves delivered positions `(user, conversation, seq)` forward (never back), in one
-    /// transaction.
+    /// transaction: one statement on PostgreSQL, one blocking call on SQLite (the flusher writes
+    /// every connected user's positions at once, and the writer shares the SQLite connection).
     pub async fn advance_positions(&self, to: &[(UserId, String, i64)]) -> Result<(), StoreError> {
         if to.is_empty() {
             return Ok(());
         }
-        run!(self, |conn| {
-            conn.transaction::<_, diesel::result::Error, _>(async |c| {
-                for (user, conv, seq) in to {
-                    diesel::update(
-                        conv_positions::table
-                            .filter(conv_positions::user_id.eq(*user))
-                            .filter(conv_positions::conv_key.eq(conv))
-                            .filter(conv_positions::delivered_seq.lt(*seq)),
-                    )
-                    .set(conv_positions::delivered_seq.eq(*seq))
-                    .execute(c)
-                    .await?;
-                }
+        match &*self.db {
+            Db::Pg(pool) => {
+                let mut conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| StoreError::Pool(e.to_string()))?;
+                let users: Vec<i64> = to.iter().map(|(u, _, _)| u.0).collect();
+                let convs: Vec<&str> = to.iter().map(|(_, c, _)| c.as_str()).collect();
+                let seqs: Vec<i64> = to.iter().map(|(_, _, s)| *s).collect();
+                diesel::sql_query(
+                    "UPDATE conv_positions p SET delivered_seq = v.seq \
+                     FROM (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[]) \
+                           AS t(user_id, conv_key, seq)) v \
+                     WHERE p.user_id = v.user_id AND p.conv_key = v.conv_key \
+                       AND p.delivered_seq < v.seq",
+                )
+                .bind::<Array<BigInt>, _>(users)
+                .bind::<Array<Text>, _>(convs)
+                .bind::<Array<BigInt>, _>(seqs)
+                .execute(&mut conn)
+                .await?;
                 Ok(())
-            })
-            .await
-            .map_err(StoreError::from)
-        })
+            }
+            Db::Sqlite(mutex) => {
+                let to = to.to_vec();
+                let mut conn = mutex.lock().await;
+                Ok(conn
+                    .spawn_blocking(move |c| blocking::advance(c, &to))
+                    .await?)
+            }
+        }
     }
 
     /// `user`'s positions (conversation, delivered seq), for tests and tools.
@@ -174,6 +189,32 @@ impl Store {
             .select((conv_positions::conv_key, conv_positions::delivered_seq))
             .load(conn)
             .await?))
+    }
+}
+
+/// The blocking (SQLite) side, where diesel's own `RunQueryDsl` is the one in scope.
+mod blocking {
+    use crate::ids::UserId;
+    use crate::schema::conv_positions;
+    use diesel::prelude::*;
+
+    pub(super) fn advance(
+        c: &mut SqliteConnection,
+        to: &[(UserId, String, i64)],
+    ) -> QueryResult<()> {
+        c.transaction(|c| {
+            for (user, conv, seq) in to {
+                diesel::update(
+                    conv_positions::table
+                        .filter(conv_positions::user_id.eq(*user))
+                        .filter(conv_positions::conv_key.eq(conv))
+                        .filter(conv_positions::delivered_seq.lt(*seq)),
+                )
+                .set(conv_positions::delivered_seq.eq(*seq))
+                .execute(c)?;
+            }
+            Ok(())
+        })
     }
 }
 
