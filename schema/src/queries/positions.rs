@@ -56,6 +56,21 @@ macro_rules! backlog_query {
     }};
 }
 
+/// The candidates of [`Store::behind_convs`]: conversations whose last seq is above `$user`'s
+/// position, within their part.
+macro_rules! behind_candidates {
+    ($c:ident, $user:expr) => {
+        conv_positions::table
+            .inner_join(
+                conversations::table.on(conversations::conv_key.eq(conv_positions::conv_key)),
+            )
+            .filter(conv_positions::user_id.eq($user))
+            .filter(conversations::last_seq.gt(conv_positions::delivered_seq))
+            .filter(conv_positions::delivered_seq.lt(conv_positions::until_seq))
+            .select(conv_positions::conv_key)
+    };
+}
+
 impl Store {
     /// `user`'s offline backlog: the newest `cap` messages above their positions (see
     /// [`backlog_query!`]), oldest first, in the order the server accepted them.
@@ -108,37 +123,40 @@ impl Store {
         user: UserId,
         min_time: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let candidates: Vec<String> = run!(self, |conn| Ok::<_, StoreError>(
-            conv_positions::table
-                .inner_join(
-                    conversations::table.on(conversations::conv_key.eq(conv_positions::conv_key)),
-                )
-                .filter(conv_positions::user_id.eq(user))
-                .filter(conversations::last_seq.gt(conv_positions::delivered_seq))
-                .filter(conv_positions::delivered_seq.lt(conv_positions::until_seq))
-                .select(conv_positions::conv_key)
-                .load(conn)
-                .await?
-        ))?;
-        let mut behind = Vec::new();
-        for (i, conv) in candidates.into_iter().enumerate() {
-            if i >= PROBES {
-                behind.push(conv);
-                continue;
-            }
-            let hit: Option<i64> = run!(self, |conn| Ok::<_, StoreError>(
-                backlog_query!(user, min_time)
-                    .filter(conv_positions::conv_key.eq(&conv))
-                    .select(messages::id)
-                    .first(conn)
+        match &*self.db {
+            Db::Pg(pool) => {
+                let mut conn = pool
+                    .get()
                     .await
-                    .optional()?
-            ))?;
-            if hit.is_some() {
-                behind.push(conv);
+                    .map_err(|e| StoreError::Pool(e.to_string()))?;
+                let c = &mut *conn;
+                let candidates: Vec<String> = behind_candidates!(c, user).load(c).await?;
+                let mut behind = Vec::new();
+                for (i, conv) in candidates.into_iter().enumerate() {
+                    let hit: Option<i64> = if i < PROBES {
+                        backlog_query!(user, min_time)
+                            .filter(conv_positions::conv_key.eq(&conv))
+                            .select(messages::id)
+                            .first(c)
+                            .await
+                            .optional()?
+                    } else {
+                        Some(0)
+                    };
+                    if hit.is_some() {
+                        behind.push(conv);
+                    }
+                }
+                Ok(behind)
+            }
+            // One blocking call for the whole check: every user connecting asks it.
+            Db::Sqlite(mutex) => {
+                let mut conn = mutex.lock().await;
+                Ok(conn
+                    .spawn_blocking(move |c| blocking::behind(c, user, min_time))
+                    .await?)
             }
         }
-        Ok(behind)
     }
 
     /// Moves delivered positions `(user, conversation, seq)` forward (never back), in one
@@ -194,9 +212,35 @@ impl Store {
 
 /// The blocking (SQLite) side, where diesel's own `RunQueryDsl` is the one in scope.
 mod blocking {
+    use super::PROBES;
     use crate::ids::UserId;
-    use crate::schema::conv_positions;
+    use crate::schema::{conv_positions, conversations, friendships, message_audience, messages};
+    use diesel::dsl::not;
     use diesel::prelude::*;
+
+    pub(super) fn behind(
+        c: &mut SqliteConnection,
+        user: UserId,
+        min_time: i64,
+    ) -> QueryResult<Vec<String>> {
+        let candidates: Vec<String> = behind_candidates!(c, user).load(c)?;
+        let mut behind = Vec::new();
+        for (i, conv) in candidates.into_iter().enumerate() {
+            let hit: Option<i64> = if i < PROBES {
+                backlog_query!(user, min_time)
+                    .filter(conv_positions::conv_key.eq(&conv))
+                    .select(messages::id)
+                    .first(c)
+                    .optional()?
+            } else {
+                Some(0)
+            };
+            if hit.is_some() {
+                behind.push(conv);
+            }
+        }
+        Ok(behind)
+    }
 
     pub(super) fn advance(
         c: &mut SqliteConnection,
