@@ -52,9 +52,9 @@ impl Application {
         &self.app
     }
 
-    /// Stops accepting, closes every socket with 1001 after handing back what it held, then
-    /// lets the writer finish what it accepted and every group actor its passes (their offline
-    /// writes included), all within `CHAT_SHUTDOWN_GRACE`, and returns.
+    /// Stops accepting, closes every socket with 1001, then lets the writer finish what it
+    /// accepted and every group actor its passes, and writes every delivered position, all
+    /// within `CHAT_SHUTDOWN_GRACE`, and returns.
     pub async fn shutdown(self) {
         let deadline =
             tokio::time::Instant::now() + Duration::from_secs(self.app.cfg.shutdown_grace_secs);

@@ -39,7 +39,7 @@ pub struct AppState {
     pub ffmpeg_slots: tokio::sync::Semaphore,
     /// Flips to true on shutdown; every socket task watches it.
     pub shutdown: watch::Receiver<bool>,
-    /// Live socket tasks, so shutdown can wait until every queue is spilled.
+    /// Live sockets (until their close frame is written), so shutdown can wait for them.
     pub sockets: TaskTracker,
 }
 

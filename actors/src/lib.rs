@@ -23,7 +23,7 @@
 //!   queue holds what the kernel cannot take yet
 //! - [`budget`]: the per-user send budget every client frame and REST send draws from
 //! - [`socket`]: one socket's state as its user actor runs it (read, answer, finish stalled
-//!   writes, heartbeat, idle close, hand back what it held)
+//!   writes, heartbeat, idle close, report what it did not write)
 
 mod backlog;
 pub mod budget;

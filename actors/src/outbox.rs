@@ -236,7 +236,7 @@ impl Outbox {
                 _ => self.sock.send_vectored_now(&slices[..n]),
             };
             // An error other than WouldBlock is met again by the socket's task, which then
-            // closes the socket and spills what is queued here.
+            // closes the socket; what is queued here stays unwritten (and is reported so).
             let mut written = sent.unwrap_or(0);
             let mut rest = entries;
             // The first frame not written whole, if any: it heads the queue.

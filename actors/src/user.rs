@@ -156,8 +156,8 @@ impl Actor for UserActor {
     }
 
     /// Normally the last socket has ended by now. Were the actor stopped with sockets left (a
-    /// bug made a handler panic), they are unpublished and what they held handed back, so no
-    /// delivery lands in a socket nobody runs.
+    /// bug made a handler panic), they are unpublished and closed, and the positions written no
+    /// further than what they wrote, so no delivery lands in a socket nobody runs.
     async fn on_stop(
         &mut self,
         me: WeakActorRef<Self>,

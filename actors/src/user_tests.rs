@@ -1,6 +1,6 @@
 //! The user actor over real socket pairs, read by tungstenite as an independent client: it
 //! publishes and unpublishes its sockets, answers frames in order, closes revoked sessions,
-//! hands back what a closed socket held, retires itself after its last socket, and serializes
+//! keeps positions below what a closed socket never wrote, retires itself after its last socket, and serializes
 //! replays.
 
 use super::*;

@@ -89,10 +89,10 @@ pub struct Options {
     /// Largest message `data` in bytes [default: 65536]
     #[arg(long, global = true, env = "CHAT_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: Option<usize>,
-    /// Most messages kept in one user's offline queue [default: 10000]
+    /// Most messages one user's offline queue yields, the newest [default: 10000]
     #[arg(long, global = true, env = "CHAT_OFFLINE_CAP")]
     pub offline_cap: Option<i64>,
-    /// Days an offline message is kept [default: 30]
+    /// Days a message stays in offline queues (history keeps it) [default: 30]
     #[arg(long, global = true, env = "CHAT_OFFLINE_MAX_AGE_DAYS")]
     pub offline_max_age_days: Option<i64>,
     /// Seconds of silence before a socket is closed [default: 90]

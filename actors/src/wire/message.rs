@@ -1,5 +1,5 @@
 //! The rich message object (SPEC §3) rendered from a stored row. The same JSON is returned to
-//! REST senders, pushed in `singleChat` frames, kept in offline queues and served by history.
+//! REST senders, pushed in `singleChat` frames, replayed from offline backlogs and served by history.
 
 use chatd_schema::models::MessageRow;
 use serde_json::{json, Map, Value};

@@ -37,8 +37,7 @@ fn frame(opcode: u8, payload: &[u8]) -> Bytes {
     buf.freeze()
 }
 
-/// A text frame, and its payload as a view of the same allocation (what the offline queue and
-/// tests read).
+/// A text frame, and its payload as a view of the same allocation (what tests read).
 pub fn text(payload: &str) -> (Bytes, Utf8Bytes) {
     let wire = frame(TEXT, payload.as_bytes());
     let view = wire.slice(wire.len() - payload.len()..);

@@ -12,8 +12,8 @@ use crate::wire::frames::Dialect;
 
 #[derive(Debug)]
 pub struct Push {
-    /// The rich message JSON: what the offline queue keeps. `None` for frames that are never
-    /// queued (NOTIFICATION).
+    /// The rich message JSON. `None` for frames that are not messages (NOTIFICATION): those do
+    /// not count toward a socket's queue caps.
     pub payload: Option<Arc<str>>,
     /// Where the message stands in its conversation: a socket that writes it moves its user's
     /// delivered position there. `None` for frames that are not stored messages.
