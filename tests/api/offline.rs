@@ -117,18 +117,7 @@ async fn a_slow_client_that_resumes_reading_sees_1013(b: Backend) {
     app.befriend(&a, &z).await;
     let mut slow = app.ws(&z.token).await;
     app.wait_online(&z).await;
-    let payload = "p".repeat(60_000);
-    for i in 0..400 {
-        let (s, body) = app.send(&a, &z, &format!("{i}:{payload}")).await;
-        ok_data(s, &body);
-        if !app.state().registry.is_online(UserId(z.id)) {
-            break;
-        }
-    }
-    assert!(
-        !app.state().registry.is_online(UserId(z.id)),
-        "never closed"
-    );
+    overflow(&app, &a, &z, 0).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let mut code = None;
     while let Ok(Some(msg)) =
@@ -179,6 +168,24 @@ async fn messages_received_live_are_not_replayed(b: Backend) {
     ws.expect_silence(300).await;
 }
 
+/// Sends 60 KB messages from `a` to `z`, whose socket does not read, until it is closed as too
+/// slow, then `more` more; returns the last message's seq.
+async fn overflow(app: &TestApp, a: &User, z: &User, more: usize) -> i64 {
+    let payload = "p".repeat(60_000);
+    let mut closed_at = None;
+    for i in 0..400 {
+        let (s, body) = app.send(a, z, &format!("{i}:{payload}")).await;
+        let last = ok_data(s, &body)["seq"].as_i64().unwrap();
+        if closed_at.is_none() && !app.state().registry.is_online(UserId(z.id)) {
+            closed_at = Some(i);
+        }
+        if closed_at.is_some_and(|at| i >= at + more) {
+            return last;
+        }
+    }
+    panic!("the slow socket was never closed");
+}
+
 /// Issue 21 (D5): a socket closed as too slow (1013) leaves what it never wrote in the queue,
 /// and the replay gives it back in seq order, up to the last message sent.
 async fn a_slow_socket_replays_in_seq_order(b: Backend) {
@@ -189,20 +196,7 @@ async fn a_slow_socket_replays_in_seq_order(b: Backend) {
     // This socket is never read: the kernel's buffer fills, then its queue, then it is closed.
     let slow = app.ws(&z.token).await;
     app.wait_online(&z).await;
-    let payload = "p".repeat(60_000);
-    let mut last = 0;
-    let mut closed_at = None;
-    for i in 0..400 {
-        let (s, body) = app.send(&a, &z, &format!("{i}:{payload}")).await;
-        last = ok_data(s, &body)["seq"].as_i64().unwrap();
-        if closed_at.is_none() && !app.state().registry.is_online(UserId(z.id)) {
-            closed_at = Some(i);
-        }
-        if closed_at.is_some_and(|at| i >= at + 5) {
-            break;
-        }
-    }
-    assert!(closed_at.is_some(), "the slow socket was never closed");
+    let last = overflow(&app, &a, &z, 5).await;
     drop(slow);
     let mut ws = app.ws(&z.token).await;
     app.wait_online(&z).await;

@@ -71,6 +71,31 @@ macro_rules! behind_candidates {
     };
 }
 
+/// The body of [`Store::behind_convs`] over connection `$c`, written once for both backends
+/// (`$($aw)*` is `.await` for PostgreSQL, nothing for the blocking SQLite side).
+macro_rules! behind_check {
+    ($c:ident, $user:expr, $min_time:expr, $($aw:tt)*) => {{
+        let candidates: Vec<String> = behind_candidates!($c, $user).load($c)$($aw)*?;
+        let mut behind = Vec::new();
+        for (i, conv) in candidates.into_iter().enumerate() {
+            let hit: Option<i64> = if i < PROBES {
+                backlog_query!($user, $min_time)
+                    .filter(conv_positions::conv_key.eq(&conv))
+                    .select(messages::id)
+                    .first($c)
+                    $($aw)*
+                    .optional()?
+            } else {
+                Some(0)
+            };
+            if hit.is_some() {
+                behind.push(conv);
+            }
+        }
+        behind
+    }};
+}
+
 impl Store {
     /// `user`'s offline backlog: the newest `cap` messages above their positions (see
     /// [`backlog_query!`]), oldest first, in the order the server accepted them.
@@ -130,24 +155,7 @@ impl Store {
                     .await
                     .map_err(|e| StoreError::Pool(e.to_string()))?;
                 let c = &mut *conn;
-                let candidates: Vec<String> = behind_candidates!(c, user).load(c).await?;
-                let mut behind = Vec::new();
-                for (i, conv) in candidates.into_iter().enumerate() {
-                    let hit: Option<i64> = if i < PROBES {
-                        backlog_query!(user, min_time)
-                            .filter(conv_positions::conv_key.eq(&conv))
-                            .select(messages::id)
-                            .first(c)
-                            .await
-                            .optional()?
-                    } else {
-                        Some(0)
-                    };
-                    if hit.is_some() {
-                        behind.push(conv);
-                    }
-                }
-                Ok(behind)
+                Ok(behind_check!(c, user, min_time, .await))
             }
             // One blocking call for the whole check: every user connecting asks it.
             Db::Sqlite(mutex) => {
@@ -223,23 +231,7 @@ mod blocking {
         user: UserId,
         min_time: i64,
     ) -> QueryResult<Vec<String>> {
-        let candidates: Vec<String> = behind_candidates!(c, user).load(c)?;
-        let mut behind = Vec::new();
-        for (i, conv) in candidates.into_iter().enumerate() {
-            let hit: Option<i64> = if i < PROBES {
-                backlog_query!(user, min_time)
-                    .filter(conv_positions::conv_key.eq(&conv))
-                    .select(messages::id)
-                    .first(c)
-                    .optional()?
-            } else {
-                Some(0)
-            };
-            if hit.is_some() {
-                behind.push(conv);
-            }
-        }
-        Ok(behind)
+        Ok(behind_check!(c, user, min_time,))
     }
 
     pub(super) fn advance(
