@@ -5,14 +5,16 @@
 //! expires after two windows.
 //!
 //! Redis may be down: a Redis call that fails or takes longer than [`REDIS_WAIT`] falls back to
-//! the store's counters for that attempt (shared by every node too, when the store is
-//! PostgreSQL). During an outage a limit therefore counts in two places and may let through up
+//! the store's counters (shared by every node too, when the store is PostgreSQL), and for
+//! [`REDIS_PAUSE`] after it no request asks Redis at all. During an outage a limit therefore counts in two places and may let through up
 //! to twice its number in a window; it never blocks a request on Redis.
 
 use chatd_schema::Store;
 use redis::aio::ConnectionManager;
 use std::future::Future;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use crate::error::ApiError;
 
@@ -27,22 +29,40 @@ pub enum Limiter {
         prefix: String,
         /// Where attempts are counted while Redis cannot answer.
         store: Store,
+        /// Until when (ms on [`pause_epoch`]'s clock) Redis is not asked, after a failure.
+        paused_until: Arc<AtomicU64>,
     },
 }
 
-/// Runs a Redis call within [`REDIS_WAIT`]; `None` when it failed or took too long.
-async fn within<T>(what: &str, call: impl Future<Output = redis::RedisResult<T>>) -> Option<T> {
-    match tokio::time::timeout(REDIS_WAIT, call).await {
-        Ok(Ok(v)) => Some(v),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "Redis {what} failed; counting in the store");
-            None
-        }
-        Err(_) => {
-            tracing::warn!("Redis {what} timed out; counting in the store");
-            None
-        }
+/// After a Redis call fails, how long limits count in the store without asking Redis again.
+pub const REDIS_PAUSE: Duration = Duration::from_secs(2);
+
+fn pause_epoch() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// Runs a Redis call within [`REDIS_WAIT`]; `None` when it failed or took too long, or when a
+/// call failed less than [`REDIS_PAUSE`] ago (an outage costs one wait, not one per request).
+async fn within<T>(
+    paused_until: &AtomicU64,
+    what: &str,
+    call: impl Future<Output = redis::RedisResult<T>>,
+) -> Option<T> {
+    if pause_epoch() < paused_until.load(Ordering::Relaxed) {
+        return None;
     }
+    let failed = match tokio::time::timeout(REDIS_WAIT, call).await {
+        Ok(Ok(v)) => return Some(v),
+        Ok(Err(e)) => format!("failed: {e}"),
+        Err(_) => "timed out".to_string(),
+    };
+    tracing::warn!("Redis {what} {failed}; counting in the store for {REDIS_PAUSE:?}");
+    paused_until.store(
+        pause_epoch() + REDIS_PAUSE.as_millis() as u64,
+        Ordering::Relaxed,
+    );
+    None
 }
 
 impl Limiter {
@@ -58,6 +78,7 @@ impl Limiter {
                 conn,
                 prefix,
                 store,
+                paused_until,
             } => {
                 // A window key is never used again once its window has passed, so a DECR that
                 // lands after it expired only leaves a dead key (with a TTL) behind.
@@ -75,7 +96,7 @@ impl Limiter {
                         .query_async::<()>(&mut conn)
                         .await
                 };
-                if within("unhit", call).await.is_none() {
+                if within(paused_until, "unhit", call).await.is_none() {
                     store.limit_unhit(key).await?;
                 }
             }
@@ -118,6 +139,7 @@ impl Limiter {
                 conn,
                 prefix,
                 store,
+                paused_until,
             } => {
                 let k = Self::key(prefix, key, window_ms, now);
                 let mut conn = conn.clone();
@@ -132,7 +154,7 @@ impl Limiter {
                         .query_async::<(i64,)>(&mut conn)
                         .await
                 };
-                match within("hit", call).await {
+                match within(paused_until, "hit", call).await {
                     Some((n,)) => n,
                     None => store.limit_hit(key, window_ms, now).await?,
                 }

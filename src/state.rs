@@ -113,6 +113,7 @@ pub async fn build_state(
             conn: conn.clone(),
             prefix: cfg.redis_prefix.clone(),
             store: store.clone(),
+            paused_until: Default::default(),
         },
         None => Limiter::Store(store.clone()),
     };

@@ -265,8 +265,9 @@ impl Drop for OwnRedis {
 }
 
 /// Issue 21 (D3, D4): Redis is stopped for 8 s and comes back empty while a member sends to a
-/// group over WebSocket and REST and others log in. No ack waits a second, every acknowledged
-/// message is in each offline member's queue, and every session still works.
+/// group over WebSocket and REST and others log in. No ack waits a second (a login, which hashes
+/// a password, is timed apart and does not wait on Redis), every acknowledged message is in each
+/// offline member's queue, and every session still works.
 async fn redis_outage(b: Backend) {
     let mut redis = OwnRedis::start();
     let url = redis.url();
@@ -280,6 +281,7 @@ async fn redis_outage(b: Backend) {
     let mut ws = app.ws(&owner.token).await;
     let mut acked = Vec::new();
     let mut worst = Duration::ZERO;
+    let mut worst_login = Duration::ZERO;
     let started = std::time::Instant::now();
     let mut i = 0;
     let mut phase = 0;
@@ -310,7 +312,12 @@ async fn redis_outage(b: Backend) {
                 )
                 .await;
             ok_data(s, &body);
+            worst = worst.max(sent.elapsed());
+            // A login beside it: its rate limits count in Redis, or in the store while Redis
+            // does not answer. It hashes a password, so it is timed on its own.
+            let at = std::time::Instant::now();
             let _ = app.login(&members[0]).await;
+            worst_login = worst_login.max(at.elapsed());
         } else {
             ws.send_json(
                 json!({"type": "multicast", "groupId": gid, "content": content,
@@ -323,8 +330,8 @@ async fn redis_outage(b: Backend) {
                     break;
                 }
             }
+            worst = worst.max(sent.elapsed());
         }
-        worst = worst.max(sent.elapsed());
         acked.push(content);
         i += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -332,7 +339,12 @@ async fn redis_outage(b: Backend) {
     assert!(phase == 2, "the outage never ended");
     assert!(
         worst < Duration::from_secs(1),
-        "an answer waited {worst:?} during the outage"
+        "an ack waited {worst:?} during the outage"
+    );
+    // Before the fix a login waited ~9.5 s on the unreachable Redis.
+    assert!(
+        worst_login < Duration::from_secs(4),
+        "a login waited {worst_login:?} during the outage"
     );
     for m in &members {
         let queue = queued(&app, m, "o").await;
