@@ -156,16 +156,22 @@ async fn messages_received_live_are_not_replayed(b: Backend) {
         let (s, body) = app.send(&a, &z, &format!("away{i}")).await;
         away.push(ok_data(s, &body)["id"].clone());
     }
-    let mut ws = app.ws(&z.token).await;
-    app.wait_online(&z).await;
-    let (s, body) = app
-        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
-        .await;
-    ok_data(s, &body);
+    let mut ws = reconnect_and_replay(&app, &z).await;
     for id in &away {
         assert_eq!(&ws.recv().await["data"]["id"], id);
     }
     ws.expect_silence(300).await;
+}
+
+/// Connects a new socket for `user` and asks for the offline queue on it.
+async fn reconnect_and_replay(app: &TestApp, user: &User) -> Ws {
+    let ws = app.ws(&user.token).await;
+    app.wait_online(user).await;
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&user.token), &[])
+        .await;
+    ok_data(s, &body);
+    ws
 }
 
 /// Sends 60 KB messages from `a` to `z`, whose socket does not read, until it is closed as too
@@ -198,12 +204,7 @@ async fn a_slow_socket_replays_in_seq_order(b: Backend) {
     app.wait_online(&z).await;
     let last = overflow(&app, &a, &z, 5).await;
     drop(slow);
-    let mut ws = app.ws(&z.token).await;
-    app.wait_online(&z).await;
-    let (s, body) = app
-        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
-        .await;
-    ok_data(s, &body);
+    let mut ws = reconnect_and_replay(&app, &z).await;
     let mut seqs = Vec::new();
     while let Some(f) = ws.try_recv(std::time::Duration::from_secs(2)).await {
         seqs.push(f["data"]["seq"].as_i64().unwrap());
@@ -313,11 +314,6 @@ async fn offline_queue_survives_restart(b: Backend) {
     let id = ok_data(s, &body)["id"].clone();
     app.restart().await;
     // Sessions survive too: the old token still works after restart.
-    let mut ws = app.ws(&z.token).await;
-    app.wait_online(&z).await;
-    let (s, body) = app
-        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
-        .await;
-    ok_data(s, &body);
+    let mut ws = reconnect_and_replay(&app, &z).await;
     assert_eq!(ws.recv().await["data"]["id"], id);
 }
