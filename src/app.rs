@@ -31,7 +31,8 @@ impl Application {
         purge_sessions(&app).await;
         tokio::spawn(housekeeping(app.clone(), stop_rx.clone()));
         let task = tokio::spawn(crate::server::serve(listener, app.clone(), stop_rx));
-        tracing::info!(%addr, backend = ?app.store.backend(), redis = app.cfg.redis_url.is_some(), "chatd listening");
+        tracing::info!(%addr, backend = ?app.store.backend(), redis = app.cfg.redis_url.is_some(),
+            node = app.cluster.as_ref().map(|c| c.node.to_string()), "chatd listening");
         Ok(Application {
             addr,
             app,
@@ -72,6 +73,9 @@ impl Application {
         };
         if tokio::time::timeout_at(deadline, settled).await.is_err() {
             tracing::warn!("shutdown grace ran out before every accepted message was routed");
+        }
+        if let Some(cluster) = &self.app.cluster {
+            cluster.leave().await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
     }

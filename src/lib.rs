@@ -9,6 +9,8 @@
 //! - [`state`]: the shared state every handler and operation gets, and building it
 //! - [`app`]: start-up and shutdown, the running [`app::Application`] (port 0 for tests)
 //! - [`server`]: the front service (WebSocket upgrade with small buffers, everything else to warp)
+//! - [`cluster`]: several nodes as one service over Redis: liveness, the directory of who is
+//!   where, delivery between nodes over Redis Streams, cache invalidation
 //! - [`net`]: the client address (trusted proxies) and the per-address connection cap
 //! - [`http`]: routes per area; thin handlers over [`ops`]
 //! - [`ops`]: the operations (rules + store + commands to the realtime core): friends, sending, offline replay and pull, history and sync, group membership, the one
@@ -24,6 +26,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod files;

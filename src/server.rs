@@ -55,7 +55,13 @@ where
         req.uri().path().to_string(),
         std::time::Instant::now(),
     );
+    let writes = app.store.local_writes();
     let mut resp = routes.call(req).await?;
+    if app.store.local_writes() != writes {
+        // This request (or one beside it) changed rows other nodes may cache: they forget them
+        // before the answer leaves.
+        app.invalidate(crate::cluster::Scope::Facts).await;
+    }
     if resp.status() == hyper::StatusCode::REQUEST_TIMEOUT {
         // The rest of a late body is never read: the connection cannot carry another request.
         resp.headers_mut().insert(

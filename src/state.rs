@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{Caller, Role, Tokens};
+use crate::cluster::{Cluster, Scope};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::limits::Limiter;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub delivery: Delivery,
     /// The offline backlog's limits (cap, age).
     pub offline: OfflineConfig,
+    /// The other nodes, when Redis is configured.
+    pub cluster: Option<Arc<Cluster>>,
     pub writer: Writer,
     /// Group-send checks, cached per (group, sender).
     pub send_facts: FactsCache,
@@ -64,6 +67,21 @@ impl AppState {
             role: Role::parse(&claims.role),
             sid: claims.sid.into(),
         })
+    }
+}
+
+impl AppState {
+    /// Whether cached send checks may be used: always on one node; with several, only while
+    /// this node hears the others' changes.
+    pub fn caches_trusted(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.coherent())
+    }
+
+    /// Tells the other nodes (if any) to forget `scope`, and waits until they have.
+    pub async fn invalidate(&self, scope: Scope) {
+        if let Some(c) = &self.cluster {
+            c.invalidate(scope).await;
+        }
     }
 }
 
@@ -117,7 +135,14 @@ pub async fn build_state(
         },
         None => Limiter::Store(store.clone()),
     };
-    let (registry, delivery) = Registry::start_local(
+    let (remote, queues) = match &redis {
+        Some(_) => {
+            let (remote, queues) = Cluster::remote();
+            (Some(remote), Some(queues))
+        }
+        None => (None, None),
+    };
+    let (registry, delivery) = Registry::start(
         store.clone(),
         offline,
         clock.clone(),
@@ -126,7 +151,18 @@ pub async fn build_state(
             threads: cfg.fanout_threads,
             split_min: cfg.fanout_split_min,
         },
+        remote.clone(),
     );
+    let cluster = match (&cfg.redis_url, &redis, remote, queues) {
+        (Some(url), Some(conn), Some(remote), Some(queues)) => {
+            let cluster = Cluster::new(url, &cfg.redis_prefix, conn.clone(), remote)?;
+            cluster
+                .start(queues, registry.clone(), store.clone(), delivery.clone())
+                .await;
+            Some(cluster)
+        }
+        _ => None,
+    };
     let writer = Writer::spawn(store.clone(), delivery.clone(), clock.clone());
     let socket_cfg = SocketConfig {
         ping_interval: Duration::from_secs(cfg.ping_interval_secs),
@@ -152,6 +188,7 @@ pub async fn build_state(
         registry,
         delivery,
         offline,
+        cluster,
         writer,
         send_facts: Default::default(),
         socket_cfg,

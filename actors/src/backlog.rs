@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::delivery::{Delivery, Target};
+use crate::remote::Forwards;
 use crate::wire::push::Push;
 
 /// One stored group message to deliver.
@@ -137,8 +138,9 @@ impl Part<'_> {
         }
     }
 
-    /// Gives each of the run's members what it has not been given.
-    pub(crate) fn deliver(&mut self, delivery: &Delivery) {
+    /// Gives each of the run's members what it has not been given; what members on other nodes
+    /// need is collected in `fw`, for the pass to forward once.
+    pub(crate) fn deliver(&mut self, delivery: &Delivery, fw: &mut Forwards) {
         let members = self.members;
         for (k, &member) in members.iter().enumerate() {
             let range = self.take(k);
@@ -149,7 +151,7 @@ impl Part<'_> {
             let target = Target::recipient(member);
             if items.iter().all(|i| i.reaches(member)) {
                 // The common case: a slice shared with every other member.
-                delivery.route_one(&target, &self.outs[range]);
+                delivery.route_into(&target, &self.outs[range], fw);
             } else {
                 let some: Vec<Arc<Push>> = items
                     .iter()
@@ -157,7 +159,7 @@ impl Part<'_> {
                     .map(|i| i.out.clone())
                     .collect();
                 if !some.is_empty() {
-                    delivery.route_one(&target, &some);
+                    delivery.route_into(&target, &some, fw);
                 }
             }
         }
@@ -182,12 +184,17 @@ pub(crate) fn deliver_split(
         .map(|run| Mutex::new(Some(run)))
         .collect();
     let claimed = AtomicUsize::new(0);
+    let forwards = Mutex::new(Forwards::default());
     let work = || {
+        let mut fw = Forwards::default();
         while let Some(run) = runs.get(claimed.fetch_add(1, Ordering::Relaxed)) {
             let taken = run.lock().unwrap_or_else(|p| p.into_inner()).take();
             if let Some(mut part) = taken {
-                part.deliver(delivery);
+                part.deliver(delivery, &mut fw);
             }
+        }
+        if !fw.is_empty() {
+            forwards.lock().unwrap_or_else(|p| p.into_inner()).merge(fw);
         }
     };
     std::thread::scope(|s| {
@@ -205,7 +212,8 @@ pub(crate) fn deliver_split(
                 std::panic::resume_unwind(panic);
             }
         }
-    })
+    });
+    delivery.forward(forwards.into_inner().unwrap_or_else(|p| p.into_inner()));
 }
 
 #[cfg(test)]

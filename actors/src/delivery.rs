@@ -4,7 +4,9 @@
 //! already (see [`crate::positions`]). A socket that cannot keep up is closed with 1013; what it
 //! never wrote stays above its user's position too.
 //!
-//! Other nodes plug in here (issue 20): a user with no socket here may have one on another node.
+//! Other nodes plug in here (issue 20): a user may also have sockets on other nodes. With Redis
+//! configured, [`Remote`]'s directory says which; what they need is queued for those nodes
+//! (never waited for) and written there by their own `Delivery` ([`Delivery::deliver_forwarded`]).
 
 use chatd_schema::{Store, UserId};
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::positions::OfflineConfig;
 use crate::registry::Routes;
+use crate::remote::{Batch, Forwards, Remote};
 use crate::wire::push::Push;
 
 /// One user a push is for.
@@ -44,6 +47,8 @@ pub struct Delivery {
     store: Store,
     clock: Clock,
     offline: OfflineConfig,
+    /// Other nodes, when there are any (Redis configured).
+    remote: Option<Arc<Remote>>,
 }
 
 impl Delivery {
@@ -58,7 +63,18 @@ impl Delivery {
             store,
             clock,
             offline,
+            remote: None,
         }
+    }
+
+    /// The same delivery, also reaching users on other nodes through `remote`.
+    pub fn with_remote(mut self, remote: Arc<Remote>) -> Delivery {
+        self.remote = Some(remote);
+        self
+    }
+
+    pub fn remote(&self) -> Option<&Arc<Remote>> {
+        self.remote.as_ref()
     }
 
     pub fn routes(&self) -> &Routes {
@@ -79,15 +95,57 @@ impl Delivery {
 
     /// Routes `out` to each target.
     pub fn route(&self, targets: &[Target], out: &Arc<Push>) {
+        let mut fw = Forwards::default();
         for t in targets {
-            self.route_one(t, std::slice::from_ref(out));
+            self.route_into(t, std::slice::from_ref(out), &mut fw);
         }
+        self.forward(fw);
     }
 
     /// Routes several messages (in order) to one target, as one push.
     pub fn route_one(&self, t: &Target, outs: &[Arc<Push>]) {
+        let mut fw = Forwards::default();
+        self.route_into(t, outs, &mut fw);
+        self.forward(fw);
+    }
+
+    /// Writes `outs` to the target's sockets here, and notes in `fw` the other nodes that hold
+    /// sockets of the target (a pass collects them and forwards once, [`Delivery::forward`]).
+    pub(crate) fn route_into(&self, t: &Target, outs: &[Arc<Push>], fw: &mut Forwards) {
         self.routes
             .with_online(t.user_id, |o| o.push(outs, t.exclude_sid.as_deref()));
+        if let Some(remote) = &self.remote {
+            for node in remote.directory.nodes_of(t.user_id) {
+                fw.add(node, t, outs);
+            }
+        }
+    }
+
+    /// Queues what `fw` collected for other nodes: one item per node.
+    pub(crate) fn forward(&self, fw: Forwards) {
+        if let Some(remote) = &self.remote {
+            if !fw.is_empty() {
+                for item in fw.into_items() {
+                    remote.send(item);
+                }
+            }
+        }
+    }
+
+    /// Writes what another node forwarded to the sockets here (never forwards it again).
+    /// Targets with no socket here any more need nothing: the messages are in history.
+    pub fn deliver_forwarded(&self, batch: Batch) {
+        for (t, outs) in batch {
+            self.routes
+                .with_online(t.user_id, |o| o.push(&outs, t.exclude_sid.as_deref()));
+        }
+    }
+
+    /// Tells the cluster that `user`'s first socket here opened or their last one closed.
+    pub(crate) fn presence(&self, user: UserId, here: bool) {
+        if let Some(remote) = &self.remote {
+            remote.presence(user, here);
+        }
     }
 
     /// Routes one push.

@@ -32,6 +32,7 @@ use crate::backlog::{deliver_split, Backlog};
 use crate::delivery::{Delivery, Target};
 pub use crate::group_inbox::{FanoutConfig, GroupRef, Membership};
 use crate::group_inbox::{Inbox, Job, Shared};
+use crate::remote::Forwards;
 
 /// How long a fan-out writes before other tasks get a turn.
 #[cfg(not(test))]
@@ -178,18 +179,21 @@ impl GroupActor {
         let n = self.members.len();
         let mut k = 0;
         let mut since = Instant::now();
+        let mut fw = Forwards::default();
         while k < n {
             let stop = (k + CHUNK).min(n);
             self.backlog
                 .part(&self.members, k..stop)
-                .deliver(&self.delivery);
+                .deliver(&self.delivery, &mut fw);
             k = stop;
             if k < n && since.elapsed() >= SLICE {
+                self.delivery.forward(std::mem::take(&mut fw));
                 tokio::task::yield_now().await;
                 self.absorb();
                 since = Instant::now();
             }
         }
+        self.delivery.forward(fw);
     }
 
     /// How many threads this group's pass is worth splitting over, if more than one.

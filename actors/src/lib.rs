@@ -15,6 +15,8 @@
 //!   `RegistryActor`, its one writer: attach, detach, spawn and retire group actors
 //! - [`delivery`]: the one place that routes a message to users' sockets here (the seam where
 //!   other nodes plug in)
+//! - [`remote`]: other nodes as the core sees them: which users are where, and the queue of
+//!   deliveries for them (drained into Redis by the server's cluster module)
 //! - [`writer`]: the batching message writer: durable store write, then in-order fan-out
 //! - [`wire`]: how things look on the wire: client and answer frames of both dialects
 //!   ([`wire::frames`]), the rich message object ([`wire::message`]), a message rendered once per
@@ -37,6 +39,7 @@ pub mod outbox;
 pub mod positions;
 mod raw_socket;
 pub mod registry;
+pub mod remote;
 mod routes;
 pub mod socket;
 #[cfg(test)]

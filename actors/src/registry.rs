@@ -23,6 +23,7 @@ use crate::group::{FanoutConfig, GroupActor, GroupRef};
 use crate::online::{Online, SocketHandle};
 use crate::outbox::Outbox;
 use crate::positions::{OfflineConfig, UserPositions, FLUSH_EVERY};
+use crate::remote::Remote;
 use crate::socket::{Conn, Upgraded};
 use crate::user::{AddSocket, Close, ReplaySlot, TakeReplaySlot, UserActor, UserSeed};
 
@@ -90,10 +91,14 @@ impl Message<Publish> for RegistryActor {
             return;
         }
         let mut users = self.routes.users_mut();
-        if online.is_empty() {
-            users.remove(&user);
+        let (was, now) = if online.is_empty() {
+            (users.remove(&user).is_some(), false)
         } else {
-            users.insert(user, online);
+            (users.insert(user, online).is_some(), true)
+        };
+        drop(users);
+        if was != now {
+            self.delivery.presence(user, now);
         }
     }
 }
@@ -108,7 +113,10 @@ impl Message<RetireUser> for RegistryActor {
         let mut actors = self.routes.actors_mut();
         if actors.get(&user).is_some_and(|a| a.id() == from) {
             actors.remove(&user);
-            self.routes.users_mut().remove(&user);
+            drop(actors);
+            if self.routes.users_mut().remove(&user).is_some() {
+                self.delivery.presence(user, false);
+            }
         }
     }
 }
@@ -217,8 +225,22 @@ impl Registry {
         clock: Clock,
         fanout: FanoutConfig,
     ) -> (Registry, Delivery) {
+        Self::start(store, offline, clock, fanout, None)
+    }
+
+    /// [`Registry::start_local`], reaching users on other nodes through `remote` when given.
+    pub fn start(
+        store: Store,
+        offline: OfflineConfig,
+        clock: Clock,
+        fanout: FanoutConfig,
+        remote: Option<Arc<Remote>>,
+    ) -> (Registry, Delivery) {
         let routes = Arc::new(Routes::default());
-        let delivery = Delivery::new(routes.clone(), store.clone(), clock, offline);
+        let mut delivery = Delivery::new(routes.clone(), store.clone(), clock, offline);
+        if let Some(remote) = remote {
+            delivery = delivery.with_remote(remote);
+        }
         let registry = Registry::spawn(routes, store, delivery.clone(), fanout);
         let flusher = registry.clone();
         tokio::spawn(async move {
@@ -341,6 +363,32 @@ impl Registry {
     }
 
     /// Retires a dissolved group's actor once its queued fan-outs are done.
+    /// Has the group's actor, if it has one here, re-read its member list after the messages
+    /// handed to it so far (another node changed the membership). Does not wait for it: every
+    /// message handed over later sees the new list.
+    pub fn reload_group(&self, group_id: GroupId) {
+        if let Some(g) = self.routes.live_group(group_id) {
+            drop(g.reload());
+        }
+    }
+
+    /// [`Registry::reload_group`] for every group with an actor here (after this node may have
+    /// missed other nodes' changes).
+    pub fn reload_groups(&self) {
+        let groups: Vec<GroupRef> = self
+            .routes
+            .groups
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|g| g.is_alive())
+            .cloned()
+            .collect();
+        for g in groups {
+            drop(g.reload());
+        }
+    }
+
     pub async fn retire_group(&self, group_id: GroupId) {
         if let Ok(Some(g)) = self.actor.ask(RetireGroup(group_id)).await {
             g.stop().await;
@@ -353,6 +401,10 @@ impl Registry {
 
     pub fn is_online(&self, user_id: UserId) -> bool {
         self.routes.is_online(user_id)
+    }
+
+    pub fn online_ids(&self) -> Vec<UserId> {
+        self.routes.online_ids()
     }
 
     pub fn online_users(&self) -> usize {

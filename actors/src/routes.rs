@@ -66,6 +66,11 @@ impl Routes {
         self.users().contains_key(&user_id)
     }
 
+    /// The users with a socket here.
+    pub fn online_ids(&self) -> Vec<UserId> {
+        self.users().keys().copied().collect()
+    }
+
     /// Number of users with a socket here.
     pub fn online_users(&self) -> usize {
         self.users().len()

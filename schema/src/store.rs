@@ -63,6 +63,9 @@ pub struct Store {
     /// groups, members, friendships): its cache is valid while the generation it was read at is
     /// current. Logins, passwords, settings and device fields do not bump it.
     generation: Arc<AtomicU64>,
+    /// Counts this process's cache-affecting writes only (not [`Store::invalidate`]): what other
+    /// nodes must hear of (see the server's `cluster` module).
+    local_writes: Arc<AtomicU64>,
 }
 
 /// Runs the same diesel code against whichever backend the store holds. `$conn` is bound to a
@@ -165,17 +168,30 @@ impl Store {
         Store {
             db: Arc::new(db),
             generation: Arc::new(AtomicU64::new(0)),
+            local_writes: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// The current generation of user, group, member and friendship rows. Read it before
     /// reading rows to cache: if it is unchanged later, no write has touched them since. (Writes
-    /// made by other processes are not seen; multi-node will carry them over the bus.)
+    /// made by other nodes arrive through [`Store::invalidate`].)
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     pub(crate) fn changed(&self) {
+        self.local_writes.fetch_add(1, Ordering::AcqRel);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many cache-affecting writes this process has made.
+    pub fn local_writes(&self) -> u64 {
+        self.local_writes.load(Ordering::Acquire)
+    }
+
+    /// Moves the generation on without a write here: another node changed rows this process
+    /// may have cached.
+    pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 

@@ -17,7 +17,13 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         .and(with_app(app))
         .then(|app: App| async move {
             match crate::ops::health::ready(&app).await {
-                Ok(_) => json_response(StatusCode::OK, &json!({"status": "ready"})),
+                Ok(_) => {
+                    let mut body = json!({"status": "ready"});
+                    if let Some(state) = crate::ops::health::cluster_state(&app) {
+                        body["cluster"] = json!(state);
+                    }
+                    json_response(StatusCode::OK, &body)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "readiness check failed");
                     json_response(

@@ -125,7 +125,12 @@ pub async fn change_membership(
     change: Membership,
 ) -> Result<bool, ApiError> {
     let group = app.registry.group(group_id).await?;
-    Ok(group.change(change, app.clock.now_ms()).await?)
+    let changed = group.change(change, app.clock.now_ms()).await?;
+    if changed {
+        // Other nodes' actors of this group re-read the member list before the change answers.
+        app.invalidate(crate::cluster::Scope::Group(group_id)).await;
+    }
+    Ok(changed)
 }
 
 /// After a membership change: the composed avatar (and the name, when it was still the composed

@@ -80,7 +80,7 @@ async fn stream_and_stop(
 }
 
 /// `user`'s offline queue (compact pull, nothing dropped): the contents starting with `tag`.
-async fn queued(app: &TestApp, user: &User, tag: &str) -> Vec<String> {
+pub(crate) async fn queued(app: &TestApp, user: &User, tag: &str) -> Vec<String> {
     let (s, body) = app
         .get(
             &format!("/api/message?access_token={}&drop=false", user.token),
@@ -99,7 +99,12 @@ async fn queued(app: &TestApp, user: &User, tag: &str) -> Vec<String> {
 }
 
 /// Asserts `queue` holds nothing twice and, with `live`, every one of `acked`.
-fn assert_complete(who: &str, acked: &[String], queue: &[String], live: &HashSet<String>) {
+pub(crate) fn assert_complete(
+    who: &str,
+    acked: &[String],
+    queue: &[String],
+    live: &HashSet<String>,
+) {
     let unique: HashSet<&String> = queue.iter().collect();
     assert_eq!(unique.len(), queue.len(), "{who}: a message queued twice");
     let missing: Vec<&String> = acked
@@ -197,7 +202,7 @@ async fn kill_9_mid_stream_loses_no_acknowledged_group_message(b: Backend) {
 /// A group of `owner` and `members` made as a client app would (no store access: the server is
 /// another process): members accept friends without confirmation, the owner applies, then
 /// creates the group from the friendship rows.
-async fn group_over_the_api(app: &TestApp, owner: &User, members: &[User]) -> i64 {
+pub(crate) async fn group_over_the_api(app: &TestApp, owner: &User, members: &[User]) -> i64 {
     let mut rows = Vec::new();
     for m in members {
         rows.push(app.befriend_over_api(owner, m).await.to_string());

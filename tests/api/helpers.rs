@@ -172,6 +172,41 @@ impl TestApp {
         t
     }
 
+    /// Another node of the same service (same database, Redis and prefix): a process of its
+    /// own when this one is a process, else in this process.
+    pub async fn spawn_node(&self) -> TestApp {
+        let (db, redis, prefix) = (
+            self.options.database_url.clone(),
+            self.options.redis_url.clone(),
+            self.options.redis_prefix.clone(),
+        );
+        let same = move |o: &mut Options| {
+            o.database_url = db;
+            o.redis_url = redis;
+            o.redis_prefix = prefix;
+        };
+        if self.process.is_some() {
+            Self::spawn_process_with(self.backend, same).await
+        } else {
+            Self::spawn_with(self.backend, same).await
+        }
+    }
+
+    /// Waits until this (in-process) node knows that `user` has a socket on another node.
+    pub async fn wait_elsewhere(&self, user: &User) {
+        let cluster = self.state().cluster.clone().expect("a cluster node");
+        for _ in 0..300 {
+            if !cluster.directory().nodes_of(UserId(user.id)).is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "node never learned that user {} is on another node",
+            user.id
+        );
+    }
+
     /// (Re)starts the child process on the same data, on a free port; returns once it answers.
     pub async fn start_process(&mut self) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -7,6 +7,7 @@ mod helpers;
 
 mod accounts;
 mod big_group;
+mod cluster;
 mod compact;
 mod connections;
 mod delivery;

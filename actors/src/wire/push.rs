@@ -54,6 +54,18 @@ impl Push {
         self
     }
 
+    /// A push another node rendered (see [`crate::remote`]): its frames as they were, whether
+    /// it is a chat message (then `payload` holds its rich frame: only its presence is read
+    /// here), and its position.
+    pub fn forwarded(rich: &str, compact: &str, message: bool, pos: Option<Pos>) -> Push {
+        Push {
+            payload: message.then(|| Arc::from(rich)),
+            pos,
+            rich: Rendered::new(rich),
+            compact: Rendered::new(compact),
+        }
+    }
+
     /// A frame that is the same in both dialects and never queued.
     pub fn ephemeral(frame: &str) -> Push {
         let both = Rendered::new(frame);

@@ -1,0 +1,297 @@
+//! Several nodes as one service (issue 20): real nodes sharing PostgreSQL and Redis. Most run
+//! in this process (so a test can wait until a node has heard of a socket elsewhere); the
+//! kill -9 test runs real processes.
+
+use crate::faults::{assert_complete, group_over_the_api, queued};
+use crate::groups::gsend;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::time::Duration;
+
+const B: Backend = Backend::PgRedis;
+
+/// The contents of the message frames `ws` gets within `wait` of quiet.
+async fn contents(ws: &mut Ws, wait: Duration) -> Vec<String> {
+    let mut got = Vec::new();
+    while let Some(v) = ws.try_recv(wait).await {
+        if let Some(c) = v["data"]["data"].as_str() {
+            got.push(c.to_string());
+        }
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_chat_crosses_nodes_both_ways() {
+    let a = TestApp::spawn(B).await;
+    let b = a.spawn_node().await;
+    let x = a.register("cx").await;
+    let y = a.register("cy").await;
+    a.befriend(&x, &y).await;
+    let mut x_ws = a.ws(&x.token).await;
+    let mut y_ws = b.ws(&y.token).await;
+    // X's second device, on the other node: gets what X sends from the first.
+    let x2 = b.login(&x).await;
+    let mut x2_ws = b.ws(&x2).await;
+    a.wait_elsewhere(&y).await;
+    b.wait_elsewhere(&x).await;
+
+    let (s, body) = a.send(&x, &y, "over REST on A").await;
+    ok_data(s, &body);
+    assert_eq!(y_ws.recv().await["data"]["data"], "over REST on A");
+    assert_eq!(x2_ws.recv().await["data"]["data"], "over REST on A");
+
+    y_ws.send_json(json!({"type": "unicast", "receiverId": x.id, "content": "over WS on B"}))
+        .await;
+    let got = loop {
+        let v = x_ws.recv().await;
+        if v["type"] != "ack" && v["data"]["data"].is_string() {
+            break v;
+        }
+    };
+    assert_eq!(got["data"]["data"], "over WS on B");
+    assert_eq!(x2_ws.recv().await["data"]["data"], "over WS on B");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_over_three_nodes_gets_each_message_once_in_order() {
+    let n1 = TestApp::spawn(B).await;
+    let n2 = n1.spawn_node().await;
+    let n3 = n1.spawn_node().await;
+    let nodes = [&n1, &n2, &n3];
+    let owner = n1.register("c3o").await;
+    let mut members = Vec::new();
+    for _ in 0..6 {
+        members.push(n1.register("c3m").await);
+    }
+    let gid = group_over_the_api(&n1, &owner, &members).await;
+    // Two members per node; the owner's second device on node 3.
+    let mut sockets = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        let node = nodes[i % 3];
+        let mut ws = node.ws(&m.token).await;
+        // Past the group's notices.
+        let (s, body) = node
+            .post("/api/chat/chatGetmessageOffLine", Some(&m.token), &[])
+            .await;
+        ok_data(s, &body);
+        contents(&mut ws, Duration::from_millis(300)).await;
+        sockets.push(ws);
+    }
+    let owner2 = n3.login(&owner).await;
+    let mut owner_ws = n3.ws(&owner2).await;
+    for (i, m) in members.iter().enumerate() {
+        for (k, node) in nodes.iter().enumerate() {
+            if k != i % 3 {
+                node.wait_elsewhere(m).await;
+            }
+        }
+    }
+    n1.wait_elsewhere(&owner).await;
+
+    let sent: Vec<String> = (0..50).map(|i| format!("g{i}")).collect();
+    for (i, text) in sent.iter().enumerate() {
+        // From each node in turn: the same sender, so one order.
+        let (s, body) = gsend(nodes[i % 3], &owner, gid, text).await;
+        ok_data(s, &body);
+    }
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        let got = contents(ws, Duration::from_millis(1500)).await;
+        assert_eq!(got, sent, "member {i} (node {})", i % 3 + 1);
+    }
+    // The owner's second session (node 3) gets what the first one sent, through any node.
+    let got = contents(&mut owner_ws, Duration::from_millis(500)).await;
+    assert_eq!(got, sent, "the owner's other device");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removal_and_a_block_through_one_node_hold_on_the_others_at_once() {
+    let a = TestApp::spawn(B).await;
+    let b = a.spawn_node().await;
+    let c = a.spawn_node().await;
+    let owner = a.register("cro").await;
+    let removed = a.register("crr").await;
+    let blocker = a.register("crb").await;
+    let gid = group_over_the_api(&a, &owner, &[removed.clone(), blocker.clone()]).await;
+    let mut removed_ws = c.ws(&removed.token).await;
+    let mut blocker_ws = c.ws(&blocker.token).await;
+    a.wait_elsewhere(&removed).await;
+    a.wait_elsewhere(&blocker).await;
+    // Warm node A's caches: the removed member and the owner send through it.
+    let (s, body) = gsend(&a, &removed, gid, "before").await;
+    ok_data(s, &body);
+    let (s, body) = gsend(&a, &owner, gid, "before, owner").await;
+    ok_data(s, &body);
+    contents(&mut removed_ws, Duration::from_millis(500)).await;
+    contents(&mut blocker_ws, Duration::from_millis(500)).await;
+
+    // The removal through node B...
+    let (s, body) = b
+        .post(
+            "/api/chat/groupDeleteUser",
+            Some(&owner.token),
+            &[
+                ("group_id", &gid.to_string()),
+                ("user_id", &removed.id.to_string()),
+            ],
+        )
+        .await;
+    ok_data(s, &body);
+    // ...holds on node A at once: the removed member cannot post, nor gets the owner's next.
+    let (s, body) = gsend(&a, &removed, gid, "after removal").await;
+    fail(s, &body, StatusCode::FORBIDDEN);
+    let (s, body) = gsend(&a, &owner, gid, "after, owner").await;
+    ok_data(s, &body);
+    let got = contents(&mut removed_ws, Duration::from_millis(800)).await;
+    assert!(
+        !got.iter().any(|t| t == "after, owner"),
+        "the removed member got a message sent after the removal: {got:?}"
+    );
+    assert!(contents(&mut blocker_ws, Duration::from_millis(300))
+        .await
+        .contains(&"after, owner".to_string()));
+
+    // A blacklist through node B holds for the group's fan-out on node A at once.
+    let (s, body) = b
+        .post(
+            &format!("/api/chat/setblackgoodfriend/{}", owner.id),
+            Some(&blocker.token),
+            &[],
+        )
+        .await;
+    ok_data(s, &body);
+    let (s, body) = gsend(&a, &owner, gid, "after block").await;
+    ok_data(s, &body);
+    let got = contents(&mut blocker_ws, Duration::from_millis(800)).await;
+    assert!(
+        !got.iter().any(|t| t == "after block"),
+        "a member got a message from a sender they had just blocked: {got:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_limits_are_shared_by_the_nodes() {
+    let a = TestApp::spawn(B).await;
+    let b = a.spawn_node().await;
+    let u = a.register("cll").await;
+    async fn try_login(app: &TestApp, name: &str) -> StatusCode {
+        let form = [("username", name), ("password", "wrong password")];
+        app.post("/api/loginChat", None, &form).await.0
+    }
+    // Alternate nodes: if each counted alone, neither would reach the limit.
+    let mut limited_at = None;
+    for i in 0..40 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        if try_login(node, &u.username).await == StatusCode::TOO_MANY_REQUESTS {
+            limited_at = Some(i);
+            break;
+        }
+    }
+    let n = limited_at.expect("the login limit never applied");
+    // 10 wrong passwords per user and window (the default), counted once over both nodes.
+    assert_eq!(n, 10, "limited after {n} attempts over two nodes");
+    // Both nodes refuse now.
+    assert_eq!(
+        try_login(&a, &u.username).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        try_login(&b, &u.username).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// kill -9 of the node holding half the members' sockets in the middle of a 1,000-message
+/// group stream sent through the other node: every acknowledged message reaches every member
+/// (live, or from the offline queue on whichever node they reconnect to), none twice in a queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_node_loses_no_acknowledged_message() {
+    let a = TestApp::spawn_process(B).await;
+    let mut b = a.spawn_node().await;
+    let owner = a.register("cko").await;
+    let mut members = Vec::new();
+    for _ in 0..6 {
+        members.push(a.register("ckm").await);
+    }
+    let gid = group_over_the_api(&a, &owner, &members).await;
+    let (on_b, on_a) = members.split_at(3);
+    let mut readers = Vec::new();
+    for (m, node) in on_b
+        .iter()
+        .map(|m| (m, &b))
+        .chain(on_a.iter().map(|m| (m, &a)))
+    {
+        let mut ws = node.ws(&m.token).await;
+        let (s, body) = node
+            .post("/api/chat/chatGetmessageOffLine", Some(&m.token), &[])
+            .await;
+        ok_data(s, &body);
+        readers.push(tokio::spawn(async move {
+            let mut live = HashSet::new();
+            while let Some(v) = ws.try_recv(Duration::from_secs(10)).await {
+                if let Some(c) = v["data"]["data"].as_str() {
+                    live.insert(c.to_string());
+                }
+            }
+            live
+        }));
+    }
+    // The directory has to reach node A (a process: no state to look at).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let b_pid = b.process.as_ref().and_then(|p| p.id()).expect("pid");
+    let kill_after = 300
+        + (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos() as usize
+            % 400);
+    let mut ws = a.ws(&owner.token).await;
+    const WINDOW: usize = 16;
+    let frame = |i: usize| {
+        json!({"type": "multicast", "groupId": gid, "content": format!("k{i}"),
+               "client_msg_id": format!("kc{i}")})
+    };
+    for i in 0..WINDOW {
+        ws.send_json(frame(i)).await;
+    }
+    let mut next = WINDOW;
+    let mut acked = Vec::new();
+    while acked.len() < 1000 {
+        let Some(v) = ws.try_recv(Duration::from_secs(10)).await else {
+            break;
+        };
+        if v["type"] != "ack" {
+            continue;
+        }
+        acked.push(v["data"]["data"].as_str().unwrap().to_string());
+        if acked.len() == kill_after {
+            std::process::Command::new("kill")
+                .args(["-KILL", &b_pid.to_string()])
+                .status()
+                .unwrap();
+        }
+        if next < 1000 {
+            ws.send_json(frame(next)).await;
+            next += 1;
+        }
+    }
+    assert_eq!(acked.len(), 1000, "node A acknowledged every message");
+    b.wait_killed().await;
+    let mut lives = Vec::new();
+    for r in readers {
+        lives.push(r.await.unwrap());
+    }
+    // Node B's members reconnect to node A; node A's never left.
+    for (m, live) in members.iter().zip(&lives) {
+        let queue = queued(&a, m, "k").await;
+        assert_complete("member", &acked, &queue, live);
+    }
+    // The dead node is reaped: node A stops forwarding to it (checked through /readyz: A stays
+    // ready and part of the cluster).
+    let (s, body): (StatusCode, Value) = a.get("/readyz", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body["cluster"], "ok");
+}
