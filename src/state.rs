@@ -155,7 +155,9 @@ pub async fn build_state(
     );
     let cluster = match (&cfg.redis_url, &redis, remote, queues) {
         (Some(url), Some(conn), Some(remote), Some(queues)) => {
-            let cluster = Cluster::new(url, &cfg.redis_prefix, conn.clone(), remote)?;
+            let (clock, max_age) = (clock.clone(), offline.max_age_ms);
+            let since = Box::new(move || clock.now_ms() - max_age);
+            let cluster = Cluster::new(url, &cfg.redis_prefix, conn.clone(), remote, since)?;
             cluster
                 .start(queues, registry.clone(), store.clone(), delivery.clone())
                 .await;

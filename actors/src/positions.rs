@@ -117,6 +117,14 @@ impl UserPositions {
         st.behind.extend(behind.into_iter().map(Arc::from));
     }
 
+    /// Deliveries may have been lost on the way here (Redis went away between nodes): nothing
+    /// moves until the backlog is learned again ([`UserPositions::known`]).
+    pub fn forget(&self) {
+        let mut st = self.lock();
+        st.known = false;
+        st.behind.clear();
+    }
+
     /// A replay or a dropping pull sent everything up to `to` in these conversations.
     pub fn caught_up(&self, to: &[(String, i64)], everything: bool) {
         let mut st = self.lock();
@@ -215,6 +223,20 @@ mod tests {
         let mut d = p.due(open, closed);
         d.sort();
         d
+    }
+
+    #[test]
+    fn nothing_moves_once_forgotten_until_known_again() {
+        let p = UserPositions::default();
+        p.known(vec![]);
+        p.forget();
+        let sent = |seq| Taken {
+            sent: vec![(Arc::from("s:1:2"), seq)],
+            unwritten: vec![],
+        };
+        assert!(p.due(vec![sent(4)], vec![]).is_empty(), "forgotten: behind");
+        p.known(vec![]);
+        assert_eq!(p.due(vec![sent(5)], vec![]), vec![("s:1:2".to_string(), 5)]);
     }
 
     #[test]

@@ -363,6 +363,32 @@ impl Registry {
     }
 
     /// Retires a dissolved group's actor once its queued fan-outs are done.
+    /// Every connected user's positions stop moving: deliveries from other nodes may have been
+    /// lost (Redis went away), so what each user has been sent is not known any more.
+    pub fn forget_positions(&self) {
+        for online in self.routes.users().values() {
+            online.positions().forget();
+        }
+    }
+
+    /// Learns every connected user's backlog again (messages since `since`), after
+    /// [`Registry::forget_positions`]: conversations with messages above the position stay
+    /// behind until a replay; the others move again.
+    pub async fn recheck_backlogs(&self, since: i64) {
+        let users: Vec<(UserId, Arc<UserPositions>)> = self
+            .routes
+            .users()
+            .iter()
+            .map(|(u, o)| (*u, o.positions().clone()))
+            .collect();
+        for (user, positions) in users {
+            match self.store.behind_convs(user, since).await {
+                Ok(convs) => positions.known(convs),
+                Err(e) => tracing::error!(user = %user, error = %e, "reading the backlog failed"),
+            }
+        }
+    }
+
     /// Has the group's actor, if it has one here, re-read its member list after the messages
     /// handed to it so far (another node changed the membership). Does not wait for it: every
     /// message handed over later sees the new list.

@@ -327,10 +327,10 @@ mod tests {
         d.set(&a, UserId(2), true);
         assert_eq!(d.nodes_of(UserId(1)).len(), 2);
         d.set(&a, UserId(1), false);
-        assert_eq!(d.nodes_of(UserId(1)).as_slice(), &[b.clone()]);
+        assert_eq!(d.nodes_of(UserId(1)).as_slice(), std::slice::from_ref(&b));
         d.replace_node(&a, &[UserId(3)]);
         assert!(d.nodes_of(UserId(2)).is_empty());
-        assert_eq!(d.nodes_of(UserId(3)).as_slice(), &[a.clone()]);
+        assert_eq!(d.nodes_of(UserId(3)).as_slice(), std::slice::from_ref(&a));
         d.drop_node(&b);
         assert!(d.nodes_of(UserId(1)).is_empty());
         assert_eq!(d.len(), 1);

@@ -101,6 +101,12 @@ pub(super) async fn subscribe(c: Arc<Cluster>, registry: Registry, store: Store)
                     store.invalidate();
                     registry.reload_groups();
                     c.subscribed.store(true, Ordering::Release);
+                    if c.lost.swap(false, Ordering::AcqRel) {
+                        // Deliveries from other nodes may have been lost meanwhile: learn again
+                        // who is behind where before positions move on.
+                        let (registry, since) = (registry.clone(), (c.backlog_since)());
+                        tokio::spawn(async move { registry.recheck_backlogs(since).await });
+                    }
                     let mut messages = pubsub.into_on_message();
                     while let Some(msg) = messages.next().await {
                         let Ok(text) = msg.get_payload::<String>() else {
@@ -111,13 +117,23 @@ pub(super) async fn subscribe(c: Arc<Cluster>, registry: Registry, store: Store)
                         }
                     }
                     c.subscribed.store(false, Ordering::Release);
+                    lose(&c, &registry);
                     tracing::warn!("lost the cluster bus (Redis); resubscribing");
                 }
             }
             Err(e) => tracing::debug!(error = %e, "cluster bus: Redis unreachable"),
         }
         c.subscribed.store(false, Ordering::Release);
+        lose(&c, &registry);
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Cut off from Redis: deliveries from other nodes (their stream entries) may be lost, so no
+/// connected user's position moves until their backlog is learned again.
+fn lose(c: &Cluster, registry: &Registry) {
+    if !c.lost.swap(true, Ordering::AcqRel) {
+        registry.forget_positions();
     }
 }
 

@@ -81,6 +81,10 @@ pub struct Cluster {
     /// The directory set in Redis may miss changes (a failed write, a Redis restart): the next
     /// heartbeat writes it whole.
     dir_dirty: AtomicBool,
+    /// The bus was lost since positions were last learned ([`Registry::forget_positions`]).
+    lost: AtomicBool,
+    /// The oldest message time an offline backlog holds now (the backlog's age limit).
+    backlog_since: Box<dyn Fn() -> i64 + Send + Sync>,
     next_id: AtomicU64,
     pending: Mutex<HashMap<u64, Pending>>,
 }
@@ -96,6 +100,7 @@ impl Cluster {
         prefix: &str,
         conn: ConnectionManager,
         remote: Arc<Remote>,
+        backlog_since: Box<dyn Fn() -> i64 + Send + Sync>,
     ) -> anyhow::Result<Arc<Cluster>> {
         let node: NodeId = Arc::from(uuid::Uuid::new_v4().simple().to_string());
         Ok(Arc::new(Cluster {
@@ -107,6 +112,8 @@ impl Cluster {
             subscribed: AtomicBool::new(false),
             redis_up: AtomicBool::new(true),
             dir_dirty: AtomicBool::new(true),
+            lost: AtomicBool::new(false),
+            backlog_since,
             next_id: AtomicU64::new(1),
             pending: Mutex::new(HashMap::new()),
         }))

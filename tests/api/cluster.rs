@@ -2,7 +2,7 @@
 //! in this process (so a test can wait until a node has heard of a socket elsewhere); the
 //! kill -9 test runs real processes.
 
-use crate::faults::{assert_complete, group_over_the_api, queued};
+use crate::faults::{assert_complete, group_over_the_api, queued, OwnRedis};
 use crate::groups::gsend;
 use crate::helpers::*;
 use reqwest::StatusCode;
@@ -294,4 +294,91 @@ async fn kill_9_of_a_node_loses_no_acknowledged_message() {
     let (s, body): (StatusCode, Value) = a.get("/readyz", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body["cluster"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_empty_pauses_delivery_between_nodes_and_loses_nothing() {
+    redis_restart(false).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_with_its_data_pauses_delivery_between_nodes_and_loses_nothing() {
+    redis_restart(true).await
+}
+
+/// The README's promise for a Redis outage: sends go on and answer at once, delivery on one
+/// node goes on, `/readyz` says degraded, and what crossed nodes while Redis was away arrives,
+/// in order, once it is back (restarted empty, or with its data); then everything is as before.
+async fn redis_restart(persistent: bool) {
+    let mut redis = OwnRedis::start_with(persistent);
+    let url = redis.url();
+    let a = TestApp::spawn_with(B, |o| o.redis_url = Some(url)).await;
+    let b = a.spawn_node().await;
+    let x = a.register("rrx").await;
+    let y = a.register("rry").await;
+    a.befriend(&x, &y).await;
+    let mut y_on_b = b.ws(&y.token).await;
+    let y2 = a.login(&y).await;
+    let mut y_on_a = a.ws(&y2).await;
+    a.wait_elsewhere(&y).await;
+    let (s, body) = a.send(&x, &y, "before").await;
+    ok_data(s, &body);
+    assert_eq!(y_on_b.recv().await["data"]["data"], "before");
+    assert_eq!(y_on_a.recv().await["data"]["data"], "before");
+
+    redis.kill();
+    let during: Vec<String> = (0..5).map(|i| format!("during{i}")).collect();
+    for text in &during {
+        let at = std::time::Instant::now();
+        let (s, body) = a.send(&x, &y, text).await;
+        ok_data(s, &body);
+        assert!(
+            at.elapsed() < Duration::from_secs(1),
+            "a send waited on Redis"
+        );
+    }
+    // The same node delivers at once.
+    assert_eq!(
+        contents(&mut y_on_a, Duration::from_millis(500)).await,
+        during
+    );
+    let mut degraded = false;
+    for _ in 0..50 {
+        let (_, body) = a.get("/readyz", None).await;
+        if body["cluster"] == "degraded" {
+            degraded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(degraded, "/readyz never said degraded");
+    y_on_b.expect_silence(300).await;
+
+    redis.restart();
+    // What waited arrives, in order, once.
+    let mut got = Vec::new();
+    while got.len() < during.len() {
+        match y_on_b.try_recv(Duration::from_secs(15)).await {
+            Some(v) => got.extend(v["data"]["data"].as_str().map(str::to_string)),
+            None => break,
+        }
+    }
+    assert_eq!(got, during);
+    // And the cluster is whole again: ready, and a new message crosses at once.
+    for node in [&a, &b] {
+        let mut ok = false;
+        for _ in 0..100 {
+            let (_, body) = node.get("/readyz", None).await;
+            if body["cluster"] == "ok" {
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(ok, "a node stayed degraded after Redis came back");
+    }
+    a.wait_elsewhere(&y).await;
+    let (s, body) = a.send(&x, &y, "after").await;
+    ok_data(s, &body);
+    assert_eq!(y_on_b.recv().await["data"]["data"], "after");
 }

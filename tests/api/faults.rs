@@ -217,31 +217,57 @@ pub(crate) async fn group_over_the_api(app: &TestApp, owner: &User, members: &[U
     ok_data(s, &body)["id"].as_i64().unwrap()
 }
 
-/// A Redis server of the test's own (no persistence), so it can be stopped and restarted empty.
-struct OwnRedis {
+/// A Redis server of the test's own, so it can be stopped and restarted: empty (no
+/// persistence), or with its data (an append-only file written at every command).
+pub(crate) struct OwnRedis {
     port: u16,
     child: Option<std::process::Child>,
+    /// The data directory when persistent.
+    dir: Option<tempfile::TempDir>,
 }
 
 impl OwnRedis {
-    fn start() -> OwnRedis {
+    pub(crate) fn start() -> OwnRedis {
+        Self::start_with(false)
+    }
+
+    pub(crate) fn start_with(persistent: bool) -> OwnRedis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut r = OwnRedis { port, child: None };
+        let dir = persistent.then(|| tempfile::tempdir().expect("tempdir"));
+        let mut r = OwnRedis {
+            port,
+            child: None,
+            dir,
+        };
         r.restart();
         r
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    fn restart(&mut self) {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+    pub(crate) fn restart(&mut self) {
+        let mut cmd = std::process::Command::new("redis-server");
+        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"]);
+        match &self.dir {
+            Some(d) => cmd
+                .args([
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                ])
+                .arg("--dir")
+                .arg(d.path()),
+            None => cmd.args(["--save", "", "--appendonly", "no"]),
+        };
+        let child = cmd
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server is installed by scripts/test.sh");
@@ -255,7 +281,7 @@ impl OwnRedis {
         panic!("redis-server did not start");
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();

@@ -22,9 +22,13 @@ use tokio_tungstenite::tungstenite::Message;
 #[derive(Parser, Debug)]
 #[command(about = "Load generator for chatd and its peers")]
 struct Args {
-    /// Server address.
+    /// Server address (set-up and the publisher's socket go here).
     #[arg(long, default_value = "127.0.0.1:7001")]
     server: SocketAddr,
+    /// Other nodes of the same chatd service (repeatable): connection `i` goes to the `i`th of
+    /// `server` and these, in turn, so a group's members are spread over every node.
+    #[arg(long = "node")]
+    nodes: Vec<SocketAddr>,
     /// Speak to a peer server (uid tokens, membership in the query) instead of chatd.
     #[arg(long)]
     peer: bool,
@@ -105,7 +109,10 @@ fn bar(len: u64, msg: &str) -> ProgressBar {
 async fn open_all(args: &Args, paths: Vec<String>) -> Result<(Vec<Conn>, Vec<u32>, f64)> {
     let b = bar(paths.len() as u64, "connecting");
     let started = Instant::now();
-    let server = args.server;
+    let servers: Vec<SocketAddr> = std::iter::once(args.server)
+        .chain(args.nodes.iter().copied())
+        .collect();
+    let servers = &servers;
     let sources = args.sources;
     let results: Vec<Result<(Conn, u32)>> =
         futures_util::stream::iter(paths.into_iter().enumerate())
@@ -113,6 +120,7 @@ async fn open_all(args: &Args, paths: Vec<String>) -> Result<(Vec<Conn>, Vec<u32
                 let b = b.clone();
                 async move {
                     let t = Instant::now();
+                    let server = servers[i % servers.len()];
                     let ws = connect(server, &p, source(i, sources)).await?;
                     b.inc(1);
                     Ok((ws, t.elapsed().as_micros() as u32))
