@@ -2,7 +2,8 @@
 # usage: scripts/bench-nodes.sh <nodes 1|2> <label>
 set -u
 N=$1; LABEL=$2
-BIN=/work/main/target/release
+cd "$(dirname "$0")/.."
+BIN=${BIN:-target/release}
 DB=${DB:-postgres://postgres@127.0.0.1:5432/chatd_bench}
 PREFIX=${PREFIX:-bench:}
 pids=()
