@@ -117,6 +117,16 @@ impl UserPositions {
         st.behind.extend(behind.into_iter().map(Arc::from));
     }
 
+    /// Reads which of `user`'s conversations have a backlog (messages since `since` above the
+    /// position) and makes them behind ([`UserPositions::known`]). On a store error nothing
+    /// moves until a replay: repeats at worst, never a loss.
+    pub async fn learn(&self, store: &chatd_schema::Store, user: chatd_schema::UserId, since: i64) {
+        match store.behind_convs(user, since).await {
+            Ok(convs) => self.known(convs),
+            Err(e) => tracing::error!(user = %user, error = %e, "reading the backlog failed"),
+        }
+    }
+
     /// Deliveries may have been lost on the way here (Redis went away between nodes): nothing
     /// moves until the backlog is learned again ([`UserPositions::known`]).
     pub fn forget(&self) {

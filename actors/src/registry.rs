@@ -351,14 +351,7 @@ impl Registry {
 
     /// Returns once every group actor has fanned out everything handed to it before (shutdown).
     pub async fn settle_groups(&self) {
-        let groups: Vec<GroupRef> = self
-            .routes
-            .groups
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let groups = self.routes.live_groups();
         futures_util::future::join_all(groups.iter().map(|g| g.settle())).await;
     }
 
@@ -382,10 +375,7 @@ impl Registry {
             .map(|(u, o)| (*u, o.positions().clone()))
             .collect();
         for (user, positions) in users {
-            match self.store.behind_convs(user, since).await {
-                Ok(convs) => positions.known(convs),
-                Err(e) => tracing::error!(user = %user, error = %e, "reading the backlog failed"),
-            }
+            positions.learn(&self.store, user, since).await;
         }
     }
 
@@ -401,16 +391,7 @@ impl Registry {
     /// [`Registry::reload_group`] for every group with an actor here (after this node may have
     /// missed other nodes' changes).
     pub fn reload_groups(&self) {
-        let groups: Vec<GroupRef> = self
-            .routes
-            .groups
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .filter(|g| g.is_alive())
-            .cloned()
-            .collect();
-        for g in groups {
+        for g in self.routes.live_groups() {
             drop(g.reload());
         }
     }

@@ -53,6 +53,17 @@ impl Routes {
         self.actors.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Every live group actor here.
+    pub(crate) fn live_groups(&self) -> Vec<GroupRef> {
+        self.groups
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|g| g.is_alive())
+            .cloned()
+            .collect()
+    }
+
     pub(crate) fn groups_mut(&self) -> RwLockWriteGuard<'_, HashMap<GroupId, GroupRef>> {
         self.groups.write().unwrap_or_else(|p| p.into_inner())
     }

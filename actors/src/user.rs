@@ -88,13 +88,7 @@ impl UserActor {
         let d = &self.seed.delivery;
         let since = d.clock().now_ms() - d.offline().max_age_ms;
         let (store, user, positions) = (d.store().clone(), self.user_id, self.positions.clone());
-        tokio::spawn(async move {
-            match store.behind_convs(user, since).await {
-                Ok(convs) => positions.known(convs),
-                // Everything stays behind until a replay: repeats at worst, never a loss.
-                Err(e) => tracing::error!(user = %user, error = %e, "reading the backlog failed"),
-            }
-        });
+        tokio::spawn(async move { positions.learn(&store, user, since).await });
     }
 
     /// Writes the user's due positions, folding in sockets that just ended.

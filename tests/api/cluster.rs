@@ -2,12 +2,13 @@
 //! in this process (so a test can wait until a node has heard of a socket elsewhere); the
 //! kill -9 test runs real processes.
 
-use crate::faults::{assert_complete, group_over_the_api, queued, OwnRedis};
+use crate::faults::{
+    assert_complete, group_over_the_api, live_reader, queued, somewhere_in, OwnRedis,
+};
 use crate::groups::gsend;
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::time::Duration;
 
 const B: Backend = Backend::PgRedis;
@@ -223,31 +224,13 @@ async fn kill_9_of_a_node_loses_no_acknowledged_message() {
         .map(|m| (m, &b))
         .chain(on_a.iter().map(|m| (m, &a)))
     {
-        let mut ws = node.ws(&m.token).await;
-        let (s, body) = node
-            .post("/api/chat/chatGetmessageOffLine", Some(&m.token), &[])
-            .await;
-        ok_data(s, &body);
-        readers.push(tokio::spawn(async move {
-            let mut live = HashSet::new();
-            while let Some(v) = ws.try_recv(Duration::from_secs(10)).await {
-                if let Some(c) = v["data"]["data"].as_str() {
-                    live.insert(c.to_string());
-                }
-            }
-            live
-        }));
+        readers.push(live_reader(node, m).await);
     }
     // The directory has to reach node A (a process: no state to look at).
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let b_pid = b.process.as_ref().and_then(|p| p.id()).expect("pid");
-    let kill_after = 300
-        + (std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos() as usize
-            % 400);
+    let kill_after = somewhere_in(300..700);
     let mut ws = a.ws(&owner.token).await;
     const WINDOW: usize = 16;
     let frame = |i: usize| {

@@ -160,28 +160,9 @@ async fn kill_9_mid_stream_loses_no_acknowledged_group_message(b: Backend) {
     let (online, offline) = members.split_at(4);
     let mut readers = Vec::new();
     for m in online {
-        let mut ws = app.ws(&m.token).await;
-        // Caught up first (the group's notices), so live delivery moves positions.
-        let (s, body) = app
-            .post("/api/chat/chatGetmessageOffLine", Some(&m.token), &[])
-            .await;
-        ok_data(s, &body);
-        readers.push(tokio::spawn(async move {
-            let mut live = HashSet::new();
-            while let Some(v) = ws.try_recv(Duration::from_secs(10)).await {
-                if let Some(c) = v["data"]["data"].as_str() {
-                    live.insert(c.to_string());
-                }
-            }
-            live
-        }));
+        readers.push(live_reader(&app, m).await);
     }
-    let stop_after = 300
-        + (std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos() as usize
-            % 400);
+    let stop_after = somewhere_in(300..700);
     let acked = stream_and_stop(&mut app, &owner, gid, "k", stop_after, 1000, Stop::Kill).await;
     app.wait_killed().await;
     let mut lives = Vec::new();
@@ -197,6 +178,38 @@ async fn kill_9_mid_stream_loses_no_acknowledged_group_message(b: Backend) {
         let queue = queued(&app, m, "k").await;
         assert_complete("online member", &acked, &queue, live);
     }
+}
+
+/// Connects `m` to `app`, catches it up (the group's notices, so live delivery moves positions)
+/// and reads what arrives live until 10 s of quiet or the socket ends; the task's answer is the
+/// contents it got.
+pub(crate) async fn live_reader(
+    app: &TestApp,
+    m: &User,
+) -> tokio::task::JoinHandle<HashSet<String>> {
+    let mut ws = app.ws(&m.token).await;
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&m.token), &[])
+        .await;
+    ok_data(s, &body);
+    tokio::spawn(async move {
+        let mut live = HashSet::new();
+        while let Some(v) = ws.try_recv(Duration::from_secs(10)).await {
+            if let Some(c) = v["data"]["data"].as_str() {
+                live.insert(c.to_string());
+            }
+        }
+        live
+    })
+}
+
+/// A point in `range` that changes from run to run (where a fault test strikes).
+pub(crate) fn somewhere_in(range: std::ops::Range<usize>) -> usize {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as usize)
+        .unwrap_or(0);
+    range.start + nanos % (range.end - range.start).max(1)
 }
 
 /// A group of `owner` and `members` made as a client app would (no store access: the server is
