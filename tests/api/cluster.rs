@@ -204,6 +204,88 @@ async fn login_limits_are_shared_by_the_nodes() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitor_limits_are_shared_by_the_nodes() {
+    use crate::visitors::{device, register_visitor, sign, visitor_call};
+    let a = TestApp::spawn(B).await;
+    let b = a.spawn_node().await;
+    // Both nodes' clocks a second into the same hour, so the five requests share a window.
+    let target = (a.clock.now_ms() / 3_600_000 + 1) * 3_600_000 + 1_000;
+    for node in [&a, &b] {
+        node.clock.advance(target - node.clock.now_ms());
+    }
+    let dev = device();
+    // Alternate nodes: if each counted alone, neither would reach the limit of five.
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        register_visitor(node, &dev).await;
+    }
+    for node in [&a, &b] {
+        let ts = node.clock.now_ms().to_string();
+        let (s, r) = visitor_call(
+            node,
+            "/api/visitorRegister",
+            Some(&sign(&dev, &ts)),
+            json!({"deviceId": dev, "timestamp": ts}),
+        )
+        .await;
+        fail(s, &r, StatusCode::TOO_MANY_REQUESTS);
+    }
+    // Another device is unaffected on either node.
+    register_visitor(&b, &device()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dissolution_through_one_node_holds_on_the_others_at_once() {
+    let a = TestApp::spawn(B).await;
+    let b = a.spawn_node().await;
+    let c = a.spawn_node().await;
+    let owner = a.register("cdo").await;
+    let m1 = a.register("cd1").await;
+    let m2 = a.register("cd2").await;
+    let gid = group_over_the_api(&a, &owner, &[m1.clone(), m2.clone()]).await;
+    let mut m1_ws = c.ws(&m1.token).await;
+    let mut m2_ws = a.ws(&m2.token).await;
+    b.wait_elsewhere(&m1).await;
+    b.wait_elsewhere(&m2).await;
+    // Warm node A's group actor and send checks.
+    let (s, body) = gsend(&a, &m1, gid, "before").await;
+    ok_data(s, &body);
+    contents(&mut m1_ws, Duration::from_millis(500)).await;
+    contents(&mut m2_ws, Duration::from_millis(300)).await;
+
+    // The owner dissolves through node B: members on A and C are told...
+    let (s, body) = b
+        .post(
+            "/api/chat/groupDeleteOrQuit",
+            Some(&owner.token),
+            &[("id", &gid.to_string())],
+        )
+        .await;
+    ok_data(s, &body);
+    for ws in [&mut m1_ws, &mut m2_ws] {
+        let notice = loop {
+            let v = ws.recv().await;
+            if v["data"]["actionType"].is_string() {
+                break v;
+            }
+        };
+        assert_eq!(notice["data"]["actionType"], "dissolve");
+    }
+    // ...and the group is gone on every node at once.
+    for node in [&a, &c] {
+        let (s, body) = gsend(node, &m1, gid, "anyone?").await;
+        fail(s, &body, StatusCode::NOT_FOUND);
+        let (s, body) = node
+            .get(&format!("/api/chat/groupinfo/{gid}"), Some(&m2.token))
+            .await;
+        fail(s, &body, StatusCode::NOT_FOUND);
+    }
+    assert!(contents(&mut m1_ws, Duration::from_millis(500))
+        .await
+        .is_empty());
+}
+
 /// kill -9 of the node holding half the members' sockets in the middle of a 1,000-message
 /// group stream sent through the other node: every acknowledged message reaches every member
 /// (live, or from the offline queue on whichever node they reconnect to), none twice in a queue.
