@@ -12,9 +12,9 @@ use chatd_schema::{Store, UserId};
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::positions::OfflineConfig;
+use crate::positions::{OfflineConfig, UserPositions};
 use crate::registry::Routes;
-use crate::remote::{Batch, Forwards, Remote};
+use crate::remote::{Arrival, Batch, Forwards, Presence, Remote};
 use crate::wire::push::Push;
 
 /// One user a push is for.
@@ -141,10 +141,28 @@ impl Delivery {
         }
     }
 
-    /// Tells the cluster that `user`'s first socket here opened or their last one closed.
-    pub(crate) fn presence(&self, user: UserId, here: bool) {
+    /// Tells the cluster that `user`'s first socket here opened: until every node knows, their
+    /// positions stand still ([`UserPositions::await_peers`]).
+    pub(crate) fn arrived(&self, user: UserId, positions: &Arc<UserPositions>) {
         if let Some(remote) = &self.remote {
-            remote.presence(user, here);
+            let epoch = positions.await_peers();
+            remote.presence(Presence {
+                user,
+                arrival: Some(Arrival {
+                    positions: positions.clone(),
+                    epoch,
+                }),
+            });
+        }
+    }
+
+    /// Tells the cluster that `user`'s last socket here closed.
+    pub(crate) fn left(&self, user: UserId) {
+        if let Some(remote) = &self.remote {
+            remote.presence(Presence {
+                user,
+                arrival: None,
+            });
         }
     }
 

@@ -20,6 +20,11 @@
 //! there do not move its position (the messages below them have not been sent) until a replay
 //! or a dropping pull has sent the backlog ([`UserPositions::caught_up`]). Until the backlog is
 //! known (just after the first socket connects) every conversation counts as behind.
+//!
+//! With several nodes, a message another node routed before it heard that the user is here was
+//! not sent to this node, yet later ones are: nothing moves until every node has acknowledged the
+//! user's arrival and the backlog was learned after that ([`UserPositions::await_peers`],
+//! [`UserPositions::confirm`]), so such a message is counted in the backlog.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -96,6 +101,17 @@ struct State {
     behind: HashSet<Arc<str>>,
     /// Positions to write, per conversation.
     due: HashMap<Arc<str>, i64>,
+    /// Other nodes may not know yet that the user is here: the epoch of the arrival waiting for
+    /// their acknowledgement ([`UserPositions::await_peers`]).
+    awaiting: Option<u64>,
+    epochs: u64,
+}
+
+impl State {
+    /// Whether live pushes in `conv` may move its position.
+    fn moving(&self, conv: &Arc<str>) -> bool {
+        self.known && self.awaiting.is_none() && !self.behind.contains(conv)
+    }
 }
 
 /// One connected user's positions: shared by the user's actor, the published socket list (the
@@ -124,6 +140,50 @@ impl UserPositions {
         match store.behind_convs(user, since).await {
             Ok(convs) => self.known(convs),
             Err(e) => tracing::error!(user = %user, error = %e, "reading the backlog failed"),
+        }
+    }
+
+    /// The user just arrived on this node and other nodes may still route without them: nothing
+    /// moves until [`UserPositions::confirm`] with the epoch returned here.
+    pub fn await_peers(&self) -> u64 {
+        let mut st = self.lock();
+        st.epochs += 1;
+        st.awaiting = Some(st.epochs);
+        st.epochs
+    }
+
+    /// The arrival still waiting for other nodes, if any.
+    pub fn awaiting_peers(&self) -> Option<u64> {
+        self.lock().awaiting
+    }
+
+    /// Every node has acknowledged the arrival of `epoch`: learns the backlog now (a message
+    /// routed without this node was stored before, so it is counted) and lets positions move.
+    /// A later arrival (a new epoch) still waits for its own acknowledgement. On a store error
+    /// nothing moves until the next confirmation or a replay.
+    pub async fn confirm(
+        &self,
+        store: &chatd_schema::Store,
+        user: chatd_schema::UserId,
+        since: i64,
+        epoch: u64,
+    ) {
+        if self.awaiting_peers() != Some(epoch) {
+            return;
+        }
+        match store.behind_convs(user, since).await {
+            Ok(convs) => self.confirmed(epoch, convs),
+            Err(e) => tracing::error!(user = %user, error = %e, "reading the backlog failed"),
+        }
+    }
+
+    /// [`UserPositions::confirm`] once the backlog was read: these conversations are behind.
+    pub fn confirmed(&self, epoch: u64, behind: Vec<String>) {
+        let mut st = self.lock();
+        st.known = true;
+        st.behind.extend(behind.into_iter().map(Arc::from));
+        if st.awaiting == Some(epoch) {
+            st.awaiting = None;
         }
     }
 
@@ -169,7 +229,7 @@ impl UserPositions {
         }
         for t in open.iter().chain(&closed) {
             for (conv, seq) in &t.sent {
-                if !st.known || st.behind.contains(conv) {
+                if !st.moving(conv) {
                     continue;
                 }
                 let due = st.due.entry(conv.clone()).or_insert(*seq);
@@ -311,6 +371,27 @@ mod tests {
         assert!(due(&p, vec![taken(&[("g:1", 40)], &[])], vec![]).is_empty());
         p.caught_up(&[("g:1".to_string(), 38)], false);
         assert_eq!(due(&p, vec![], vec![]), [("g:1".to_string(), 38)]);
+    }
+
+    #[test]
+    fn nothing_moves_until_other_nodes_know_of_the_latest_arrival() {
+        let p = UserPositions::default();
+        p.known(vec![]);
+        let first = p.await_peers();
+        // A replay does not open the gate: other nodes may still route without this one.
+        p.caught_up(&[], true);
+        assert!(due(&p, vec![taken(&[("g:1", 5)], &[])], vec![]).is_empty());
+        // The user left and came back before the first arrival was acknowledged.
+        let second = p.await_peers();
+        p.confirmed(first, vec![]);
+        assert!(due(&p, vec![taken(&[("g:1", 6)], &[])], vec![]).is_empty());
+        assert_eq!(p.awaiting_peers(), Some(second));
+        // Confirmed after the second: what the backlog held then stays behind, the rest moves.
+        p.confirmed(second, vec!["g:2".to_string()]);
+        assert_eq!(
+            due(&p, vec![taken(&[("g:1", 7), ("g:2", 9)], &[])], vec![]),
+            [("g:1".to_string(), 7)]
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::group::{FanoutConfig, GroupActor, GroupRef};
 use crate::online::{Online, SocketHandle};
 use crate::outbox::Outbox;
 use crate::positions::{OfflineConfig, UserPositions, FLUSH_EVERY};
-use crate::remote::Remote;
+use crate::remote::{Arrival, Remote};
 use crate::socket::{Conn, Upgraded};
 use crate::user::{AddSocket, Close, ReplaySlot, TakeReplaySlot, UserActor, UserSeed};
 
@@ -91,14 +91,19 @@ impl Message<Publish> for RegistryActor {
             return;
         }
         let mut users = self.routes.users_mut();
-        let (was, now) = if online.is_empty() {
-            (users.remove(&user).is_some(), false)
+        if online.is_empty() {
+            let was = users.remove(&user).is_some();
+            drop(users);
+            if was {
+                self.delivery.left(user);
+            }
         } else {
-            (users.insert(user, online).is_some(), true)
-        };
-        drop(users);
-        if was != now {
-            self.delivery.presence(user, now);
+            if !users.contains_key(&user) {
+                // Before the flusher can see the new sockets: their pushes must not move
+                // positions until every node knows the user is here.
+                self.delivery.arrived(user, online.positions());
+            }
+            users.insert(user, online);
         }
     }
 }
@@ -115,7 +120,7 @@ impl Message<RetireUser> for RegistryActor {
             actors.remove(&user);
             drop(actors);
             if self.routes.users_mut().remove(&user).is_some() {
-                self.delivery.presence(user, false);
+                self.delivery.left(user);
             }
         }
     }
@@ -376,6 +381,35 @@ impl Registry {
             .collect();
         for (user, positions) in users {
             positions.learn(&self.store, user, since).await;
+        }
+    }
+
+    /// Connected users whose arrival here other nodes may not know of yet.
+    pub fn arrivals_waiting(&self) -> Vec<(UserId, Arrival)> {
+        self.routes
+            .users()
+            .iter()
+            .filter_map(|(u, o)| {
+                let positions = o.positions();
+                positions.awaiting_peers().map(|epoch| {
+                    (
+                        *u,
+                        Arrival {
+                            positions: positions.clone(),
+                            epoch,
+                        },
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Every node knows of these arrivals: learns each user's backlog (messages since `since`)
+    /// and lets their positions move ([`UserPositions::confirm`]). Does not wait.
+    pub fn confirm_arrivals(&self, arrivals: Vec<(UserId, Arrival)>, since: i64) {
+        for (user, a) in arrivals {
+            let store = self.store.clone();
+            tokio::spawn(async move { a.positions.confirm(&store, user, since, a.epoch).await });
         }
     }
 

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use chatd_schema::UserId;
 
 use crate::delivery::Target;
-use crate::positions::Pos;
+use crate::positions::{Pos, UserPositions};
 use crate::wire::frames::Dialect;
 use crate::wire::push::Push;
 
@@ -40,9 +40,22 @@ pub struct Outgoing {
 pub struct Queues {
     /// Deliveries for other nodes, bounded.
     pub deliveries: mpsc::Receiver<Outgoing>,
-    /// A user's first socket here opened (`true`) or their last one closed (`false`). Never
-    /// dropped: one item per connect or disconnect, in order.
-    pub presence: mpsc::UnboundedReceiver<(UserId, bool)>,
+    /// Users' first sockets here opening and last ones closing. Never dropped: one item per
+    /// connect or disconnect, in order.
+    pub presence: mpsc::UnboundedReceiver<Presence>,
+}
+
+/// A user's first socket here opened (with their arrival to confirm once every node knows), or
+/// their last one closed (`arrival` is `None`).
+pub struct Presence {
+    pub user: UserId,
+    pub arrival: Option<Arrival>,
+}
+
+/// Positions waiting for every node to hear of an arrival ([`UserPositions::await_peers`]).
+pub struct Arrival {
+    pub positions: Arc<UserPositions>,
+    pub epoch: u64,
 }
 
 /// Which other nodes hold sockets of which users. Most users are on one node at most.
@@ -108,7 +121,7 @@ impl Directory {
 pub struct Remote {
     pub directory: Directory,
     out: mpsc::Sender<Outgoing>,
-    presence: mpsc::UnboundedSender<(UserId, bool)>,
+    presence: mpsc::UnboundedSender<Presence>,
     /// Items refused because the queue was full (Redis far behind or away for long).
     dropped: AtomicU64,
 }
@@ -131,9 +144,9 @@ impl Remote {
         (Arc::new(remote), queues)
     }
 
-    pub(crate) fn presence(&self, user: UserId, here: bool) {
+    pub(crate) fn presence(&self, p: Presence) {
         // Fails only once the cluster module is gone (shutdown): nobody to tell.
-        let _ = self.presence.send((user, here));
+        let _ = self.presence.send(p);
     }
 
     /// Queues `item`; never waits. A full queue drops it: what it carried is in history, so a

@@ -86,6 +86,11 @@ impl UserActor {
         }
         self.loaded = true;
         let d = &self.seed.delivery;
+        if d.remote().is_some() {
+            // Several nodes: learned once every node knows the user is here
+            // (`UserPositions::confirm`, from the cluster module).
+            return;
+        }
         let since = d.clock().now_ms() - d.offline().max_age_ms;
         let (store, user, positions) = (d.store().clone(), self.user_id, self.positions.clone());
         tokio::spawn(async move { positions.learn(&store, user, since).await });

@@ -28,6 +28,8 @@ pub(super) enum Event {
     Gone(NodeId),
     /// A node rewrote its directory set: re-read it.
     Reload(NodeId),
+    /// A node dropped live deliveries (its queue was full): positions must be learned again.
+    Lost(NodeId),
     Invalidate {
         from: NodeId,
         id: u64,
@@ -47,9 +49,11 @@ impl Event {
             }
             Event::Gone(node) => format!("x {node}"),
             Event::Reload(node) => format!("r {node}"),
+            Event::Lost(node) => format!("l {node}"),
             Event::Invalidate { from, id, scope } => match scope {
                 Scope::Facts => format!("i {from} {id} *"),
                 Scope::Group(g) => format!("i {from} {id} {}", g.0),
+                Scope::Nothing => format!("i {from} {id} -"),
             },
             Event::Ack { to, id } => format!("a {to} {id}"),
         }
@@ -67,10 +71,12 @@ impl Event {
             },
             "x" => Event::Gone(node),
             "r" => Event::Reload(node),
+            "l" => Event::Lost(node),
             "i" => {
                 let id = it.next()?.parse().ok()?;
                 let scope = match it.next()? {
                     "*" => Scope::Facts,
+                    "-" => Scope::Nothing,
                     g => Scope::Group(GroupId(g.parse().ok()?)),
                 };
                 Event::Invalidate {
@@ -143,12 +149,15 @@ async fn handle(c: &Arc<Cluster>, registry: &Registry, store: &Store, e: Event) 
             c.directory().set(&node, user, here);
         }
         Event::Gone(node) if node != c.node => c.directory().drop_node(&node),
-        Event::Reload(node) if node != c.node => {
-            let c = c.clone();
-            tokio::spawn(async move { reload_node(&c, &node).await });
+        // Before the next event: a barrier acknowledged after it means the set was applied.
+        Event::Reload(node) if node != c.node => reload_node(c, &node).await,
+        Event::Lost(node) if node != c.node => {
+            registry.forget_positions();
+            let (registry, since) = (registry.clone(), (c.backlog_since)());
+            tokio::spawn(async move { registry.recheck_backlogs(since).await });
         }
         Event::Invalidate { from, id, scope } => {
-            if from != c.node {
+            if from != c.node && scope != Scope::Nothing {
                 // Before the acknowledgement: a send checked after it reads the store, and a
                 // message handed to the group's actor after it sees the new member list.
                 store.invalidate();
@@ -211,6 +220,7 @@ mod tests {
             },
             Event::Gone(n.clone()),
             Event::Reload(n.clone()),
+            Event::Lost(n.clone()),
             Event::Invalidate {
                 from: n.clone(),
                 id: 3,
@@ -220,6 +230,11 @@ mod tests {
                 from: n.clone(),
                 id: 4,
                 scope: Scope::Group(GroupId(12)),
+            },
+            Event::Invalidate {
+                from: n.clone(),
+                id: 5,
+                scope: Scope::Nothing,
             },
             Event::Ack {
                 to: n.clone(),

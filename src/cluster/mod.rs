@@ -46,6 +46,9 @@ pub enum Scope {
     Facts,
     /// The same, and the group's member list.
     Group(GroupId),
+    /// Nothing: a barrier. Acknowledged once a node has applied every directory change
+    /// published before it.
+    Nothing,
 }
 
 /// Invalidations waiting for acknowledgements: how many came, how many are needed (known once
@@ -130,7 +133,11 @@ impl Cluster {
         self.beat(&registry).await;
         streams::create_group(self).await;
         tokio::spawn(node::heartbeat(self.clone(), registry.clone()));
-        tokio::spawn(node::presence(self.clone(), queues.presence));
+        tokio::spawn(node::presence(
+            self.clone(),
+            registry.clone(),
+            queues.presence,
+        ));
         tokio::spawn(bus::subscribe(self.clone(), registry, store));
         tokio::spawn(streams::pump(self.clone(), queues.deliveries));
         tokio::spawn(streams::read(self.clone(), delivery));
@@ -165,8 +172,9 @@ impl Cluster {
 
     /// Tells every node to forget `scope` and waits until each has (or [`ACK_WAIT`] passed).
     /// Without Redis nobody can be told: the other nodes, cut off too, distrust their caches
-    /// until they hear the bus again (and then forget everything).
-    pub async fn invalidate(&self, scope: Scope) {
+    /// until they hear the bus again (and then forget everything). False when it could not be
+    /// published.
+    pub async fn invalidate(&self, scope: Scope) -> bool {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (done, acked) = oneshot::channel();
         self.lock_pending().insert(
@@ -200,9 +208,10 @@ impl Cluster {
                     tracing::warn!("a node did not acknowledge an invalidation in time");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "invalidation not published (Redis)"),
+            Err(ref e) => tracing::warn!(error = %e, "invalidation not published (Redis)"),
         }
         self.lock_pending().remove(&id);
+        sent.is_ok()
     }
 
     fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {

@@ -1,7 +1,7 @@
 //! A node's liveness and its part of the directory: the heartbeat, writing which users have
 //! sockets here, reaping nodes whose heartbeat expired, and leaving cleanly.
 
-use chatd_actors::remote::NodeId;
+use chatd_actors::remote::{Arrival, NodeId, Presence};
 use chatd_actors::Registry;
 use chatd_schema::UserId;
 use redis::AsyncCommands;
@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::bus::Event;
 use super::streams;
-use super::Cluster;
+use super::{Cluster, Scope};
 
 /// A node whose heartbeat is older than this is gone.
 const TTL_SECS: u64 = 10;
@@ -63,8 +63,26 @@ pub(super) async fn beat(c: &Cluster, registry: &Registry) {
         c.note(&r);
         if r.is_err() {
             c.dir_dirty.store(true, Ordering::Release);
+            return;
         }
+        // Arrivals whose own announcement failed are in the set now.
+        confirm_when_known(c, registry, registry.arrivals_waiting()).await;
     }
+}
+
+/// Waits until every node has applied the directory changes published so far (a barrier), then
+/// confirms `arrivals`: their backlogs are learned now, so a message another node routed
+/// before it knew of the user is counted there, and their positions may move. If the barrier
+/// cannot be published, the next heartbeat rewrites the set and tries again.
+async fn confirm_when_known(c: &Cluster, registry: &Registry, arrivals: Vec<(UserId, Arrival)>) {
+    if arrivals.is_empty() {
+        return;
+    }
+    if !c.invalidate(Scope::Nothing).await {
+        c.dir_dirty.store(true, Ordering::Release);
+        return;
+    }
+    registry.confirm_arrivals(arrivals, (c.backlog_since)());
 }
 
 /// Every [`BEAT`]: the heartbeat, then a look for nodes whose heartbeat expired.
@@ -78,13 +96,20 @@ pub(super) async fn heartbeat(c: Arc<Cluster>, registry: Registry) {
     }
 }
 
-/// Writes this node's directory set as users come and go, in order, a batch at a time.
-pub(super) async fn presence(c: Arc<Cluster>, mut rx: mpsc::UnboundedReceiver<(UserId, bool)>) {
+/// Writes this node's directory set as users come and go, in order, a batch at a time, then
+/// confirms the batch's arrivals once every node has heard of them.
+pub(super) async fn presence(
+    c: Arc<Cluster>,
+    registry: Registry,
+    mut rx: mpsc::UnboundedReceiver<Presence>,
+) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, 512).await > 0 {
         let key = c.dir_key(&c.node);
         let mut pipe = redis::pipe();
-        for (user, here) in batch.drain(..) {
+        let mut arrivals = Vec::new();
+        for Presence { user, arrival } in batch.drain(..) {
+            let here = arrival.is_some();
             if here {
                 pipe.sadd(&key, user.0).ignore();
             } else {
@@ -96,14 +121,19 @@ pub(super) async fn presence(c: Arc<Cluster>, mut rx: mpsc::UnboundedReceiver<(U
                 here,
             };
             pipe.publish(c.bus(), e.encode()).ignore();
+            arrivals.extend(arrival.map(|a| (user, a)));
         }
         let mut conn = c.conn.clone();
         let r: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
         c.note(&r);
-        if let Err(e) = r {
-            // The next good heartbeat writes the set whole and has every node re-read it.
-            tracing::warn!(error = %e, "directory write failed (Redis)");
-            c.dir_dirty.store(true, Ordering::Release);
+        match r {
+            Ok(()) => confirm_when_known(&c, &registry, arrivals).await,
+            Err(e) => {
+                // The next good heartbeat writes the set whole, has every node re-read it and
+                // confirms the arrivals still waiting.
+                tracing::warn!(error = %e, "directory write failed (Redis)");
+                c.dir_dirty.store(true, Ordering::Release);
+            }
         }
     }
 }

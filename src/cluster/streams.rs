@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+use super::bus::Event;
 use super::Cluster;
 
 pub(super) const GROUP: &str = "chatd";
@@ -46,7 +47,9 @@ pub(super) async fn create_group(c: &Cluster) {
 /// Appends what the core queued for other nodes: per round, one entry per node.
 pub(super) async fn pump(c: Arc<Cluster>, mut rx: mpsc::Receiver<Outgoing>) {
     let mut items = Vec::with_capacity(ROUND);
+    let mut reported = 0;
     while rx.recv_many(&mut items, ROUND).await > 0 {
+        report_drops(&c, &mut reported).await;
         let mut per_node: Vec<(NodeId, Batch)> = Vec::new();
         for Outgoing { node, mut batch } in items.drain(..) {
             match per_node.iter_mut().find(|(n, _)| *n == node) {
@@ -79,6 +82,24 @@ pub(super) async fn pump(c: Arc<Cluster>, mut rx: mpsc::Receiver<Outgoing>) {
                 }
             }
         }
+    }
+}
+
+/// The queue was full and live deliveries were dropped: every node learns its users' backlogs
+/// again before their positions move on (a dropped message is above its recipients' positions
+/// and must stay below what later ones move them to).
+async fn report_drops(c: &Cluster, reported: &mut u64) {
+    let dropped = c.remote.dropped();
+    if dropped == *reported {
+        return;
+    }
+    let mut conn = c.conn.clone();
+    let r: redis::RedisResult<()> = conn
+        .publish(c.bus(), Event::Lost(c.node.clone()).encode())
+        .await;
+    c.note(&r);
+    if r.is_ok() {
+        *reported = dropped;
     }
 }
 

@@ -286,6 +286,56 @@ async fn a_dissolution_through_one_node_holds_on_the_others_at_once() {
         .is_empty());
 }
 
+/// A user who connects to one node while another node is sending to them: a message that node
+/// routed before it heard of the arrival is not sent live, and must not be passed over by the
+/// position the later live ones move. Every acknowledged message is received live or is in the
+/// offline queue, over several arrivals during the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrivals_on_one_node_miss_nothing_another_node_sends_meanwhile() {
+    use std::collections::HashSet;
+    // The sender's budget is not what this tests.
+    let a = TestApp::spawn_with(B, |o| o.ws_frames_per_sec = Some(100_000)).await;
+    let b = a.spawn_node().await;
+    let x = a.register("cax").await;
+    let u = a.register("cau").await;
+    a.befriend(&x, &u).await;
+    let sender = async {
+        let mut acked = Vec::new();
+        for i in 0..400 {
+            let text = format!("arr{i}");
+            let (s, _) = a.send(&x, &u, &text).await;
+            if s.is_success() {
+                acked.push(text);
+            }
+        }
+        acked
+    };
+    let arrivals = async {
+        let mut live = HashSet::new();
+        for _ in 0..8 {
+            let mut ws = b.ws(&u.token).await;
+            let stay = tokio::time::Instant::now() + Duration::from_millis(60);
+            while let Ok(Some(v)) =
+                tokio::time::timeout_at(stay, ws.try_recv(Duration::from_secs(5))).await
+            {
+                live.extend(v["data"]["data"].as_str().map(str::to_string));
+            }
+            // Close, then read up to the server's close: whatever it wrote before is counted.
+            let _ = ws.stream.close(None).await;
+            while let Some(v) = ws.try_recv(Duration::from_secs(2)).await {
+                live.extend(v["data"]["data"].as_str().map(str::to_string));
+            }
+        }
+        live
+    };
+    let (acked, live) = tokio::join!(sender, arrivals);
+    assert!(acked.len() > 300, "most sends were acknowledged");
+    // The positions the last socket moved are written when it ends.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let queue = queued(&b, &u, "arr").await;
+    assert_complete("the arriving user", &acked, &queue, &live);
+}
+
 /// kill -9 of the node holding half the members' sockets in the middle of a 1,000-message
 /// group stream sent through the other node: every acknowledged message reaches every member
 /// (live, or from the offline queue on whichever node they reconnect to), none twice in a queue.
