@@ -24,14 +24,18 @@ pub struct Application {
 impl Application {
     /// Binds `cfg.listen` (port 0 allowed) and starts serving.
     pub async fn start(cfg: Config, clock: Clock) -> anyhow::Result<Application> {
-        let listener = TcpListener::bind(&cfg.listen).await?;
+        let listener = TcpListener::bind(&cfg.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {} (CHAT_LISTEN): {e}", cfg.listen))?;
         let addr = listener.local_addr()?;
         let (stop, stop_rx) = watch::channel(false);
         let app = build_state(cfg, clock, stop_rx.clone()).await?;
         purge_sessions(&app).await;
         tokio::spawn(housekeeping(app.clone(), stop_rx.clone()));
         let task = tokio::spawn(crate::server::serve(listener, app.clone(), stop_rx));
-        tracing::info!(%addr, backend = ?app.store.backend(), redis = app.cfg.redis_url.is_some(),
+        tracing::info!(%addr, backend = ?app.store.backend(),
+            database = %crate::config::redact_url(&app.cfg.database_url),
+            data_dir = %app.cfg.data_dir.display(), redis = app.cfg.redis_url.is_some(),
             node = app.cluster.as_ref().map(|c| c.node.to_string()), "chatd listening");
         Ok(Application {
             addr,

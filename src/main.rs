@@ -12,7 +12,9 @@ fn init_logs(json: bool) {
     if json {
         builder.json().init();
     } else {
-        builder.init();
+        // Colour codes only for a person at a terminal, not in files or a log collector.
+        use std::io::IsTerminal;
+        builder.with_ansi(std::io::stdout().is_terminal()).init();
     }
 }
 

@@ -88,7 +88,9 @@ impl AppState {
 /// Connects to Redis with short timeouts: nothing may wait long on Redis (issue 21, D3). When
 /// Redis goes away the manager reconnects in the background; calls made meanwhile fail fast.
 async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
-    let client = redis::Client::open(url)?;
+    let shown = crate::config::redact_url(url);
+    let client =
+        redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid REDIS_URL {shown}: {e}"))?;
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_response_timeout(Some(Duration::from_millis(500)))
         .set_connection_timeout(Some(Duration::from_millis(500)))
@@ -99,13 +101,36 @@ async fn connect_redis(url: &str) -> anyhow::Result<ConnectionManager> {
         ConnectionManager::new_with_config(client, config),
     )
     .await
-    .map_err(|_| anyhow::anyhow!("timed out connecting to Redis at {url}"))??;
+    .map_err(|_| anyhow::anyhow!("timed out connecting to Redis at {shown} (REDIS_URL)"))?
+    .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {shown} (REDIS_URL): {e}"))?;
     Ok(conn)
+}
+
+/// Makes sure the data directory exists and can be written (uploads and the embedded database
+/// live there), so a wrong one fails at start with its name rather than at the first upload.
+fn check_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let fail = |what: &str, e: std::io::Error| {
+        anyhow::anyhow!(
+            "the data directory {} {what}: {e} (CHAT_DATA_DIR)",
+            dir.display()
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail("cannot be created", e))?;
+    let probe = dir.join(format!(".chatd-write-check-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| fail("cannot be written", e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Connects the store (running migrations) and returns it.
 pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
-    Ok(Store::connect(&cfg.database_url).await?)
+    check_data_dir(&cfg.data_dir)?;
+    Store::connect(&cfg.database_url).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the database {} (DATABASE_URL): {e}",
+            crate::config::redact_url(&cfg.database_url)
+        )
+    })
 }
 
 /// Builds the shared state with the given clock (tests pass one they can move).

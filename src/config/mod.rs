@@ -90,6 +90,43 @@ pub enum ConfigError {
     ShortSecret(&'static str),
 }
 
+/// Accepts `postgres://`, `postgresql://`, `sqlite://` and a bare file path (no scheme); any
+/// other scheme (`mysql://`, a typo) is refused rather than taken as a file name.
+fn check_database_url(url: String) -> Result<String, ConfigError> {
+    match url.split_once("://") {
+        Some(("postgres" | "postgresql" | "sqlite", _)) | None => Ok(url),
+        Some((scheme, _)) => Err(ConfigError::Invalid(
+            "DATABASE_URL",
+            format!(
+                "{}: unsupported scheme {scheme}:// (use postgres://… or sqlite://path)",
+                redact_url(&url)
+            ),
+        )),
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{path}")
+            } else {
+                format!("{scheme}://{user}@{host}{path}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
 fn parse_offset(s: &str) -> Option<chrono::FixedOffset> {
     let s = s.trim();
     if s.eq_ignore_ascii_case("utc") || s == "Z" {
@@ -174,9 +211,10 @@ impl Config {
         let tz_text = o.timezone.unwrap_or_else(|| "+08:00".into());
         let timezone =
             parse_offset(&tz_text).ok_or(ConfigError::Invalid("CHAT_TIMEZONE", tz_text))?;
-        let database_url = o
-            .database_url
-            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("chatd.db").display()));
+        let database_url = match o.database_url.filter(|s| !s.is_empty()) {
+            Some(url) => check_database_url(url)?,
+            None => format!("sqlite://{}", data_dir.join("chatd.db").display()),
+        };
         let log_json = match o.log_format.as_deref().unwrap_or("text") {
             "text" => false,
             "json" => true,
@@ -189,11 +227,19 @@ impl Config {
             redis_url: o.redis_url.filter(|s| !s.is_empty()),
             redis_prefix: o.redis_prefix.unwrap_or_else(|| "chatd:".into()),
             env,
-            jwt_secret: o.jwt_secret.unwrap_or_else(|| DEV_JWT_SECRET.into()),
+            // An empty value (an unset variable in a compose file) means "not given".
+            jwt_secret: o
+                .jwt_secret
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| DEV_JWT_SECRET.into()),
             token_ttl_secs: o.token_ttl.unwrap_or(30 * 24 * 3600).max(60),
-            visitor_salt: o.visitor_salt.unwrap_or_else(|| DEV_VISITOR_SALT.into()),
+            visitor_salt: o
+                .visitor_salt
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| DEV_VISITOR_SALT.into()),
             visitor_app_secret: o
                 .visitor_app_secret
+                .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| DEV_VISITOR_APP_SECRET.into()),
             notification_key: o.notification_key.filter(|s| !s.is_empty()),
             public_url: o.public_url.filter(|s| !s.is_empty()),

@@ -30,7 +30,7 @@ fn production_refuses_development_secrets() {
     for (short, name) in [
         (
             Options {
-                jwt_secret: Some(String::new()),
+                jwt_secret: Some("short".into()),
                 ..o.clone()
             },
             "CHAT_JWT_SECRET",
@@ -103,4 +103,105 @@ fn parses_offsets() {
     );
     assert_eq!(parse_offset("UTC").map(|o| o.local_minus_utc()), Some(0));
     assert!(parse_offset("8").is_none());
+}
+
+#[test]
+fn database_urls_with_another_scheme_are_refused() {
+    let with = |url: &str| {
+        Config::resolve(Options {
+            database_url: Some(url.into()),
+            ..Options::default()
+        })
+    };
+    let err = with("mysql://root:hunter2@db/chat")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("DATABASE_URL") && err.contains("mysql://"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "the password is not shown: {err}");
+    for ok in [
+        "postgres://u@h/db",
+        "postgresql://u@h/db",
+        "sqlite:///tmp/x.db",
+        "data/x.db",
+    ] {
+        assert!(with(ok).is_ok(), "{ok}");
+    }
+    // Empty is unset: the embedded default.
+    let c = with("").unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.database_url.starts_with("sqlite://"));
+}
+
+#[test]
+fn passwords_in_urls_are_redacted() {
+    assert_eq!(
+        redact_url("redis://:secret@r:6379/0"),
+        "redis://:***@r:6379/0"
+    );
+    assert_eq!(
+        redact_url("postgres://chatd:pw@db:5432/chatd"),
+        "postgres://chatd:***@db:5432/chatd"
+    );
+    assert_eq!(redact_url("postgres://chatd@db/x"), "postgres://chatd@db/x");
+    assert_eq!(
+        redact_url("redis://127.0.0.1:6379"),
+        "redis://127.0.0.1:6379"
+    );
+    assert_eq!(redact_url("data/chatd.db"), "data/chatd.db");
+}
+
+#[test]
+fn empty_secrets_are_unset() {
+    let c = Config::resolve(Options {
+        jwt_secret: Some(String::new()),
+        visitor_salt: Some(String::new()),
+        visitor_app_secret: Some(String::new()),
+        ..Options::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.jwt_secret, DEV_JWT_SECRET);
+    assert_eq!(c.visitor_salt, DEV_VISITOR_SALT);
+    assert_eq!(c.visitor_app_secret, DEV_VISITOR_APP_SECRET);
+    // ...so production refuses them as it refuses the development values.
+    assert!(Config::resolve(Options {
+        env: Some("production".into()),
+        jwt_secret: Some(String::new()),
+        ..Options::default()
+    })
+    .is_err());
+}
+
+/// `chatd.example.toml` names every option (as a commented `key = value` line) and, with those
+/// lines uncommented, is a valid configuration file.
+#[test]
+fn the_example_file_names_every_option_and_parses() {
+    use clap::CommandFactory;
+    let text = include_str!("../../chatd.example.toml");
+    let settings: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| {
+            l.split_once(" = ").is_some_and(|(k, _)| {
+                !k.is_empty()
+                    && k.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
+        })
+        .collect();
+    let keys: std::collections::HashSet<&str> = settings
+        .iter()
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k))
+        .collect();
+    let parsed: Result<Options, _> = toml::from_str(&settings.join("\n"));
+    assert!(parsed.is_ok(), "the example does not parse: {parsed:?}");
+    let cmd = Cli::command();
+    let missing: Vec<&str> = cmd
+        .get_arguments()
+        .map(|a| a.get_id().as_str())
+        .filter(|id| !["config", "help", "version"].contains(id) && !keys.contains(id))
+        .collect();
+    assert!(missing.is_empty(), "chatd.example.toml lacks {missing:?}");
 }
