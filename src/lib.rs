@@ -33,6 +33,7 @@ pub mod files;
 pub mod http;
 pub mod i18n;
 pub mod limits;
+pub mod metrics;
 pub mod net;
 pub mod objects;
 pub mod ops;

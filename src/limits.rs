@@ -58,6 +58,7 @@ async fn within<T>(
         Err(_) => "timed out".to_string(),
     };
     tracing::warn!("Redis {what} {failed}; counting in the store for {REDIS_PAUSE:?}");
+    crate::metrics::redis_error("limits");
     paused_until.store(
         pause_epoch() + REDIS_PAUSE.as_millis() as u64,
         Ordering::Relaxed,

@@ -69,6 +69,12 @@ where
             hyper::header::HeaderValue::from_static("close"),
         );
     }
+    crate::metrics::http_request(
+        &method,
+        &path,
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     tracing::info!(
         target: "chatd::http",
         %method,

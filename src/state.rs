@@ -44,6 +44,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Live sockets (until their close frame is written), so shutdown can wait for them.
     pub sockets: TaskTracker,
+    /// Renders `/metrics` (the process's recorder; `None` if another was installed first).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 pub type App = Arc<AppState>;
@@ -222,5 +224,6 @@ pub async fn build_state(
         ffmpeg_slots: tokio::sync::Semaphore::new(cfg_ffmpeg_slots),
         shutdown,
         sockets: TaskTracker::new(),
+        metrics: crate::metrics::install(),
     }))
 }

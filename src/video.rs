@@ -259,12 +259,16 @@ pub async fn screenshot(shot: Shot<'_>) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::Internal(format!("cannot run {}: {e}", shot.ffmpeg)))?;
     let output = tokio::time::timeout(FFMPEG_TIMEOUT, child.wait_with_output())
         .await
-        .map_err(|_| ApiError::bad("taking the screenshot took too long", "视频截图超时"))?
+        .map_err(|_| {
+            crate::metrics::ffmpeg_run("timeout");
+            ApiError::bad("taking the screenshot took too long", "视频截图超时")
+        })?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let bytes = tokio::fs::read(shot.out)
         .await
         .ok()
         .filter(|b| output.status.success() && !b.is_empty());
+    crate::metrics::ffmpeg_run(if bytes.is_some() { "ok" } else { "failed" });
     bytes.ok_or_else(|| {
         tracing::warn!(stderr = %String::from_utf8_lossy(&output.stderr), "ffmpeg failed");
         ApiError::bad("cannot take a screenshot of this video", "无法截取该视频")

@@ -112,17 +112,29 @@ impl Delivery {
     /// Writes `outs` to the target's sockets here, and notes in `fw` the other nodes that hold
     /// sockets of the target (a pass collects them and forwards once, [`Delivery::forward`]).
     pub(crate) fn route_into(&self, t: &Target, outs: &[Arc<Push>], fw: &mut Forwards) {
-        self.routes
-            .with_online(t.user_id, |o| o.push(outs, t.exclude_sid.as_deref()));
+        let here = self
+            .routes
+            .with_online(t.user_id, |o| o.push(outs, t.exclude_sid.as_deref()))
+            .is_some();
+        let mut elsewhere = false;
         if let Some(remote) = &self.remote {
             for node in remote.directory.nodes_of(t.user_id) {
                 fw.add(node, t, outs);
+                elsewhere = true;
             }
+        }
+        let n = outs.len() as u64;
+        if here {
+            fw.live += n;
+        } else if !elsewhere {
+            fw.offline += n;
         }
     }
 
     /// Queues what `fw` collected for other nodes: one item per node.
     pub(crate) fn forward(&self, fw: Forwards) {
+        let remote_n: u64 = if fw.is_empty() { 0 } else { fw.per_node_len() };
+        crate::metrics::routed(fw.live, remote_n, fw.offline);
         if let Some(remote) = &self.remote {
             if !fw.is_empty() {
                 for item in fw.into_items() {
@@ -135,10 +147,17 @@ impl Delivery {
     /// Writes what another node forwarded to the sockets here (never forwards it again).
     /// Targets with no socket here any more need nothing: the messages are in history.
     pub fn deliver_forwarded(&self, batch: Batch) {
+        let mut live = 0;
         for (t, outs) in batch {
-            self.routes
-                .with_online(t.user_id, |o| o.push(&outs, t.exclude_sid.as_deref()));
+            if self
+                .routes
+                .with_online(t.user_id, |o| o.push(&outs, t.exclude_sid.as_deref()))
+                .is_some()
+            {
+                live += outs.len() as u64;
+            }
         }
+        crate::metrics::routed(live, 0, 0);
     }
 
     /// Tells the cluster that `user`'s first socket here opened: until every node knows, their

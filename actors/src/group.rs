@@ -245,10 +245,12 @@ impl GroupActor {
         loop {
             self.absorb();
             if self.backlog.len() > 0 {
+                let started = Instant::now();
                 match self.split_threads() {
                     Some(threads) => self.split_pass(threads).await,
                     None => self.pass().await,
                 }
+                crate::metrics::fanout_pass(started.elapsed().as_secs_f64());
                 self.backlog.trim();
                 continue;
             }

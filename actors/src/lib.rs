@@ -34,6 +34,7 @@ pub mod delivery;
 pub mod error;
 pub mod group;
 mod group_inbox;
+pub mod metrics;
 pub mod online;
 pub mod outbox;
 pub mod positions;

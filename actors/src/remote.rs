@@ -172,6 +172,10 @@ impl Remote {
 #[derive(Default)]
 pub struct Forwards {
     per_node: HashMap<NodeId, Batch>,
+    /// Messages written to sockets here, and for recipients connected nowhere, this pass (one
+    /// count per recipient and message, added to the metrics once per pass).
+    pub(crate) live: u64,
+    pub(crate) offline: u64,
 }
 
 impl Forwards {
@@ -183,6 +187,8 @@ impl Forwards {
     }
 
     pub(crate) fn merge(&mut self, other: Forwards) {
+        self.live += other.live;
+        self.offline += other.offline;
         for (node, mut batch) in other.per_node {
             self.per_node.entry(node).or_default().append(&mut batch);
         }
@@ -196,6 +202,14 @@ impl Forwards {
 
     pub fn is_empty(&self) -> bool {
         self.per_node.is_empty()
+    }
+
+    /// Messages handed to other nodes (per recipient and message).
+    pub(crate) fn per_node_len(&self) -> u64 {
+        self.per_node
+            .values()
+            .flat_map(|b| b.iter().map(|(_, outs)| outs.len() as u64))
+            .sum()
     }
 }
 

@@ -206,6 +206,7 @@ impl Socket {
         )
         .await;
         let control = Arc::new(SocketControl::default());
+        crate::metrics::socket_opened(conn.dialect);
         let handle = SocketHandle {
             conn_id: next_conn_id(),
             sid: conn.sid.clone(),
@@ -316,6 +317,7 @@ impl Socket {
         match msg {
             Some(Ok(Message::Text(text))) => {
                 self.last_seen = Instant::now();
+                crate::metrics::frame_in(self.conn.dialect);
                 let frame = ClientFrame::parse(text.as_str());
                 let answer = if !cfg.budget.take(user) {
                     now(match self.conn.dialect {
@@ -359,6 +361,7 @@ impl Socket {
     /// what it was handed and what it never wrote (for its user's positions), then writes the
     /// close frame off the actor.
     pub fn end(self, code: Option<u16>, cfg: &SocketConfig) -> Taken {
+        crate::metrics::socket_closed(self.handle.dialect, code);
         let outbox = self.handle.outbox.clone();
         let taken = outbox.close();
         // The guard (connection place, shutdown token) goes with the last write.

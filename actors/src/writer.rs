@@ -184,7 +184,9 @@ async fn write_batch(
         return;
     }
     {
+        let started = std::time::Instant::now();
         let results = store_batch(store, msgs).await;
+        crate::metrics::write_batch(msgs.len(), started.elapsed().as_secs_f64());
         msgs.clear();
         let now = clock.now_ms();
         let mut replies = Vec::with_capacity(jobs.len());

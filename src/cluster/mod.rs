@@ -164,6 +164,9 @@ impl Cluster {
 
     fn note<T>(&self, r: &redis::RedisResult<T>) {
         self.redis_up.store(r.is_ok(), Ordering::Release);
+        if r.is_err() {
+            crate::metrics::redis_error("cluster");
+        }
     }
 
     pub fn directory(&self) -> &chatd_actors::remote::Directory {

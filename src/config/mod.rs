@@ -62,6 +62,8 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` is believed (SPEC §9.21, SECURITY.md).
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub socket_queue_bytes: usize,
+    /// Bearer token `/metrics` requires, when set.
+    pub metrics_token: Option<String>,
     pub log_json: bool,
 }
 
@@ -293,6 +295,7 @@ impl Config {
             ffmpeg_concurrency: o.ffmpeg_concurrency.unwrap_or_else(cores).max(1),
             trusted_proxies: parse_cidrs(o.trusted_proxies.as_deref().unwrap_or(""))?,
             socket_queue_bytes: o.socket_queue_bytes.unwrap_or(4 << 20).max(64 * 1024),
+            metrics_token: o.metrics_token.filter(|s| !s.is_empty()),
             log_json,
         };
         if cfg.env == Env::Production {

@@ -196,6 +196,15 @@ pub struct Options {
     /// too slow (1013) [default: 4194304]
     #[arg(long, global = true, env = "CHAT_SOCKET_QUEUE_BYTES")]
     pub socket_queue_bytes: Option<usize>,
+    /// Bearer token `GET /metrics` requires; unset: /metrics is open (it shows counts only, no
+    /// user data) [default: none]
+    #[arg(
+        long,
+        global = true,
+        env = "CHAT_METRICS_TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
     /// Log format: text or json [default: text]
     #[arg(long, global = true, env = "CHAT_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -253,6 +262,7 @@ impl Options {
             ffmpeg_concurrency,
             trusted_proxies,
             socket_queue_bytes,
+            metrics_token,
             log_format
         )
     }

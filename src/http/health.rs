@@ -1,4 +1,5 @@
-//! `GET /healthz` (the process is up) and `GET /readyz` (the database answers).
+//! `GET /healthz` (the process is up), `GET /readyz` (the database answers) and `GET /metrics`
+//! (Prometheus).
 
 use serde_json::json;
 use warp::http::StatusCode;
@@ -14,7 +15,7 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
         .map(|| json_response(StatusCode::OK, &json!({"status": "ok"})));
     let readyz = warp::path!("readyz")
         .and(warp::get())
-        .and(with_app(app))
+        .and(with_app(app.clone()))
         .then(|app: App| async move {
             match crate::ops::health::ready(&app).await {
                 Ok(_) => {
@@ -33,5 +34,32 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
                 }
             }
         });
-    healthz.or(readyz).unify().boxed()
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(with_app(app))
+        .map(|auth: Option<String>, app: App| metrics(&app, auth.as_deref()));
+    healthz.or(readyz).unify().or(metrics).unify().boxed()
+}
+
+/// `GET /metrics`: the Prometheus text format; with `CHAT_METRICS_TOKEN` set, only for
+/// `Authorization: Bearer <token>` (compared in constant time).
+fn metrics(app: &App, auth: Option<&str>) -> Response {
+    if let Some(token) = &app.cfg.metrics_token {
+        let given = auth.and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
+        let same: bool = subtle::ConstantTimeEq::ct_eq(given.as_bytes(), token.as_bytes()).into();
+        if !same {
+            return json_response(
+                StatusCode::UNAUTHORIZED,
+                &json!({"msg": "fail", "data": "metrics need the bearer token"}),
+            );
+        }
+    }
+    let body = app.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    let mut resp = Response::new(body.into());
+    resp.headers_mut().insert(
+        warp::http::header::CONTENT_TYPE,
+        warp::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
 }

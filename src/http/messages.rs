@@ -111,11 +111,13 @@ async fn send_message(app: App, req: Req) -> Response {
                 )));
             }
             let client_msg_id = p.opt_str("client_msg_id").filter(|s| !s.is_empty());
+            let to = Peer::new(chat_type, to);
+            let group = matches!(to, Peer::Group(_));
             let accepted = send(
                 &app,
                 &caller,
                 SendRequest {
-                    to: Peer::new(chat_type, to),
+                    to,
                     msg_type,
                     data,
                     options: options_text(p)?,
@@ -123,6 +125,9 @@ async fn send_message(app: App, req: Req) -> Response {
                 },
             )
             .await?;
+            if accepted.fresh {
+                crate::metrics::message_accepted(group, "rest");
+            }
             Ok(accepted.message)
         }
         .await,

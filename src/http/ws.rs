@@ -210,8 +210,10 @@ impl WsInbound {
             role: Role::parse(&conn.role),
             sid: conn.sid.clone(),
         };
+        let to = Peer::new(chat_type, to);
+        let group = matches!(to, Peer::Group(_));
         let out = SendRequest {
-            to: Peer::new(chat_type, to),
+            to,
             msg_type: "text".into(),
             data: content,
             options: "{}".into(),
@@ -234,13 +236,18 @@ impl WsInbound {
         };
         Box::pin(async move {
             match pending.await_answer().await {
-                Ok(accepted) => match dialect {
-                    Dialect::Rich => Some(ack(
-                        accepted.message["client_msg_id"].as_str(),
-                        &accepted.message,
-                    )),
-                    Dialect::Compact => None,
-                },
+                Ok(accepted) => {
+                    if accepted.fresh {
+                        crate::metrics::message_accepted(group, "ws");
+                    }
+                    match dialect {
+                        Dialect::Rich => Some(ack(
+                            accepted.message["client_msg_id"].as_str(),
+                            &accepted.message,
+                        )),
+                        Dialect::Compact => None,
+                    }
+                }
                 Err(e) => refused(e.into()),
             }
         })

@@ -107,6 +107,7 @@ pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
     }
     let ends: Vec<(String, i64)> = backlog.ends.into_iter().collect();
     slot.positions.caught_up(&ends, true);
+    chatd_actors::metrics::replayed(backlog.rows.len());
     Ok(())
 }
 
@@ -133,6 +134,7 @@ pub async fn pull_compact(
         _ => true,
     };
     let mut frames: Vec<(i64, String, Value)> = Vec::new();
+    chatd_actors::metrics::replayed(backlog.rows.iter().filter(|r| wanted(&r.conv_key)).count());
     for row in backlog.rows.iter().filter(|r| wanted(&r.conv_key)) {
         frames.push((
             row.create_time,

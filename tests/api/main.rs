@@ -16,6 +16,7 @@ mod files;
 mod friends;
 mod groups;
 mod history;
+mod metrics;
 mod migrations;
 mod offline;
 mod revoke;
