@@ -217,6 +217,8 @@ pub const ROUTES: &[&str] = &[
     "/api/chat/history",
     "/api/chat/revokeMessage",
     "/api/chat/sync",
+    "/api/chat/read",
+    "/api/chat/receipts",
 ];
 
 /// The template of `path` among [`ROUTES`] (uploads served under `/public/uploads/` are one

@@ -273,6 +273,7 @@ impl Outbox {
     ) -> Result<(), Refused> {
         let entries = outs
             .iter()
+            .filter(move |o| o.reaches(dialect))
             .map(move |o| (o.wire(dialect), o.payload.is_some(), o.pos.as_ref()));
         self.push_entries(entries, Some(when_full))
     }

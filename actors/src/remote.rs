@@ -283,7 +283,11 @@ impl Entry {
 impl WirePush {
     fn of(out: &Push) -> WirePush {
         let rich = out.text(Dialect::Rich).as_str();
-        let compact = out.text(Dialect::Compact).as_str();
+        let compact = if out.reaches(Dialect::Compact) {
+            out.text(Dialect::Compact).as_str()
+        } else {
+            ""
+        };
         WirePush {
             r: rich.to_string(),
             c: (compact != rich).then(|| compact.to_string()),
@@ -343,6 +347,22 @@ mod tests {
             .map(|p| (p.conv.to_string(), p.seq));
         assert_eq!(pos, Some(("s:1:2".to_string(), 3)));
         assert!(Arc::ptr_eq(&got[0].1[0], &got[1].1[0]), "shared again");
+    }
+
+    #[test]
+    fn a_rich_only_push_stays_rich_only_on_another_node() {
+        let r = Arc::new(Push::rich_only(r#"{"type":"receipt"}"#));
+        let batch: Batch = vec![(Target::recipient(UserId(2)), vec![r.clone()])];
+        let text = serde_json::to_string(&Entry::encode(&batch)).unwrap_or_default();
+        let back: Entry = serde_json::from_str(&text).unwrap_or(Entry {
+            p: vec![],
+            d: vec![],
+        });
+        let got = back.decode();
+        assert_eq!(got.len(), 1);
+        assert!(got[0].1[0].reaches(Dialect::Rich));
+        assert!(!got[0].1[0].reaches(Dialect::Compact));
+        assert_eq!(got[0].1[0].wire(Dialect::Rich), r.wire(Dialect::Rich));
     }
 
     #[test]

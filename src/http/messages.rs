@@ -45,6 +45,16 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
             .and(r())
             .then(sync))
         .unify()
+        .or(warp::path!("api" / "chat" / "read")
+            .and(warp::post())
+            .and(r())
+            .then(read))
+        .unify()
+        .or(warp::path!("api" / "chat" / "receipts")
+            .and(warp::get())
+            .and(r())
+            .then(receipts))
+        .unify()
         .boxed()
 }
 
@@ -211,6 +221,36 @@ async fn history(app: App, req: Req) -> Response {
             let before = p.opt_i64("before_seq")?;
             let limit = p.opt_i64_range("limit", 1, 200)?.unwrap_or(50);
             history_op(&app, &caller, Peer::new(chat_type, id), before, limit).await
+        }
+        .await,
+    )
+}
+
+/// POST /api/chat/read {chatType, id, seq}: moves the caller's read position forward.
+async fn read(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.user(&app).await?;
+            let p = req.params()?;
+            let chat_type = chat_type(p)?;
+            let id = p.i64_min("id", 1)?;
+            let seq = p.i64_min("seq", 1)?;
+            crate::ops::reads::mark_read(&app, &caller, Peer::new(chat_type, id), seq).await
+        }
+        .await,
+    )
+}
+
+/// GET /api/chat/receipts?chatType=&id=&seq=: who of a conversation has read up to `seq`.
+async fn receipts(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.user(&app).await?;
+            let p = req.params()?;
+            let chat_type = chat_type(p)?;
+            let id = p.i64_min("id", 1)?;
+            let seq = p.i64_min("seq", 1)?;
+            crate::ops::reads::receipts(&app, &caller, Peer::new(chat_type, id), seq).await
         }
         .await,
     )

@@ -182,6 +182,39 @@ pub struct WsInbound {
 }
 
 impl WsInbound {
+    /// A rich client's read position (compact clients have no such frame: ignored, silently).
+    async fn on_read(
+        &self,
+        conn: &Conn,
+        group: bool,
+        id: i64,
+        seq: i64,
+        cid: Option<String>,
+    ) -> Later {
+        if conn.dialect == Dialect::Compact {
+            return now(None);
+        }
+        let caller = Caller {
+            user_id: conn.user_id,
+            role: Role::parse(&conn.role),
+            sid: conn.sid.clone(),
+        };
+        let chat = if group {
+            ChatType::Group
+        } else {
+            ChatType::Single
+        };
+        let lang = self.app.cfg.default_lang;
+        // Users only, as `POST /api/chat/read` (SPEC §9.16: deny by default for visitors).
+        if let Err(e) = caller.require_user() {
+            return now(Some(error(cid.as_deref(), &e.reason(lang))));
+        }
+        match crate::ops::reads::mark_read(&self.app, &caller, Peer::new(chat, id), seq).await {
+            Ok(_) => now(None),
+            Err(e) => now(Some(error(cid.as_deref(), &e.reason(lang)))),
+        }
+    }
+
     async fn on_frame(&self, conn: &Conn, frame: ClientFrame) -> Later {
         let (chat_type, to, content, cid) = match frame {
             ClientFrame::Unicast {
@@ -204,6 +237,12 @@ impl WsInbound {
                 });
             }
             ClientFrame::Ping => return now(Some(chatd_actors::wire::frames::pong())),
+            ClientFrame::Read {
+                group,
+                id,
+                seq,
+                client_msg_id,
+            } => return self.on_read(conn, group, id, seq, client_msg_id).await,
         };
         let caller = Caller {
             user_id: conn.user_id,

@@ -14,6 +14,7 @@ pub mod message;
 pub mod notifications;
 pub mod notify;
 pub mod offline;
+pub mod reads;
 pub mod revoke;
 pub mod send;
 pub mod visitors;

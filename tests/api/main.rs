@@ -19,6 +19,7 @@ mod history;
 mod metrics;
 mod migrations;
 mod offline;
+mod reads;
 mod revoke;
 mod security;
 mod visitors;

@@ -26,6 +26,13 @@ pub enum ClientFrame {
         client_msg_id: Option<String>,
     },
     Ping,
+    /// `{"type":"read","chatType":"single"|"group","id","seq"}`: the client has read up to `seq`.
+    Read {
+        group: bool,
+        id: i64,
+        seq: i64,
+        client_msg_id: Option<String>,
+    },
     /// Not a frame we understand; the reason says why (rich clients get it in an error frame).
     Invalid {
         reason: String,
@@ -57,6 +64,7 @@ impl ClientFrame {
         match self {
             ClientFrame::Unicast { client_msg_id, .. }
             | ClientFrame::Multicast { client_msg_id, .. }
+            | ClientFrame::Read { client_msg_id, .. }
             | ClientFrame::Invalid { client_msg_id, .. } => client_msg_id.as_deref(),
             ClientFrame::Ping => None,
         }
@@ -104,6 +112,22 @@ impl ClientFrame {
                     },
                     (None, _) => invalid("groupId is required", client_msg_id),
                     (_, None) => invalid("content is required", client_msg_id),
+                }
+            }
+            Some("read") => {
+                let group = match v.get("chatType").and_then(Value::as_str) {
+                    Some("single") => false,
+                    Some("group") => true,
+                    _ => return invalid("chatType must be single or group", client_msg_id),
+                };
+                match (id_value(v.get("id")), id_value(v.get("seq"))) {
+                    (Some(id), Some(seq)) => ClientFrame::Read {
+                        group,
+                        id,
+                        seq,
+                        client_msg_id,
+                    },
+                    _ => invalid("id and seq are required", client_msg_id),
                 }
             }
             _ => invalid("unknown frame type", client_msg_id),

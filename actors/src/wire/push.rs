@@ -19,7 +19,9 @@ pub struct Push {
     /// delivered position there. `None` for frames that are not stored messages.
     pub pos: Option<Pos>,
     rich: Rendered,
-    compact: Rendered,
+    /// `None`: a frame for rich clients only (seed 003 clients are never sent frame types they
+    /// do not know).
+    compact: Option<Rendered>,
 }
 
 /// One dialect's frame: the bytes written to sockets, and its text (a view of the same bytes).
@@ -42,7 +44,7 @@ impl Push {
         let payload: Arc<str> = message.to_string().into();
         Push {
             rich: Rendered::new(&rich_frame(&payload, now)),
-            compact: Rendered::new(&compact_frame(message).to_string()),
+            compact: Some(Rendered::new(&compact_frame(message).to_string())),
             payload: Some(payload),
             pos: None,
         }
@@ -57,12 +59,13 @@ impl Push {
     /// A push another node rendered (see [`crate::remote`]): its frames as they were, whether
     /// it is a chat message (then `payload` holds its rich frame: only its presence is read
     /// here), and its position.
+    /// An empty `compact` means the push is for rich clients only.
     pub fn forwarded(rich: &str, compact: &str, message: bool, pos: Option<Pos>) -> Push {
         Push {
             payload: message.then(|| Arc::from(rich)),
             pos,
             rich: Rendered::new(rich),
-            compact: Rendered::new(compact),
+            compact: (!compact.is_empty()).then(|| Rendered::new(compact)),
         }
     }
 
@@ -73,14 +76,29 @@ impl Push {
             payload: None,
             pos: None,
             rich: both.clone(),
-            compact: both,
+            compact: Some(both),
         }
+    }
+
+    /// A frame for rich clients only, never queued (receipts, read sync).
+    pub fn rich_only(frame: &str) -> Push {
+        Push {
+            payload: None,
+            pos: None,
+            rich: Rendered::new(frame),
+            compact: None,
+        }
+    }
+
+    /// Whether sockets of `dialect` get this push.
+    pub fn reaches(&self, dialect: Dialect) -> bool {
+        dialect == Dialect::Rich || self.compact.is_some()
     }
 
     fn rendered(&self, dialect: Dialect) -> &Rendered {
         match dialect {
             Dialect::Rich => &self.rich,
-            Dialect::Compact => &self.compact,
+            Dialect::Compact => self.compact.as_ref().unwrap_or(&self.rich),
         }
     }
 

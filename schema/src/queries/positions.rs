@@ -207,6 +207,73 @@ impl Store {
         }
     }
 
+    /// Moves `user`'s read position in `conv` forward to `seq`, never back and never past the
+    /// conversation's last message. Returns the read position now and whether it moved; `None`
+    /// when the user has no part in the conversation.
+    pub async fn advance_read(
+        &self,
+        user: UserId,
+        conv: &str,
+        seq: i64,
+    ) -> Result<Option<(i64, bool)>, StoreError> {
+        run!(self, |conn| {
+            let last: Option<i64> = conversations::table
+                .filter(conversations::conv_key.eq(conv))
+                .select(conversations::last_seq)
+                .first(conn)
+                .await
+                .optional()?;
+            let Some(last) = last else { return Ok(None) };
+            let to = seq.min(last);
+            let moved = diesel::update(
+                conv_positions::table
+                    .filter(conv_positions::user_id.eq(user))
+                    .filter(conv_positions::conv_key.eq(conv))
+                    .filter(conv_positions::read_seq.lt(to)),
+            )
+            .set(conv_positions::read_seq.eq(to))
+            .execute(conn)
+            .await?;
+            let now: Option<i64> = conv_positions::table
+                .filter(conv_positions::user_id.eq(user))
+                .filter(conv_positions::conv_key.eq(conv))
+                .select(conv_positions::read_seq)
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(now.map(|n| (n, moved > 0)))
+        })
+    }
+
+    /// Of the current members of group conversation `conv`, how many have read up to `seq`,
+    /// how many there are, and who has read (only when there are at most `list_up_to`).
+    pub async fn read_receipts(
+        &self,
+        conv: &str,
+        seq: i64,
+        list_up_to: i64,
+    ) -> Result<(i64, i64, Option<Vec<UserId>>), StoreError> {
+        run!(self, |conn| {
+            let members = conv_positions::table
+                .filter(conv_positions::conv_key.eq(conv))
+                .filter(conv_positions::until_seq.eq(OPEN));
+            let total: i64 = members.count().get_result(conn).await?;
+            let read = members.filter(conv_positions::read_seq.ge(seq));
+            let count: i64 = read.count().get_result(conn).await?;
+            let who = if total <= list_up_to {
+                Some(
+                    read.order(conv_positions::user_id.asc())
+                        .select(conv_positions::user_id)
+                        .load(conn)
+                        .await?,
+                )
+            } else {
+                None
+            };
+            Ok((count, total, who))
+        })
+    }
+
     /// `user`'s positions (conversation, delivered seq), for tests and tools.
     pub async fn positions_of(&self, user: UserId) -> Result<Vec<(String, i64)>, StoreError> {
         run!(self, |conn| Ok(conv_positions::table
