@@ -44,6 +44,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Live sockets (until their close frame is written), so shutdown can wait for them.
     pub sockets: TaskTracker,
+    /// Typing relays per sender and conversation (issue 19).
+    pub typing: crate::ops::typing::TypingLimiter,
     /// Renders `/metrics` (the process's recorder; `None` if another was installed first).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
@@ -224,6 +226,7 @@ pub async fn build_state(
         ffmpeg_slots: tokio::sync::Semaphore::new(cfg_ffmpeg_slots),
         shutdown,
         sockets: TaskTracker::new(),
+        typing: Default::default(),
         metrics: crate::metrics::install(),
     }))
 }

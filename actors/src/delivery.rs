@@ -126,7 +126,8 @@ impl Delivery {
         let n = outs.len() as u64;
         if here {
             fw.live += n;
-        } else if !elsewhere {
+        } else if !elsewhere && outs.iter().any(|o| o.pos.is_some()) {
+            // Stored messages only: a signal (typing) for someone offline is simply not sent.
             fw.offline += n;
         }
     }

@@ -167,7 +167,9 @@ impl GroupActor {
             .filter(|u| **u != item.sender)
             .map(|u| Target::recipient(*u))
             .collect();
-        if item.sender.is_user() {
+        // The sender's other devices get copies of stored messages, not of signals about the
+        // sender (typing).
+        if item.sender.is_user() && item.out.pos.is_some() {
             extra.push(Target::other_devices(item.sender, item.sender_sid.clone()));
         }
         self.delivery.route(&extra, &item.out);

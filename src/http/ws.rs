@@ -215,6 +215,32 @@ impl WsInbound {
         }
     }
 
+    /// A rich client's typing: relayed, or dropped silently (rate limited, refused, compact).
+    async fn on_typing(&self, conn: &Conn, group: bool, id: i64) -> Later {
+        if conn.dialect == Dialect::Compact {
+            return now(None);
+        }
+        let caller = Caller {
+            user_id: conn.user_id,
+            role: Role::parse(&conn.role),
+            sid: conn.sid.clone(),
+        };
+        if caller.require_user().is_err() {
+            return now(None);
+        }
+        let chat = if group {
+            ChatType::Group
+        } else {
+            ChatType::Single
+        };
+        let lang = self.app.cfg.default_lang;
+        match crate::ops::typing::typing(&self.app, &caller, Peer::new(chat, id)).await {
+            Ok(_) => now(None),
+            // Not a member, no such group: said once, like any refused frame.
+            Err(e) => now(Some(error(None, &e.reason(lang)))),
+        }
+    }
+
     async fn on_frame(&self, conn: &Conn, frame: ClientFrame) -> Later {
         let (chat_type, to, content, cid) = match frame {
             ClientFrame::Unicast {
@@ -243,6 +269,7 @@ impl WsInbound {
                 seq,
                 client_msg_id,
             } => return self.on_read(conn, group, id, seq, client_msg_id).await,
+            ClientFrame::Typing { group, id } => return self.on_typing(conn, group, id).await,
         };
         let caller = Caller {
             user_id: conn.user_id,

@@ -17,4 +17,5 @@ pub mod offline;
 pub mod reads;
 pub mod revoke;
 pub mod send;
+pub mod typing;
 pub mod visitors;

@@ -22,4 +22,5 @@ mod offline;
 mod reads;
 mod revoke;
 mod security;
+mod typing;
 mod visitors;

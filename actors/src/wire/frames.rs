@@ -33,6 +33,11 @@ pub enum ClientFrame {
         seq: i64,
         client_msg_id: Option<String>,
     },
+    /// `{"type":"typing","chatType":"single"|"group","id"}`: the client is typing there.
+    Typing {
+        group: bool,
+        id: i64,
+    },
     /// Not a frame we understand; the reason says why (rich clients get it in an error frame).
     Invalid {
         reason: String,
@@ -66,7 +71,7 @@ impl ClientFrame {
             | ClientFrame::Multicast { client_msg_id, .. }
             | ClientFrame::Read { client_msg_id, .. }
             | ClientFrame::Invalid { client_msg_id, .. } => client_msg_id.as_deref(),
-            ClientFrame::Ping => None,
+            ClientFrame::Ping | ClientFrame::Typing { .. } => None,
         }
     }
 
@@ -112,6 +117,17 @@ impl ClientFrame {
                     },
                     (None, _) => invalid("groupId is required", client_msg_id),
                     (_, None) => invalid("content is required", client_msg_id),
+                }
+            }
+            Some("typing") => {
+                let group = match v.get("chatType").and_then(Value::as_str) {
+                    Some("single") => false,
+                    Some("group") => true,
+                    _ => return invalid("chatType must be single or group", client_msg_id),
+                };
+                match id_value(v.get("id")) {
+                    Some(id) => ClientFrame::Typing { group, id },
+                    None => invalid("id is required", client_msg_id),
                 }
             }
             Some("read") => {
