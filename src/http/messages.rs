@@ -226,16 +226,20 @@ async fn history(app: App, req: Req) -> Response {
     )
 }
 
+/// `chatType`, `id` and `seq`: a place in a conversation.
+fn place(p: &Params) -> Result<(Peer, i64), ApiError> {
+    let chat_type = chat_type(p)?;
+    let id = p.i64_min("id", 1)?;
+    Ok((Peer::new(chat_type, id), p.i64_min("seq", 1)?))
+}
+
 /// POST /api/chat/read {chatType, id, seq}: moves the caller's read position forward.
 async fn read(app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = req.user(&app).await?;
-            let p = req.params()?;
-            let chat_type = chat_type(p)?;
-            let id = p.i64_min("id", 1)?;
-            let seq = p.i64_min("seq", 1)?;
-            crate::ops::reads::mark_read(&app, &caller, Peer::new(chat_type, id), seq).await
+            let (peer, seq) = place(req.params()?)?;
+            crate::ops::reads::mark_read(&app, &caller, peer, seq).await
         }
         .await,
     )
@@ -246,11 +250,8 @@ async fn receipts(app: App, req: Req) -> Response {
     req.reply(
         async {
             let caller = req.user(&app).await?;
-            let p = req.params()?;
-            let chat_type = chat_type(p)?;
-            let id = p.i64_min("id", 1)?;
-            let seq = p.i64_min("seq", 1)?;
-            crate::ops::reads::receipts(&app, &caller, Peer::new(chat_type, id), seq).await
+            let (peer, seq) = place(req.params()?)?;
+            crate::ops::reads::receipts(&app, &caller, peer, seq).await
         }
         .await,
     )

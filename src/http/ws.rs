@@ -175,6 +175,32 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
     r
 }
 
+/// The caller behind a socket.
+fn caller_of(conn: &Conn) -> Caller {
+    Caller {
+        user_id: conn.user_id,
+        role: Role::parse(&conn.role),
+        sid: conn.sid.clone(),
+    }
+}
+
+/// The caller and conversation of a read or typing frame: `Err(None)` from a compact client
+/// (such frames are not theirs: ignored), `Err(Some(_))` from a visitor (users only, as the REST
+/// endpoints: SPEC §9.16, deny by default).
+fn rich_user_frame(conn: &Conn, group: bool, id: i64) -> Result<(Caller, Peer), Option<ApiError>> {
+    if conn.dialect == Dialect::Compact {
+        return Err(None);
+    }
+    let caller = caller_of(conn);
+    caller.require_user().map_err(Some)?;
+    let chat = if group {
+        ChatType::Group
+    } else {
+        ChatType::Single
+    };
+    Ok((caller, Peer::new(chat, id)))
+}
+
 /// Sends what clients write over WebSocket, under the same rules as the REST endpoint. Rich
 /// clients get an `ack` or an `error` frame; compact clients get nothing (seed 003: silent).
 pub struct WsInbound {
@@ -191,50 +217,26 @@ impl WsInbound {
         seq: i64,
         cid: Option<String>,
     ) -> Later {
-        if conn.dialect == Dialect::Compact {
-            return now(None);
-        }
-        let caller = Caller {
-            user_id: conn.user_id,
-            role: Role::parse(&conn.role),
-            sid: conn.sid.clone(),
-        };
-        let chat = if group {
-            ChatType::Group
-        } else {
-            ChatType::Single
-        };
         let lang = self.app.cfg.default_lang;
-        // Users only, as `POST /api/chat/read` (SPEC §9.16: deny by default for visitors).
-        if let Err(e) = caller.require_user() {
-            return now(Some(error(cid.as_deref(), &e.reason(lang))));
-        }
-        match crate::ops::reads::mark_read(&self.app, &caller, Peer::new(chat, id), seq).await {
+        let refused = |e: ApiError| now(Some(error(cid.as_deref(), &e.reason(lang))));
+        let (caller, peer) = match rich_user_frame(conn, group, id) {
+            Ok(v) => v,
+            Err(None) => return now(None),
+            Err(Some(e)) => return refused(e),
+        };
+        match crate::ops::reads::mark_read(&self.app, &caller, peer, seq).await {
             Ok(_) => now(None),
-            Err(e) => now(Some(error(cid.as_deref(), &e.reason(lang)))),
+            Err(e) => refused(e),
         }
     }
 
-    /// A rich client's typing: relayed, or dropped silently (rate limited, refused, compact).
+    /// A rich client's typing: relayed, or dropped silently (rate limited, a visitor, compact).
     async fn on_typing(&self, conn: &Conn, group: bool, id: i64) -> Later {
-        if conn.dialect == Dialect::Compact {
+        let Ok((caller, peer)) = rich_user_frame(conn, group, id) else {
             return now(None);
-        }
-        let caller = Caller {
-            user_id: conn.user_id,
-            role: Role::parse(&conn.role),
-            sid: conn.sid.clone(),
-        };
-        if caller.require_user().is_err() {
-            return now(None);
-        }
-        let chat = if group {
-            ChatType::Group
-        } else {
-            ChatType::Single
         };
         let lang = self.app.cfg.default_lang;
-        match crate::ops::typing::typing(&self.app, &caller, Peer::new(chat, id)).await {
+        match crate::ops::typing::typing(&self.app, &caller, peer).await {
             Ok(_) => now(None),
             // Not a member, no such group: said once, like any refused frame.
             Err(e) => now(Some(error(None, &e.reason(lang)))),
@@ -271,11 +273,7 @@ impl WsInbound {
             } => return self.on_read(conn, group, id, seq, client_msg_id).await,
             ClientFrame::Typing { group, id } => return self.on_typing(conn, group, id).await,
         };
-        let caller = Caller {
-            user_id: conn.user_id,
-            role: Role::parse(&conn.role),
-            sid: conn.sid.clone(),
-        };
+        let caller = caller_of(conn);
         let to = Peer::new(chat_type, to);
         let group = matches!(to, Peer::Group(_));
         let out = SendRequest {
