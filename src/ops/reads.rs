@@ -6,7 +6,7 @@
 
 use chatd_actors::wire::push::Push;
 use chatd_actors::Target;
-use chatd_schema::{conv, UserId};
+use chatd_schema::conv;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -42,21 +42,6 @@ async fn conversation(app: &AppState, caller: &Caller, peer: &Peer) -> Result<St
     }
 }
 
-/// Whether either side of a single chat has blacklisted the other (then no receipt passes).
-async fn blocked_between(app: &AppState, a: UserId, b: UserId) -> Result<bool, ApiError> {
-    for (x, y) in [(a, b), (b, a)] {
-        if app
-            .store
-            .friendship(x, y)
-            .await?
-            .is_some_and(|f| f.isblack == 1)
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 /// Moves the caller's read position in `peer`'s conversation to `seq` (never back, never past
 /// the last message) and tells who should know. Answers the read position now.
 pub async fn mark_read(
@@ -88,7 +73,7 @@ pub async fn mark_read(
             &Arc::new(Push::rich_only(&sync.to_string())),
         );
         if let Peer::User(other) = peer {
-            if other != caller.user_id && !blocked_between(app, caller.user_id, other).await? {
+            if other != caller.user_id && !app.store.blocked_either(caller.user_id, other).await? {
                 let receipt = json!({"type": "receipt", "chatType": "single",
                     "id": caller.user_id.0, "seq": read_seq, "user_id": caller.user_id.0});
                 app.delivery.route(

@@ -60,18 +60,8 @@ pub async fn typing(app: &AppState, caller: &Caller, peer: Peer) -> Result<bool,
     }
     match peer {
         Peer::User(other) => {
-            if other == caller.user_id {
+            if other == caller.user_id || app.store.blocked_either(caller.user_id, other).await? {
                 return Ok(false);
-            }
-            for (x, y) in [(caller.user_id, other), (other, caller.user_id)] {
-                if app
-                    .store
-                    .friendship(x, y)
-                    .await?
-                    .is_some_and(|f| f.isblack == 1)
-                {
-                    return Ok(false);
-                }
             }
             let frame = json!({"type": "typing", "chatType": "single", "id": caller.user_id.0,
                 "user_id": caller.user_id.0});

@@ -155,14 +155,7 @@ async fn a_removal_and_a_block_through_one_node_hold_on_the_others_at_once() {
         .contains(&"after, owner".to_string()));
 
     // A blacklist through node B holds for the group's fan-out on node A at once.
-    let (s, body) = b
-        .post(
-            &format!("/api/chat/setblackgoodfriend/{}", owner.id),
-            Some(&blocker.token),
-            &[],
-        )
-        .await;
-    ok_data(s, &body);
+    b.blacklist(&blocker, &owner).await;
     let (s, body) = gsend(&a, &owner, gid, "after block").await;
     ok_data(s, &body);
     let got = contents(&mut blocker_ws, Duration::from_millis(800)).await;

@@ -370,6 +370,18 @@ impl TestApp {
         body["data"]["token"].as_str().expect("token").to_string()
     }
 
+    /// `user` blacklists `target` through the API (`setblackgoodfriend`).
+    pub async fn blacklist(&self, user: &User, target: &User) {
+        let (s, body) = self
+            .post(
+                &format!("/api/chat/setblackgoodfriend/{}", target.id),
+                Some(&user.token),
+                &[],
+            )
+            .await;
+        ok_data(s, &body);
+    }
+
     /// Makes `a` and `b` friends (both directions) through the Store.
     pub async fn befriend(&self, a: &User, b: &User) {
         let now = self.clock.now_ms();

@@ -182,14 +182,7 @@ async fn a_blocked_peer_gets_no_receipt(b: Backend) {
     let mut xw = app.ws(&x.token).await;
     app.wait_online(&x).await;
     // y blocks x, then reads x's message: x is not told.
-    let (s, body) = app
-        .post(
-            &format!("/api/chat/setblackgoodfriend/{}", x.id),
-            Some(&y.token),
-            &[],
-        )
-        .await;
-    ok_data(s, &body);
+    app.blacklist(&y, &x).await;
     let (s, body) = read(&app, &y.token, "single", x.id, seq).await;
     assert_eq!(ok_data(s, &body)["read_seq"], seq);
     none_of(&mut xw, "receipt", "the blocked sender").await;

@@ -78,14 +78,7 @@ async fn typing_in_a_group_skips_blockers(b: Backend) {
     let a = app.register("tga").await;
     let blocker = app.register("tgb").await;
     let gid = group_over_the_api(&app, &owner, &[a.clone(), blocker.clone()]).await;
-    let (s, body) = app
-        .post(
-            &format!("/api/chat/setblackgoodfriend/{}", owner.id),
-            Some(&blocker.token),
-            &[],
-        )
-        .await;
-    ok_data(s, &body);
+    app.blacklist(&blocker, &owner).await;
     let mut ow = app.ws(&owner.token).await;
     let owner2 = app.login(&owner).await;
     let mut ow2 = app.ws(&owner2).await;

@@ -23,6 +23,23 @@ impl Store {
             .optional()?))
     }
 
+    /// Whether either of `a` and `b` has blacklisted the other (one query).
+    pub async fn blocked_either(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        run!(self, |conn| Ok(friendships::table
+            .filter(
+                friendships::user_id
+                    .eq(a)
+                    .and(friendships::friend_id.eq(b))
+                    .or(friendships::user_id.eq(b).and(friendships::friend_id.eq(a))),
+            )
+            .filter(friendships::isblack.eq(1))
+            .select(friendships::user_id)
+            .first::<UserId>(conn)
+            .await
+            .optional()?
+            .is_some()))
+    }
+
     /// The row `user_id → friend_id` when it is a friendship (active): a row left behind as a
     /// block by [`Store::unfriend`] lists nowhere and grants nothing.
     pub async fn active_friendship(
