@@ -219,6 +219,8 @@ pub const ROUTES: &[&str] = &[
     "/api/chat/sync",
     "/api/chat/read",
     "/api/chat/receipts",
+    "/api/chat/conversations",
+    "/api/chat/mute",
 ];
 
 /// The template of `path` among [`ROUTES`] (uploads served under `/public/uploads/` are one

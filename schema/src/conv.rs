@@ -14,6 +14,23 @@ pub fn group(group_id: GroupId) -> String {
     format!("g:{group_id}")
 }
 
+/// The other side of conversation `key` as `user` sees it: the peer of a single chat (`user`
+/// itself in a chat with oneself), the group of a group conversation; 0 for a key of neither
+/// form.
+pub fn peer_of(user: UserId, key: &str) -> i64 {
+    if let Some(group) = key.strip_prefix("g:") {
+        return group.parse().unwrap_or(0);
+    }
+    let Some((lo, hi)) = key.strip_prefix("s:").and_then(|k| k.split_once(':')) else {
+        return 0;
+    };
+    match (lo.parse::<i64>(), hi.parse::<i64>()) {
+        (Ok(lo), Ok(hi)) if lo == user.0 => hi,
+        (Ok(lo), Ok(_)) => lo,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -25,5 +42,16 @@ mod tests {
         );
         assert_eq!(super::single(UserId(3), UserId(7)), "s:3:7");
         assert_eq!(super::group(GroupId(9)), "g:9");
+    }
+
+    #[test]
+    fn the_peer_is_the_other_side() {
+        use crate::ids::UserId;
+        assert_eq!(super::peer_of(UserId(3), "s:3:7"), 7);
+        assert_eq!(super::peer_of(UserId(7), "s:3:7"), 3);
+        assert_eq!(super::peer_of(UserId(5), "s:5:5"), 5);
+        assert_eq!(super::peer_of(UserId(5), "g:12"), 12);
+        assert_eq!(super::peer_of(UserId(5), "x:1"), 0);
+        assert_eq!(super::peer_of(UserId(5), "s:1"), 0);
     }
 }

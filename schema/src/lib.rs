@@ -8,7 +8,8 @@
 //! - [`schema`]: diesel `table!` definitions (the migrations under `/migrations` keep both backends in step)
 //! - [`models`]: row structs and insert forms
 //! - [`store`]: the connection enum, connecting, migrating, the `run!` macro, the error type
-//! - `queries/`: `impl Store` blocks by area (users, sessions, friends, groups, messages, positions, limits)
+//! - `queries/`: `impl Store` blocks by area (users, sessions, friends, groups, messages, positions,
+//!   conversations, limits)
 //! - [`ids`]: typed ids (`UserId`, `GroupId`, `MessageId`, `SessionId`)
 //! - [`conv`]: conversation keys (`s:<low>:<high>`, `g:<group>`)
 
@@ -20,6 +21,7 @@ pub mod schema;
 pub mod store;
 
 pub use ids::{GroupId, MessageId, SessionId, UserId};
+pub use queries::conversations::{ConversationRow, ListCursor, UNREAD_WINDOW};
 pub use queries::groups::NewMember;
 pub use queries::messages::StoredMessage;
 pub use queries::users::UserField;

@@ -165,6 +165,8 @@ diesel::table! {
         delivered_seq -> BigInt,
         read_seq -> BigInt,
         until_seq -> BigInt,
+        peer_id -> BigInt,
+        muted -> Integer,
     }
 }
 

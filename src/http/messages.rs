@@ -55,6 +55,16 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
             .and(r())
             .then(receipts))
         .unify()
+        .or(warp::path!("api" / "chat" / "conversations")
+            .and(warp::get())
+            .and(r())
+            .then(conversations))
+        .unify()
+        .or(warp::path!("api" / "chat" / "mute")
+            .and(warp::post())
+            .and(r())
+            .then(mute))
+        .unify()
         .boxed()
 }
 
@@ -176,10 +186,10 @@ fn bool_param(p: &Params, key: &str, default: bool) -> Result<bool, ApiError> {
         None => Ok(default),
         Some("true") | Some("1") => Ok(true),
         Some("false") | Some("0") => Ok(false),
-        Some(_) => Err(ApiError::bad(
-            "drop must be true or false",
-            "drop 必须是 true 或 false",
-        )),
+        Some(_) => Err(ApiError::Invalid(Msg::owned(
+            format!("{key} must be true or false"),
+            format!("{key} 必须是 true 或 false"),
+        ))),
     }
 }
 
@@ -252,6 +262,40 @@ async fn receipts(app: App, req: Req) -> Response {
             let caller = req.user(&app).await?;
             let (peer, seq) = place(req.params()?)?;
             crate::ops::reads::receipts(&app, &caller, peer, seq).await
+        }
+        .await,
+    )
+}
+
+/// GET /api/chat/conversations?limit=&cursor=: a page of the caller's conversations.
+async fn conversations(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.user(&app).await?;
+            let p = req.params()?;
+            let limit = p.opt_i64_range("limit", 1, 100)?.unwrap_or(20);
+            let cursor = p.opt_str("cursor");
+            crate::ops::conversations::list(&app, &caller, cursor.as_deref(), limit).await
+        }
+        .await,
+    )
+}
+
+/// POST /api/chat/mute {chatType, id, muted}: the caller's mute flag on a conversation.
+async fn mute(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.user(&app).await?;
+            let p = req.params()?;
+            let peer = Peer::new(chat_type(p)?, p.i64_min("id", 1)?);
+            if p.opt_str("muted").is_none() {
+                return Err(ApiError::Invalid(Msg::new(
+                    "muted is required",
+                    "muted 不能为空",
+                )));
+            }
+            let muted = bool_param(p, "muted", false)?;
+            crate::ops::conversations::mute(&app, &caller, peer, muted).await
         }
         .await,
     )

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod compact;
+pub mod conversations;
 pub mod facts;
 pub mod friends;
 pub mod group_admin;

@@ -18,7 +18,7 @@ use crate::state::AppState;
 /// Groups up to this size answer who has read, not only how many.
 pub const RECEIPT_NAMES_UP_TO: i64 = 500;
 
-fn chat_type(peer: &Peer) -> (&'static str, i64) {
+pub(crate) fn chat_type(peer: &Peer) -> (&'static str, i64) {
     match peer {
         Peer::User(u) => ("single", u.0),
         Peer::Group(g) => ("group", g.0),
@@ -26,7 +26,11 @@ fn chat_type(peer: &Peer) -> (&'static str, i64) {
 }
 
 /// The conversation key of `peer` as `caller` sees it; a group only for a current member.
-async fn conversation(app: &AppState, caller: &Caller, peer: &Peer) -> Result<String, ApiError> {
+pub(crate) async fn conversation(
+    app: &AppState,
+    caller: &Caller,
+    peer: &Peer,
+) -> Result<String, ApiError> {
     match peer {
         Peer::User(u) => Ok(conv::single(caller.user_id, *u)),
         Peer::Group(g) => {

@@ -10,6 +10,7 @@ mod big_group;
 mod cluster;
 mod compact;
 mod connections;
+mod conversations;
 mod delivery;
 mod faults;
 mod files;

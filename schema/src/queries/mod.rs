@@ -1,5 +1,6 @@
 //! `impl Store` blocks, one file per area. Every SQL statement of the server lives here.
 
+pub mod conversations;
 pub mod friends;
 pub mod groups;
 pub mod limits;

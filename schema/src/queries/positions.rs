@@ -368,6 +368,7 @@ macro_rules! open_part {
                         cp::conv_key.eq($conv),
                         cp::delivered_seq.eq(last),
                         cp::read_seq.eq(last),
+                        cp::peer_id.eq(crate::conv::peer_of($user, $conv)),
                     ))
                     .execute($c)
                     $($aw)*?;
@@ -407,6 +408,7 @@ macro_rules! ensure_position {
                 cp::delivered_seq.eq($at),
                 cp::read_seq.eq($at),
                 cp::until_seq.eq($until),
+                cp::peer_id.eq(crate::conv::peer_of($user, $conv)),
             ))
             .on_conflict((cp::user_id, cp::conv_key))
             .do_nothing()

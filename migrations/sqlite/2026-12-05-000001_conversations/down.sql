@@ -1,0 +1,2 @@
+ALTER TABLE conv_positions DROP COLUMN muted;
+ALTER TABLE conv_positions DROP COLUMN peer_id;
