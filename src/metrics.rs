@@ -221,6 +221,7 @@ pub const ROUTES: &[&str] = &[
     "/api/chat/receipts",
     "/api/chat/conversations",
     "/api/chat/mute",
+    "/api/chat/presence",
 ];
 
 /// The template of `path` among [`ROUTES`] (uploads served under `/public/uploads/` are one

@@ -3,7 +3,9 @@
 //! no handler and no server code, so everything can depend on it without a loop.
 
 use chatd_actors::socket::SocketConfig;
-use chatd_actors::{Clock, Delivery, FanoutConfig, OfflineConfig, Registry, SendBudget, Writer};
+use chatd_actors::{
+    Clock, Delivery, FanoutConfig, OfflineConfig, PresenceConfig, Registry, SendBudget, Writer,
+};
 use chatd_schema::{Store, UserId};
 use redis::aio::ConnectionManager;
 use std::sync::Arc;
@@ -181,6 +183,9 @@ pub async fn build_state(
             split_min: cfg.fanout_split_min,
         },
         remote.clone(),
+        PresenceConfig {
+            debounce: Duration::from_millis(cfg.presence_debounce_ms),
+        },
     );
     let cluster = match (&cfg.redis_url, &redis, remote, queues) {
         (Some(url), Some(conn), Some(remote), Some(queues)) => {

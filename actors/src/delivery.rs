@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::positions::{OfflineConfig, UserPositions};
+use crate::presence::Change;
 use crate::registry::Routes;
 use crate::remote::{Arrival, Batch, Forwards, Presence, Remote};
 use crate::wire::push::Push;
@@ -49,6 +50,8 @@ pub struct Delivery {
     offline: OfflineConfig,
     /// Other nodes, when there are any (Redis configured).
     remote: Option<Arc<Remote>>,
+    /// This node's presence task ([`crate::presence`]), told of every table change.
+    presence: Option<tokio::sync::mpsc::UnboundedSender<Change>>,
 }
 
 impl Delivery {
@@ -64,6 +67,35 @@ impl Delivery {
             clock,
             offline,
             remote: None,
+            presence: None,
+        }
+    }
+
+    /// The same delivery, telling `presence` of users arriving and leaving.
+    pub(crate) fn with_presence(
+        mut self,
+        presence: tokio::sync::mpsc::UnboundedSender<Change>,
+    ) -> Delivery {
+        self.presence = Some(presence);
+        self
+    }
+
+    /// Whether `user` has a socket open on another node (as far as this node has heard).
+    pub fn online_elsewhere(&self, user: UserId) -> bool {
+        self.remote
+            .as_ref()
+            .is_some_and(|r| !r.directory.nodes_of(user).is_empty())
+    }
+
+    /// Whether `user` has a socket open here or on another node.
+    pub fn online_anywhere(&self, user: UserId) -> bool {
+        self.routes.is_online(user) || self.online_elsewhere(user)
+    }
+
+    fn tell_presence(&self, change: Change) {
+        if let Some(p) = &self.presence {
+            // Fails only once the task is gone (shutdown): nobody to tell.
+            let _ = p.send(change);
         }
     }
 
@@ -164,6 +196,7 @@ impl Delivery {
     /// Tells the cluster that `user`'s first socket here opened: until every node knows, their
     /// positions stand still ([`UserPositions::await_peers`]).
     pub(crate) fn arrived(&self, user: UserId, positions: &Arc<UserPositions>) {
+        self.tell_presence(Change::Arrived(user));
         if let Some(remote) = &self.remote {
             let epoch = positions.await_peers();
             remote.presence(Presence {
@@ -178,6 +211,7 @@ impl Delivery {
 
     /// Tells the cluster that `user`'s last socket here closed.
     pub(crate) fn left(&self, user: UserId) {
+        self.tell_presence(Change::Left(user));
         if let Some(remote) = &self.remote {
             remote.presence(Presence {
                 user,

@@ -23,6 +23,7 @@ use crate::group::{FanoutConfig, GroupActor, GroupRef};
 use crate::online::{Online, SocketHandle};
 use crate::outbox::Outbox;
 use crate::positions::{OfflineConfig, UserPositions, FLUSH_EVERY};
+use crate::presence::PresenceConfig;
 use crate::remote::{Arrival, Remote};
 use crate::socket::{Conn, Upgraded};
 use crate::user::{AddSocket, Close, ReplaySlot, TakeReplaySlot, UserActor, UserSeed};
@@ -230,22 +231,34 @@ impl Registry {
         clock: Clock,
         fanout: FanoutConfig,
     ) -> (Registry, Delivery) {
-        Self::start(store, offline, clock, fanout, None)
+        Self::start(
+            store,
+            offline,
+            clock,
+            fanout,
+            None,
+            PresenceConfig::default(),
+        )
     }
 
-    /// [`Registry::start_local`], reaching users on other nodes through `remote` when given.
+    /// [`Registry::start_local`], reaching users on other nodes through `remote` when given,
+    /// and announcing presence as `presence` says ([`crate::presence`]).
     pub fn start(
         store: Store,
         offline: OfflineConfig,
         clock: Clock,
         fanout: FanoutConfig,
         remote: Option<Arc<Remote>>,
+        presence: PresenceConfig,
     ) -> (Registry, Delivery) {
         let routes = Arc::new(Routes::default());
         let mut delivery = Delivery::new(routes.clone(), store.clone(), clock, offline);
         if let Some(remote) = remote {
             delivery = delivery.with_remote(remote);
         }
+        let (changes, changes_rx) = tokio::sync::mpsc::unbounded_channel();
+        delivery = delivery.with_presence(changes);
+        crate::presence::spawn(delivery.clone(), changes_rx, presence);
         let registry = Registry::spawn(routes, store, delivery.clone(), fanout);
         let flusher = registry.clone();
         tokio::spawn(async move {

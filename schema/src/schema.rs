@@ -27,6 +27,7 @@ diesel::table! {
         devicebrand -> Nullable<Text>,
         create_time -> BigInt,
         update_time -> BigInt,
+        last_seen -> Nullable<BigInt>,
     }
 }
 

@@ -101,6 +101,10 @@ pub struct Options {
     /// Seconds between server pings [default: 30]
     #[arg(long, global = true, env = "CHAT_PING_INTERVAL")]
     pub ping_interval: Option<u64>,
+    /// Milliseconds after a user's last socket closes before friends are told they are offline;
+    /// a return within it is no change [default: 10000]
+    #[arg(long, global = true, env = "CHAT_PRESENCE_DEBOUNCE_MS")]
+    pub presence_debounce_ms: Option<u64>,
     /// Seconds a graceful shutdown may take to close sockets and finish what was accepted
     /// [default: 10]
     #[arg(long, global = true, env = "CHAT_SHUTDOWN_GRACE")]
@@ -236,6 +240,7 @@ impl Options {
             offline_max_age_days,
             idle_timeout,
             ping_interval,
+            presence_debounce_ms,
             shutdown_grace,
             close_grace,
             socket_queue,

@@ -60,6 +60,11 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
             .and(r())
             .then(conversations))
         .unify()
+        .or(warp::path!("api" / "chat" / "presence")
+            .and(warp::get())
+            .and(r())
+            .then(presence))
+        .unify()
         .or(warp::path!("api" / "chat" / "mute")
             .and(warp::post())
             .and(r())
@@ -296,6 +301,19 @@ async fn mute(app: App, req: Req) -> Response {
             }
             let muted = bool_param(p, "muted", false)?;
             crate::ops::conversations::mute(&app, &caller, peer, muted).await
+        }
+        .await,
+    )
+}
+
+/// GET /api/chat/presence?ids=1,2,3: online and last seen, for the caller's friends.
+async fn presence(app: App, req: Req) -> Response {
+    req.reply(
+        async {
+            let caller = req.user(&app).await?;
+            let ids = req.params()?.opt_str("ids").unwrap_or_default();
+            let ids = crate::ops::presence::parse_ids(&ids)?;
+            crate::ops::presence::view(&app, &caller, &ids).await
         }
         .await,
     )

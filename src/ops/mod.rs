@@ -15,6 +15,7 @@ pub mod message;
 pub mod notifications;
 pub mod notify;
 pub mod offline;
+pub mod presence;
 pub mod reads;
 pub mod revoke;
 pub mod send;

@@ -490,3 +490,48 @@ async fn redis_restart(persistent: bool) {
     ok_data(s, &body);
     assert_eq!(y_on_b.recv().await["data"]["data"], "after");
 }
+
+/// Presence is per user, not per node: a friend on another node hears of an arrival, a move
+/// between nodes within the debounce is no change, and the node the user leaves last announces
+/// the leave. `GET /api/chat/presence` on either node agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_shared_by_the_nodes() {
+    let a = TestApp::spawn_with(B, |o| o.presence_debounce_ms = Some(400)).await;
+    let b = a.spawn_node().await;
+    let x = a.register("cpx").await;
+    let y = a.register("cpy").await;
+    a.befriend(&x, &y).await;
+    let mut yw = b.ws(&y.token).await;
+    a.wait_elsewhere(&y).await;
+    let presence = |v: &Value| v["type"] == "presence";
+
+    let xa = a.ws(&x.token).await;
+    let got = yw.recv().await;
+    assert!(presence(&got), "{got}");
+    assert_eq!(
+        (got["user_id"].clone(), got["online"].clone()),
+        (json!(x.id), json!(true))
+    );
+    b.wait_elsewhere(&x).await;
+    let (s, body) = b
+        .get(&format!("/api/chat/presence?ids={}", x.id), Some(&y.token))
+        .await;
+    assert_eq!(ok_data(s, &body)["list"][0]["online"], true);
+
+    // x moves from A to B at once: no frame either way.
+    xa.close().await;
+    let xb = b.ws(&x.token).await;
+    while let Some(v) = yw.try_recv(Duration::from_millis(1200)).await {
+        assert!(!presence(&v), "a move between nodes is no change: {v}");
+    }
+    // x leaves B: B announces it after the debounce.
+    xb.close().await;
+    let got = yw.recv().await;
+    assert!(presence(&got), "{got}");
+    assert_eq!(got["online"], false);
+    assert!(got["last_seen"].as_i64().is_some(), "{got}");
+    let (s, body) = a
+        .get(&format!("/api/chat/presence?ids={}", x.id), Some(&y.token))
+        .await;
+    assert_eq!(ok_data(s, &body)["list"][0]["last_seen"], got["last_seen"]);
+}

@@ -180,7 +180,9 @@ impl TestApp {
             self.options.redis_url.clone(),
             self.options.redis_prefix.clone(),
         );
+        let debounce = self.options.presence_debounce_ms;
         let same = move |o: &mut Options| {
+            o.presence_debounce_ms = debounce;
             o.database_url = db;
             o.redis_url = redis;
             o.redis_prefix = prefix;
@@ -549,6 +551,11 @@ impl Ws {
                 Ok(_) => continue,
             }
         }
+    }
+
+    /// Closes the socket as a client app leaving would (a close frame, then the end).
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
     }
 
     /// Asserts no frame arrives within `ms`.

@@ -20,6 +20,7 @@ mod history;
 mod metrics;
 mod migrations;
 mod offline;
+mod presence;
 mod reads;
 mod revoke;
 mod security;

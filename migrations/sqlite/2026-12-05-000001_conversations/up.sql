@@ -12,3 +12,7 @@ UPDATE conv_positions SET peer_id = CASE
             THEN CAST(substr(substr(conv_key, 3), instr(substr(conv_key, 3), ':') + 1) AS INTEGER)
         ELSE CAST(substr(conv_key, 3, instr(substr(conv_key, 3), ':') - 1) AS INTEGER) END
     WHERE conv_key LIKE 's:%';
+
+-- Presence (issue 19): when the user's last socket anywhere closed (ms); null while never seen
+-- or before this version.
+ALTER TABLE users ADD COLUMN last_seen BIGINT;

@@ -6,6 +6,7 @@ pub mod groups;
 pub mod limits;
 pub mod messages;
 pub mod positions;
+pub mod presence;
 pub mod requests;
 pub mod sessions;
 pub mod users;

@@ -1,0 +1,84 @@
+//! Presence (issue 19, item 4): when a user was last connected, and who may see it — friends
+//! both ways, neither having blacklisted the other.
+
+use crate::ids::UserId;
+use crate::schema::{friendships, users};
+use crate::store::{run, Store, StoreError};
+use diesel::alias;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+alias!(friendships as back: BackFriendships);
+
+impl Store {
+    /// Records that `user`'s last socket anywhere closed at `at` (ms). Not a cached field: the
+    /// send path's caches stay as they are.
+    pub async fn set_last_seen(&self, user: UserId, at: i64) -> Result<(), StoreError> {
+        run!(self, |conn| {
+            diesel::update(users::table.filter(users::id.eq(user)))
+                .set(users::last_seen.eq(at))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// `user`'s settings text and last-seen time, for deciding what to announce.
+    pub async fn presence_of(
+        &self,
+        user: UserId,
+    ) -> Result<Option<(String, Option<i64>)>, StoreError> {
+        run!(self, |conn| Ok(users::table
+            .filter(users::id.eq(user))
+            .select((users::userset, users::last_seen))
+            .first(conn)
+            .await
+            .optional()?))
+    }
+
+    /// Who may see `user`'s presence: users with an active friendship to `user` that `user`
+    /// returns, where neither side has blacklisted the other (one query).
+    pub async fn presence_audience(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        run!(self, |conn| Ok(friendships::table
+            .inner_join(
+                back.on(back
+                    .field(friendships::user_id)
+                    .eq(friendships::friend_id)
+                    .and(back.field(friendships::friend_id).eq(friendships::user_id))),
+            )
+            .filter(friendships::user_id.eq(user))
+            .filter(friendships::status.eq(1))
+            .filter(friendships::isblack.eq(0))
+            .filter(back.field(friendships::status).eq(1))
+            .filter(back.field(friendships::isblack).eq(0))
+            .select(friendships::friend_id)
+            .load(conn)
+            .await?))
+    }
+
+    /// Of `ids`, those whose presence `viewer` may see (as [`Store::presence_audience`] reads
+    /// it from the other side), each with their settings text and last-seen time.
+    pub async fn presence_view(
+        &self,
+        viewer: UserId,
+        ids: &[UserId],
+    ) -> Result<Vec<(UserId, String, Option<i64>)>, StoreError> {
+        run!(self, |conn| Ok(friendships::table
+            .inner_join(
+                back.on(back
+                    .field(friendships::user_id)
+                    .eq(friendships::friend_id)
+                    .and(back.field(friendships::friend_id).eq(friendships::user_id))),
+            )
+            .inner_join(users::table.on(users::id.eq(friendships::friend_id)))
+            .filter(friendships::user_id.eq(viewer))
+            .filter(friendships::friend_id.eq_any(ids))
+            .filter(friendships::status.eq(1))
+            .filter(friendships::isblack.eq(0))
+            .filter(back.field(friendships::status).eq(1))
+            .filter(back.field(friendships::isblack).eq(0))
+            .select((friendships::friend_id, users::userset, users::last_seen))
+            .load(conn)
+            .await?))
+    }
+}
