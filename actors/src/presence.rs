@@ -72,6 +72,9 @@ pub fn spawn(delivery: Delivery, changes: mpsc::UnboundedReceiver<Change>, cfg: 
     tokio::spawn(run(delivery, changes, cfg));
 }
 
+/// Most changes handled as one batch (one `last_seen` statement for the leaves among them).
+const BATCH: usize = 512;
+
 async fn run(
     delivery: Delivery,
     mut changes: mpsc::UnboundedReceiver<Change>,
@@ -80,17 +83,29 @@ async fn run(
     // Users whose offline frame is waiting: (when it is due, who, the last_seen written).
     // Deadlines are pushed in order, so the front is always the next due.
     let mut pending: VecDeque<(Instant, UserId, i64)> = VecDeque::new();
+    let mut batch = Vec::with_capacity(BATCH);
     loop {
         let next_due = pending.front().map(|(at, _, _)| *at);
         tokio::select! {
-            change = changes.recv() => match change {
-                Some(Change::Arrived(user)) => arrived(&delivery, user, cfg).await,
-                Some(Change::Left(user)) => {
-                    if let Some(at) = left(&delivery, user).await {
-                        pending.push_back((Instant::now() + cfg.debounce, user, at));
+            n = changes.recv_many(&mut batch, BATCH) => {
+                if n == 0 {
+                    return;
+                }
+                let mut leaves = Vec::new();
+                for change in batch.drain(..) {
+                    match change {
+                        Change::Arrived(user) => {
+                            // A leave earlier in this batch is written first: the arrival's
+                            // flap check reads it.
+                            let at = record_leaves(&delivery, &mut leaves).await;
+                            queue(&mut pending, &mut leaves, at, cfg);
+                            arrived(&delivery, user, cfg).await;
+                        }
+                        Change::Left(user) => leaves.push(user),
                     }
                 }
-                None => return,
+                let at = record_leaves(&delivery, &mut leaves).await;
+                queue(&mut pending, &mut leaves, at, cfg);
             },
             _ = sleep_until(next_due) => {
                 let now = Instant::now();
@@ -111,23 +126,57 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-/// Tells `user`'s online friends `frame`.
-async fn announce(delivery: &Delivery, user: UserId, frame: Value) {
-    let audience = match delivery.store().presence_audience(user).await {
-        Ok(a) => a,
+/// Of `leaves`, keeps those not connected through another node and writes their `last_seen`
+/// (one statement); answers the time written. One already back here is kept: their return is
+/// queued behind this leave, and the `last_seen` written now is what makes it a flap.
+async fn record_leaves(delivery: &Delivery, leaves: &mut Vec<UserId>) -> i64 {
+    leaves.retain(|u| !delivery.online_elsewhere(*u));
+    let now = delivery.clock().now_ms();
+    if let Err(e) = delivery.store().set_last_seen(leaves, now).await {
+        tracing::warn!(error = %e, users = leaves.len(), "presence: writing last_seen failed");
+    }
+    now
+}
+
+fn queue(
+    pending: &mut VecDeque<(Instant, UserId, i64)>,
+    leaves: &mut Vec<UserId>,
+    at: i64,
+    cfg: PresenceConfig,
+) {
+    let due = Instant::now() + cfg.debounce;
+    pending.extend(leaves.drain(..).map(|u| (due, u, at)));
+}
+
+/// `user`'s friends who are online anywhere and may see `user`'s presence: usually none on a
+/// connect storm's accounts, and then this one query is the whole cost of the change.
+async fn online_audience(delivery: &Delivery, user: UserId) -> Vec<Target> {
+    match delivery.store().presence_audience(user).await {
+        Ok(a) => a
+            .into_iter()
+            .filter(|f| delivery.online_anywhere(*f))
+            .map(Target::recipient)
+            .collect(),
         Err(e) => {
             tracing::warn!(error = %e, user = user.0, "presence: reading friends failed");
-            return;
+            Vec::new()
         }
-    };
-    let targets: Vec<Target> = audience
-        .into_iter()
-        .filter(|f| delivery.online_anywhere(*f))
-        .map(Target::recipient)
-        .collect();
-    if !targets.is_empty() {
-        delivery.route(&targets, &Arc::new(Push::rich_only(&frame.to_string())));
     }
+}
+
+/// `user`'s settings text and last-seen time, or `None` (logged) when unreadable.
+async fn facts(delivery: &Delivery, user: UserId) -> Option<(String, Option<i64>)> {
+    match delivery.store().presence_of(user).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, user = user.0, "presence: reading the user failed");
+            None
+        }
+    }
+}
+
+fn tell(delivery: &Delivery, targets: &[Target], frame: Value) {
+    delivery.route(targets, &Arc::new(Push::rich_only(&frame.to_string())));
 }
 
 async fn arrived(delivery: &Delivery, user: UserId, cfg: PresenceConfig) {
@@ -135,30 +184,17 @@ async fn arrived(delivery: &Delivery, user: UserId, cfg: PresenceConfig) {
     if delivery.online_elsewhere(user) {
         return;
     }
-    let (userset, last_seen) = match delivery.store().presence_of(user).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, user = user.0, "presence: reading the user failed");
-            return;
-        }
+    let targets = online_audience(delivery, user).await;
+    if targets.is_empty() {
+        return;
+    }
+    let Some((userset, last_seen)) = facts(delivery, user).await else {
+        return;
     };
     if hidden(&userset) || within_debounce(last_seen, delivery.clock().now_ms(), cfg.debounce) {
         return;
     }
-    announce(delivery, user, frame(user, true, None)).await;
-}
-
-/// Records the leave; answers the `last_seen` written when the user is connected nowhere now.
-async fn left(delivery: &Delivery, user: UserId) -> Option<i64> {
-    if delivery.online_anywhere(user) {
-        return None;
-    }
-    let now = delivery.clock().now_ms();
-    if let Err(e) = delivery.store().set_last_seen(user, now).await {
-        tracing::warn!(error = %e, user = user.0, "presence: writing last_seen failed");
-    }
-    Some(now)
+    tell(delivery, &targets, frame(user, true, None));
 }
 
 /// The debounce after `user` left at `at` has passed: announce it unless they came back (or
@@ -167,12 +203,15 @@ async fn gone(delivery: &Delivery, user: UserId, at: i64) {
     if delivery.online_anywhere(user) {
         return;
     }
-    match delivery.store().presence_of(user).await {
-        Ok(Some((userset, last_seen))) if last_seen == Some(at) && !hidden(&userset) => {
-            announce(delivery, user, frame(user, false, Some(at))).await;
+    let targets = online_audience(delivery, user).await;
+    if targets.is_empty() {
+        return;
+    }
+    match facts(delivery, user).await {
+        Some((userset, last_seen)) if last_seen == Some(at) && !hidden(&userset) => {
+            tell(delivery, &targets, frame(user, false, Some(at)));
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, user = user.0, "presence: reading the user failed"),
+        _ => {}
     }
 }
 

@@ -11,11 +11,14 @@ use diesel_async::RunQueryDsl;
 alias!(friendships as back: BackFriendships);
 
 impl Store {
-    /// Records that `user`'s last socket anywhere closed at `at` (ms). Not a cached field: the
-    /// send path's caches stay as they are.
-    pub async fn set_last_seen(&self, user: UserId, at: i64) -> Result<(), StoreError> {
+    /// Records that the last socket anywhere of each of `users` closed at `at` (ms), in one
+    /// statement. Not a cached field: the send path's caches stay as they are.
+    pub async fn set_last_seen(&self, users: &[UserId], at: i64) -> Result<(), StoreError> {
+        if users.is_empty() {
+            return Ok(());
+        }
         run!(self, |conn| {
-            diesel::update(users::table.filter(users::id.eq(user)))
+            diesel::update(users::table.filter(users::id.eq_any(users)))
                 .set(users::last_seen.eq(at))
                 .execute(conn)
                 .await?;
