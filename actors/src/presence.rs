@@ -179,7 +179,8 @@ fn tell(delivery: &Delivery, targets: &[Target], frame: Value) {
     delivery.route(targets, &Arc::new(Push::rich_only(&frame.to_string())));
 }
 
-async fn arrived(delivery: &Delivery, user: UserId, cfg: PresenceConfig) {
+/// `user`'s first socket here opened: tells their online friends unless that is no change.
+pub async fn arrived(delivery: &Delivery, user: UserId, cfg: PresenceConfig) {
     // Already online through another node: nothing changed for friends.
     if delivery.online_elsewhere(user) {
         return;

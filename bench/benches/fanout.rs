@@ -9,7 +9,7 @@ mod support;
 use chatd_actors::clock::Clock;
 use chatd_actors::group::{FanoutConfig, FanoutItem, GroupRef};
 use chatd_actors::online::{SocketControl, SocketHandle};
-use chatd_actors::outbox::{Outbox, RawSocket};
+use chatd_actors::outbox::Outbox;
 use chatd_actors::registry::Registry;
 use chatd_actors::socket::next_conn_id;
 use chatd_actors::wire::frames::Dialect;
@@ -17,44 +17,9 @@ use chatd_actors::wire::push::Push;
 use chatd_actors::OfflineConfig;
 use chatd_schema::{Store, UserId};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use std::io::{self, IoSlice};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-
-/// A socket that takes every write and counts the bytes.
-#[derive(Default)]
-struct MemSocket {
-    written: Arc<AtomicU64>,
-}
-
-impl RawSocket for MemSocket {
-    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
-        self.try_write_vectored(&[IoSlice::new(buf)])
-    }
-    fn send_vectored_now(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.try_write_vectored(bufs)
-    }
-    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.try_write_vectored(&[IoSlice::new(buf)])
-    }
-    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let n: usize = bufs.iter().map(|b| b.len()).sum();
-        self.written.fetch_add(n as u64, Ordering::Release);
-        Ok(n)
-    }
-    fn poll_write_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-    fn try_read(&self, _: &mut [u8]) -> io::Result<usize> {
-        Err(io::ErrorKind::WouldBlock.into())
-    }
-    fn poll_read_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Pending
-    }
-    fn shutdown_write(&self) {}
-}
 
 /// One group of `n` online members, each with one socket.
 struct World {
@@ -102,7 +67,7 @@ impl World {
         let out = Arc::new(Push::message(&message, 0));
         let mut sockets = Vec::with_capacity(members.len());
         for &uid in &members {
-            let sock = MemSocket::default();
+            let sock = support::MemSocket::default();
             let written = sock.written.clone();
             let dialect = if uid.0 % 2 == 0 {
                 Dialect::Rich

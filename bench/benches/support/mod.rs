@@ -1,10 +1,15 @@
 //! Shared by the criterion benches: whether this is a real `cargo bench` run (in `cargo test`
 //! each bench runs once, so the largest sizes are left out there), a runtime shaped like the
-//! server's, and a sample message.
+//! server's, a sample message, and an in-memory socket that takes every write.
 
 #![allow(dead_code)]
 
+use chatd_actors::outbox::RawSocket;
 use serde_json::{json, Value};
+use std::io::{self, IoSlice};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 /// True under `cargo bench` (criterion gets `--bench`); false when `cargo test` runs a bench
 /// once as a smoke test.
@@ -33,4 +38,37 @@ pub fn group_message(size: usize) -> Value {
         "client_msg_id": null, "create_time": 1_763_880_000_000i64, "isremove": 0,
         "group": {"id": 3, "name": "Team", "avatar": "/g.png"}
     })
+}
+
+/// A socket that takes every write and counts the bytes.
+#[derive(Default)]
+pub struct MemSocket {
+    pub written: Arc<AtomicU64>,
+}
+
+impl RawSocket for MemSocket {
+    fn send_now(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_write_vectored(&[IoSlice::new(buf)])
+    }
+    fn send_vectored_now(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.try_write_vectored(bufs)
+    }
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_write_vectored(&[IoSlice::new(buf)])
+    }
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let n: usize = bufs.iter().map(|b| b.len()).sum();
+        self.written.fetch_add(n as u64, Ordering::Release);
+        Ok(n)
+    }
+    fn poll_write_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn try_read(&self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+    fn poll_read_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Pending
+    }
+    fn shutdown_write(&self) {}
 }

@@ -1,7 +1,8 @@
 //! The conversation list (issue 19): one row per single chat and group a user takes part in,
 //! newest activity first, with the other side's name and avatar, the last message the user may
 //! see, their read position, unread count and mute flag — one statement whatever the number of
-//! conversations (correlated subqueries on the `(conv_key, seq)` index, evaluated per listed row).
+//! conversations (a backward probe of the `(conv_key, seq)` index per conversation for its last
+//! message, then joins and counts for the listed rows only).
 //!
 //! The text is shared by both backends: PostgreSQL numbers its parameters `$n`, SQLite takes the
 //! same text with `?n`.
@@ -37,13 +38,22 @@ macro_rules! visible {
 }
 
 // `p` is materialized so that each position's last message is looked up once (SQLite would
-// otherwise inline the subquery into every place `p.last_id` is named).
+// otherwise inline the subquery into every place `p.last_id` is named); `page` sorts and cuts
+// the page before anything is joined, so only listed rows pay for names, the message and the
+// unread count.
 const LIST: &str = concat!(
     "WITH p AS MATERIALIZED (SELECT q.*, (SELECT l.id FROM messages l \
         WHERE l.conv_key = q.conv_key AND l.seq <= q.until_seq AND ",
     visible!("l", "q"),
     " ORDER BY l.seq DESC LIMIT 1) AS last_id \
-        FROM conv_positions q WHERE q.user_id = $1 AND q.until_seq = $2) \
+        FROM conv_positions q WHERE q.user_id = $1 AND q.until_seq = $2), \
+     page AS MATERIALIZED (SELECT p.* FROM p \
+        WHERE ((p.conv_key LIKE 's:%' AND p.last_id IS NOT NULL) \
+            OR (p.conv_key LIKE 'g:%' AND EXISTS (SELECT 1 FROM chat_groups s \
+                WHERE s.id = p.peer_id AND s.status = 1))) \
+          AND (COALESCE(p.last_id, 0) < $3 \
+            OR (COALESCE(p.last_id, 0) = $3 AND p.conv_key < $4)) \
+        ORDER BY COALESCE(p.last_id, 0) DESC, p.conv_key DESC LIMIT $6) \
      SELECT p.conv_key AS conv_key, p.peer_id AS peer_id, p.read_seq AS read_seq, \
        p.muted AS muted, c.last_seq AS last_seq, COALESCE(p.last_id, 0) AS activity, \
        (SELECT COUNT(*) FROM messages n \
@@ -61,17 +71,14 @@ const LIST: &str = concat!(
        m.data AS m_data, m.options AS m_options, m.extra AS m_extra, \
        m.client_msg_id AS m_client_msg_id, m.isremove AS m_isremove, \
        m.create_time AS m_create_time \
-     FROM p \
+     FROM page p \
      LEFT JOIN conversations c ON c.conv_key = p.conv_key \
      LEFT JOIN messages m ON m.id = p.last_id \
      LEFT JOIN users u ON p.conv_key LIKE 's:%' AND u.id = p.peer_id \
      LEFT JOIN friendships f ON p.conv_key LIKE 's:%' AND f.user_id = p.user_id \
           AND f.friend_id = p.peer_id \
      LEFT JOIN chat_groups g ON p.conv_key LIKE 'g:%' AND g.id = p.peer_id \
-     WHERE ((p.conv_key LIKE 's:%' AND m.id IS NOT NULL) OR g.status = 1) \
-       AND (COALESCE(p.last_id, 0) < $3 OR (COALESCE(p.last_id, 0) = $3 AND p.conv_key < $4)) \
-     ORDER BY activity DESC, p.conv_key DESC \
-     LIMIT $6"
+     ORDER BY activity DESC, p.conv_key DESC"
 );
 
 /// Where a page of the list starts: below this activity (a message id), then below this key.
