@@ -36,6 +36,7 @@ pub mod limits;
 pub mod metrics;
 pub mod net;
 pub mod objects;
+pub mod openapi;
 pub mod ops;
 pub mod params;
 pub mod qr;

@@ -33,6 +33,27 @@ async fn front<S>(
 where
     S: Service<Request<Incoming>, Response = warp::reply::Response, Error = Infallible>,
 {
+    if req.uri().path() == "/ws" && req.method() != hyper::Method::GET {
+        let lang = crate::i18n::Lang::pick(
+            req.headers()
+                .get("accept-language")
+                .and_then(|v| v.to_str().ok()),
+            app.cfg.default_lang,
+        );
+        let reason = match lang {
+            crate::i18n::Lang::En => "method not allowed",
+            crate::i18n::Lang::Zh => "请求方法不允许",
+        };
+        let mut r = crate::http::json_response(
+            warp::http::StatusCode::METHOD_NOT_ALLOWED,
+            &serde_json::json!({"msg": "fail", "data": reason}),
+        );
+        r.headers_mut().insert(
+            hyper::header::ALLOW,
+            hyper::header::HeaderValue::from_static("GET"),
+        );
+        return Ok(r.map(|b| b.map_err(|e| -> BoxError { Box::new(e) }).boxed_unsync()));
+    }
     if req.uri().path() == "/ws" {
         // An upgraded socket outlives hyper's connection task: it keeps the place itself.
         if let Some(slot) = slot {

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod compact;
+pub mod docs;
 pub mod files;
 pub mod friends;
 pub mod groups;
@@ -246,6 +247,8 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = Infallible
         .or(visitors::routes(app.clone()))
         .unify()
         .or(health::routes(app.clone()))
+        .unify()
+        .or(docs::routes())
         .unify()
         .recover(move |r: Rejection| {
             let lang = app.cfg.default_lang;

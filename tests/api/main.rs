@@ -12,6 +12,7 @@ mod compact;
 mod connections;
 mod conversations;
 mod delivery;
+mod docs;
 mod faults;
 mod files;
 mod friends;
