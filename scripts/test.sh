@@ -99,10 +99,44 @@ ensure_s3() {
   s3_ok || { log "the S3 test server is not reachable at $CHATD_TEST_S3_ENDPOINT"; exit 1; }
 }
 
+# The web client's test: Debian's Chromium driven by playwright-core from the npm registry (no
+# browser download: playwright-core never fetches one).
+ensure_browser() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  [ -x /usr/bin/chromium ] || { log "installing Chromium"; apt_install chromium; }
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+# Starts the server built by the tests on a free port with a fresh data directory, drives the web
+# client in Chromium (tests/browser/chat.mjs), stops the server.
+run_browser_test() {
+  local port dir pid rc=0
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  dir=$(mktemp -d)
+  CHAT_LISTEN="127.0.0.1:$port" CHAT_DATA_DIR="$dir" RUST_LOG=warn target/debug/chatd \
+    >"$dir/chatd.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  node tests/browser/chat.mjs "http://127.0.0.1:$port" || rc=$?
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ "$rc" != 0 ]; then
+    log "the browser test failed; the server's log:"
+    tail -n 50 "$dir/chatd.log" >&2 || true
+  fi
+  rm -rf "$dir"
+  return "$rc"
+}
+
 ensure_postgres
 ensure_redis
 ensure_ffmpeg
 ensure_s3
+ensure_browser
+command -v curl >/dev/null 2>&1 || apt_install curl
 
 # Leftovers of earlier runs: the per-test databases and Redis key prefixes.
 for db in $(psql "$CHATD_TEST_PG_URL" -Atqc "select datname from pg_database where datname like 'chatd_t_%'"); do
@@ -112,3 +146,6 @@ redis-cli -u "$CHATD_TEST_REDIS_URL" --scan --pattern 'chatd_t*' | xargs -r -n 5
 
 log "running tests (embedded and PostgreSQL + Redis)"
 cargo test --workspace --all-targets "$@"
+
+log "running the web client's test in Chromium"
+run_browser_test

@@ -54,6 +54,7 @@ async fn group_of_300_gets_40_messages(threads: usize) {
                     conn_id: crate::socket::next_conn_id(),
                     sid: format!("s{uid}").into(),
                     dialect: Dialect::Compact,
+                    presence: false,
                     outbox: Arc::new(Outbox::new(a, 10_000)),
                     control: Arc::new(SocketControl::default()),
                 },

@@ -42,6 +42,8 @@ pub struct SocketHandle {
     /// The login session the socket was opened with ("other devices" are other sessions).
     pub sid: Arc<str>,
     pub dialect: Dialect,
+    /// The client asked for presence frames (`presence=1` on `/ws`).
+    pub presence: bool,
     pub outbox: Arc<Outbox>,
     pub control: Arc<SocketControl>,
 }
@@ -62,6 +64,10 @@ impl Online {
         let mut overflowed = false;
         for s in &self.sockets {
             if exclude_sid == Some(&*s.sid) {
+                continue;
+            }
+            // Presence frames travel alone: a socket that did not ask for them skips the push.
+            if !s.presence && outs.iter().any(|o| o.is_presence()) {
                 continue;
             }
             match s.outbox.push(outs, s.dialect, WhenFull::Close) {
@@ -119,6 +125,7 @@ mod tests {
             conn_id,
             sid: sid.into(),
             dialect: Dialect::Compact,
+            presence: false,
             outbox: Arc::new(Outbox::new(a, cap)),
             control: Arc::new(SocketControl::default()),
         };

@@ -1,7 +1,8 @@
 //! Presence (issue 19, item 4): a user is online while any of their sockets on any node is open.
 //! Their friends (both ways, neither blocking) who are online themselves are told of a change
-//! with the rich frame `{"type":"presence","user_id","online","last_seen"}`; friends connected
-//! nowhere cost nothing. A user whose `userset` says `"presence": 0` is never announced.
+//! with the rich frame `{"type":"presence","user_id","online","last_seen"}`, on the sockets that
+//! asked for it (`presence=1` on `/ws`: a frame nobody asked for would arrive in the middle of
+//! existing clients' conversations); friends connected nowhere cost nothing. A user whose `userset` says `"presence": 0` is never announced.
 //!
 //! Debounced: when the last socket closes, `users.last_seen` is written at once and the offline
 //! frame waits [`PresenceConfig::debounce`]; a return before then announces nothing either way
@@ -176,7 +177,7 @@ async fn facts(delivery: &Delivery, user: UserId) -> Option<(String, Option<i64>
 }
 
 fn tell(delivery: &Delivery, targets: &[Target], frame: Value) {
-    delivery.route(targets, &Arc::new(Push::rich_only(&frame.to_string())));
+    delivery.route(targets, &Arc::new(Push::presence(&frame.to_string())));
 }
 
 /// `user`'s first socket here opened: tells their online friends unless that is no change.

@@ -35,6 +35,7 @@ async fn only_the_current_user_actor_publishes() {
         conn_id: 1,
         sid: "s".into(),
         dialect: crate::wire::frames::Dialect::Rich,
+        presence: false,
         outbox: Arc::new(crate::outbox::Outbox::new(a, 4)),
         control: Arc::default(),
     };

@@ -233,6 +233,9 @@ struct WirePush {
     k: Option<String>,
     #[serde(default)]
     s: i64,
+    /// A presence frame ([`Push::presence`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    p: bool,
 }
 
 impl Entry {
@@ -294,6 +297,7 @@ impl WirePush {
             m: out.payload.is_some(),
             k: out.pos.as_ref().map(|p| p.conv.to_string()),
             s: out.pos.as_ref().map_or(0, |p| p.seq),
+            p: out.is_presence(),
         }
     }
 
@@ -303,7 +307,12 @@ impl WirePush {
             conv: Arc::from(k),
             seq: self.s,
         });
-        Push::forwarded(&self.r, compact, self.m, pos)
+        let push = Push::forwarded(&self.r, compact, self.m, pos);
+        if self.p {
+            push.as_presence()
+        } else {
+            push
+        }
     }
 }
 
@@ -347,6 +356,16 @@ mod tests {
             .map(|p| (p.conv.to_string(), p.seq));
         assert_eq!(pos, Some(("s:1:2".to_string(), 3)));
         assert!(Arc::ptr_eq(&got[0].1[0], &got[1].1[0]), "shared again");
+    }
+
+    #[test]
+    fn a_presence_push_stays_one_on_another_node() {
+        let p = Arc::new(Push::presence(r#"{"type":"presence"}"#));
+        let r = Arc::new(Push::rich_only(r#"{"type":"receipt"}"#));
+        let batch: Batch = vec![(Target::recipient(UserId(2)), vec![p, r])];
+        let got = Entry::encode(&batch).decode();
+        assert!(got[0].1[0].is_presence());
+        assert!(!got[0].1[1].is_presence());
     }
 
     #[test]

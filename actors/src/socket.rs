@@ -40,6 +40,8 @@ pub struct Conn {
     /// The token's role (`user` or `visitor`).
     pub role: Arc<str>,
     pub dialect: Dialect,
+    /// Presence frames wanted (`presence=1` on `/ws`, rich sockets).
+    pub presence: bool,
 }
 
 /// The answer to a client frame, once it is known.
@@ -211,6 +213,7 @@ impl Socket {
             conn_id: next_conn_id(),
             sid: conn.sid.clone(),
             dialect: conn.dialect,
+            presence: conn.presence,
             outbox: outbox.clone(),
             control: control.clone(),
         };

@@ -91,6 +91,7 @@ impl World {
             sid: sid.into(),
             role: "user".into(),
             dialect: Dialect::Rich,
+            presence: false,
         };
         self.core
             .registry

@@ -78,6 +78,7 @@ impl World {
                 conn_id: next_conn_id(),
                 sid: format!("s{uid}").into(),
                 dialect,
+                presence: false,
                 outbox: Arc::new(Outbox::new(sock, 64)),
                 control: Arc::new(SocketControl::default()),
             };

@@ -134,6 +134,7 @@ impl World {
                 conn_id: next_conn_id(),
                 sid: format!("s{f}").into(),
                 dialect: Dialect::Rich,
+                presence: true,
                 outbox: Arc::new(Outbox::new(sock, 64)),
                 control: Arc::new(SocketControl::default()),
             };

@@ -12,6 +12,7 @@ pub mod health;
 pub mod messages;
 pub mod notification;
 pub mod visitors;
+pub mod web;
 pub mod ws;
 
 use bytes::{Buf, BufMut, Bytes};
@@ -249,6 +250,8 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = Infallible
         .or(health::routes(app.clone()))
         .unify()
         .or(docs::routes())
+        .unify()
+        .or(web::routes())
         .unify()
         .recover(move |r: Rejection| {
             let lang = app.cfg.default_lang;

@@ -50,6 +50,13 @@ fn fail(lang: Lang, e: &ApiError) -> Response<Full<Bytes>> {
     )
 }
 
+/// Whether the client asked for presence frames: `presence=1` (or `true`) in the query.
+pub fn wants_presence(query: &[(String, String)]) -> bool {
+    query
+        .iter()
+        .any(|(k, v)| k == "presence" && (v == "1" || v == "true"))
+}
+
 /// Which dialect a connection speaks (SPEC §5, §9.11): `dialect=` wins; otherwise a token from a
 /// header means rich, `access_token` in the query compact, `token` in the query rich.
 pub fn pick_dialect(header_token: bool, query: &[(String, String)]) -> Dialect {
@@ -105,6 +112,7 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
         sid: caller.sid.clone(),
         role: caller.role.as_str().into(),
         dialect: pick_dialect(header_token, &query),
+        presence: wants_presence(&query),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     // The connection's place under the per-address cap lives as long as the socket.

@@ -321,7 +321,7 @@ pub const OPS: &[Op] = &[
     answer(op(Get, "/public/uploads/{path}", "files", Anyone, "An uploaded file", &[path("path", Str, "the rest of the upload's URL")], "the file", &[(404, "no such file")]), Answer::Text),
     // --- The compact API (SPEC §5) ---
     answer(op(Get, "/ws", "realtime", Member, "The WebSocket (both dialects; frames: see the description above)",
-        &[query("access_token", Str, "the token; opens the compact dialect"), query("token", Str, "the token; opens the rich dialect"), query("dialect", Str, "`rich` or `compact`, overriding")],
+        &[query("access_token", Str, "the token; opens the compact dialect"), query("token", Str, "the token; opens the rich dialect"), query("dialect", Str, "`rich` or `compact`, overriding"), query("presence", Bool, "`1`: send my friends' presence frames (rich)")],
         "101 Switching Protocols", &[(400, "not a WebSocket upgrade")]), Answer::Upgrade),
     bare(op(Get, "/api/message", "compact", Member, "My offline messages, grouped by sender",
         &[query("sort", Str, "`asc` (default) or `desc`"), query("drop", Bool, "true (default): they count as delivered"), query("type", Str, "`all`, `unicast` or `multicast`")],
@@ -347,6 +347,8 @@ pub const OPS: &[Op] = &[
     answer(op(Get, "/metrics", "operations", Scraper, "Prometheus metrics", &[], "the text exposition format", &[(401, "a token is set and this is not it")]), Answer::Text),
     bare(op(Get, "/api/openapi.json", "operations", Anyone, "This document", &[], "OpenAPI 3.1", &[])),
     answer(op(Get, "/api/docs", "operations", Anyone, "The browsable documentation (served by this server, offline)", &[], "HTML", &[]), Answer::Text),
+    answer(op(Get, "/app", "operations", Anyone, "The web client (redirects to /app/)", &[], "HTML", &[]), Answer::Text),
+    answer(op(Get, "/app/{file}", "operations", Anyone, "The web client's files (index.html, app.js, style.css)", &[path("file", Str, "a file")], "the file", &[(404, "no such file")]), Answer::Text),
     answer(op(Get, "/api/docs/{file}", "operations", Anyone, "The documentation page's assets", &[path("file", Str, "an asset")], "the asset", &[(404, "no such asset")]), Answer::Text),
 ];
 

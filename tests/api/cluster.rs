@@ -501,7 +501,7 @@ async fn presence_is_shared_by_the_nodes() {
     let x = a.register("cpx").await;
     let y = a.register("cpy").await;
     a.befriend(&x, &y).await;
-    let mut yw = b.ws(&y.token).await;
+    let mut yw = b.ws_url(&format!("/ws?token={}&presence=1", y.token)).await;
     a.wait_elsewhere(&y).await;
     let presence = |v: &Value| v["type"] == "presence";
 

@@ -111,6 +111,8 @@ fn declared_routes() -> BTreeSet<String> {
         ),
         ("http/docs.rs", "warp::path(\"docs\")", "/api/docs"),
         ("http/docs.rs", "warp::path::tail()", "/api/docs/{}"),
+        ("http/web.rs", "warp::path(\"app\")", "/app"),
+        ("http/web.rs", "warp::path::tail()", "/app/{}"),
     ];
     for (file, needle, template) in special {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/").to_string() + file;

@@ -21,6 +21,11 @@ async fn spawn(b: Backend) -> TestApp {
     TestApp::spawn_with(b, |o| o.presence_debounce_ms = Some(DEBOUNCE_MS)).await
 }
 
+/// A rich socket that asks for presence frames.
+async fn watch(app: &TestApp, token: &str) -> Ws {
+    app.ws_url(&format!("/ws?token={token}&presence=1")).await
+}
+
 /// The presence frames `ws` gets within `ms` of quiet.
 async fn presence_frames(ws: &mut Ws, ms: u64) -> Vec<Value> {
     let mut got = Vec::new();
@@ -53,9 +58,11 @@ async fn friends_online_hear_of_arrivals_and_debounced_leaves(b: Backend) {
     app.befriend(&x, &y).await;
     let x2 = app.login(&x).await;
     let y2 = app.login(&y).await;
-    let mut yw1 = app.ws(&y.token).await;
-    let mut yw2 = app.ws(&y2).await;
+    let mut yw1 = watch(&app, &y.token).await;
+    let mut yw2 = watch(&app, &y2).await;
     let mut yc = app.ws_compact(&y2).await;
+    // A rich socket that did not ask: existing clients get nothing they never asked for.
+    let mut y_plain = app.ws(&y2).await;
     app.wait_online(&y).await;
     presence_frames(&mut yw1, 200).await;
     presence_frames(&mut yw2, 50).await;
@@ -132,9 +139,9 @@ async fn strangers_blocked_and_hidden_users_see_nothing(b: Backend) {
     app.befriend(&x, &f).await;
     app.befriend(&x, &blocker).await;
     app.blacklist(&blocker, &x).await;
-    let mut fw = app.ws(&f.token).await;
-    let mut bw = app.ws(&blocker.token).await;
-    let mut sw = app.ws(&stranger.token).await;
+    let mut fw = watch(&app, &f.token).await;
+    let mut bw = watch(&app, &blocker.token).await;
+    let mut sw = watch(&app, &stranger.token).await;
     app.wait_online(&f).await;
     app.wait_online(&blocker).await;
     app.wait_online(&stranger).await;

@@ -22,6 +22,9 @@ pub struct Push {
     /// `None`: a frame for rich clients only (seed 003 clients are never sent frame types they
     /// do not know).
     compact: Option<Rendered>,
+    /// A presence change: only sockets opened with `presence=1` get it (nothing a client did
+    /// not ask for arrives unasked).
+    presence: bool,
 }
 
 /// One dialect's frame: the bytes written to sockets, and its text (a view of the same bytes).
@@ -47,6 +50,7 @@ impl Push {
             compact: Some(Rendered::new(&compact_frame(message).to_string())),
             payload: Some(payload),
             pos: None,
+            presence: false,
         }
     }
 
@@ -66,6 +70,7 @@ impl Push {
             pos,
             rich: Rendered::new(rich),
             compact: (!compact.is_empty()).then(|| Rendered::new(compact)),
+            presence: false,
         }
     }
 
@@ -77,6 +82,7 @@ impl Push {
             pos: None,
             rich: both.clone(),
             compact: Some(both),
+            presence: false,
         }
     }
 
@@ -87,7 +93,26 @@ impl Push {
             pos: None,
             rich: Rendered::new(frame),
             compact: None,
+            presence: false,
         }
+    }
+
+    /// A presence frame (rich only, never queued), for sockets that asked for presence.
+    pub fn presence(frame: &str) -> Push {
+        Push {
+            presence: true,
+            ..Push::rich_only(frame)
+        }
+    }
+
+    /// The same push marked as a presence frame (one forwarded by another node).
+    pub fn as_presence(mut self) -> Push {
+        self.presence = true;
+        self
+    }
+
+    pub fn is_presence(&self) -> bool {
+        self.presence
     }
 
     /// Whether sockets of `dialect` get this push.
