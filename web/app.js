@@ -10,6 +10,7 @@ const T = {
     older: 'Load older messages', send: 'Send', typeHere: 'Type a message', revoke: 'Revoke',
     revoked: 'This message was revoked', members: 'Members', requested: 'Request sent',
     noneTicked: 'Tick at least one friend first', you: 'You', offline: 'Connection lost; reconnecting…',
+    notice: 'Notice',
   },
   zh: {
     welcome: '登录 chatd', username: '用户名', password: '密码', login: '登录', register: '注册',
@@ -17,7 +18,7 @@ const T = {
     findPeople: '查找用户', search: '搜索', searchHint: '用户名或昵称', add: '加好友', accept: '同意',
     createGroup: '用勾选的好友建群', older: '加载更早的消息', send: '发送', typeHere: '输入消息',
     revoke: '撤回', revoked: '此消息已撤回', members: '成员', requested: '已发送申请',
-    noneTicked: '请先勾选好友', you: '我', offline: '连接已断开，正在重连…',
+    noneTicked: '请先勾选好友', you: '我', offline: '连接已断开，正在重连…', notice: '通知',
   },
 };
 
@@ -125,7 +126,9 @@ async function loadConversations() {
     const li = el('li', { className: 'conv' }, el('span', { textContent: c.name || `#${c.id}` }));
     if (c.unread > 0) li.append(el('span', { className: 'badge', textContent: c.unread_more ? '999+' : String(c.unread) }));
     if (c.last_message) {
-      li.append(el('span', { className: 'muted', textContent: c.last_message.isremove ? t('revoked') : String(c.last_message.data).slice(0, 20) }));
+      const m = c.last_message;
+      const text = m.isremove ? t('revoked') : m.type === 'systemNotice' ? t('notice') : String(m.data).slice(0, 20);
+      li.append(el('span', { className: 'muted', textContent: text }));
     }
     openable(li, c.chatType, c.id, c.name);
     ul.append(li);

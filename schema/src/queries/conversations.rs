@@ -190,6 +190,9 @@ impl Raw {
         let group = self.conv_key.starts_with("g:");
         let name = if group {
             self.group_name.unwrap_or_default()
+        } else if self.peer_id == 0 {
+            // The author of server notices has no account row.
+            "System".to_string()
         } else {
             non_empty(self.remark)
                 .or(non_empty(self.user_nickname))
