@@ -62,12 +62,10 @@ impl Online {
     /// Returns true when a socket could not take them (it is closed with 1013).
     pub fn push(&self, outs: &[Arc<Push>], exclude_sid: Option<&str>) -> bool {
         let mut overflowed = false;
+        // Presence frames travel alone: a socket that did not ask for them skips the push.
+        let presence = outs.iter().any(|o| o.is_presence());
         for s in &self.sockets {
-            if exclude_sid == Some(&*s.sid) {
-                continue;
-            }
-            // Presence frames travel alone: a socket that did not ask for them skips the push.
-            if !s.presence && outs.iter().any(|o| o.is_presence()) {
+            if exclude_sid == Some(&*s.sid) || (presence && !s.presence) {
                 continue;
             }
             match s.outbox.push(outs, s.dialect, WhenFull::Close) {

@@ -209,6 +209,7 @@ impl Socket {
         .await;
         let control = Arc::new(SocketControl::default());
         crate::metrics::socket_opened(conn.dialect);
+        tracing::debug!(user = conn.user_id.0, dialect = ?conn.dialect, presence = conn.presence, "socket opened");
         let handle = SocketHandle {
             conn_id: next_conn_id(),
             sid: conn.sid.clone(),
@@ -365,6 +366,7 @@ impl Socket {
     /// close frame off the actor.
     pub fn end(self, code: Option<u16>, cfg: &SocketConfig) -> Taken {
         crate::metrics::socket_closed(self.handle.dialect, code);
+        tracing::debug!(user = self.conn.user_id.0, dialect = ?self.handle.dialect, code = ?code, "socket closed");
         let outbox = self.handle.outbox.clone();
         let taken = outbox.close();
         // The guard (connection place, shutdown token) goes with the last write.

@@ -191,10 +191,10 @@ fn bool_param(p: &Params, key: &str, default: bool) -> Result<bool, ApiError> {
         None => Ok(default),
         Some("true") | Some("1") => Ok(true),
         Some("false") | Some("0") => Ok(false),
-        Some(_) => Err(ApiError::Invalid(Msg::owned(
+        Some(_) => Err(ApiError::bad_owned(
             format!("{key} must be true or false"),
             format!("{key} 必须是 true 或 false"),
-        ))),
+        )),
     }
 }
 

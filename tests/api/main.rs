@@ -25,5 +25,6 @@ mod presence;
 mod reads;
 mod revoke;
 mod security;
+mod startup;
 mod typing;
 mod visitors;

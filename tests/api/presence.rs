@@ -87,6 +87,10 @@ async fn friends_online_hear_of_arrivals_and_debounced_leaves(b: Backend) {
         presence_frames(&mut yc, 100).await.is_empty(),
         "compact got presence"
     );
+    assert!(
+        presence_frames(&mut y_plain, 100).await.is_empty(),
+        "a socket that did not ask"
+    );
     assert_eq!(ask(&app, &y2, &[x.id]).await[0]["online"], true);
 
     // A second device, and the first leaving while it stays: no change.
