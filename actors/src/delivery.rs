@@ -92,6 +92,15 @@ impl Delivery {
         self.routes.is_online(user) || self.online_elsewhere(user)
     }
 
+    /// Whether `user` may want a presence frame: a socket here asked for them, or they are on
+    /// another node (whose sockets' wishes this node does not know).
+    pub fn wants_presence(&self, user: UserId) -> bool {
+        self.routes
+            .with_online(user, |o| o.wants_presence())
+            .unwrap_or(false)
+            || self.online_elsewhere(user)
+    }
+
     fn tell_presence(&self, change: Change) {
         if let Some(p) = &self.presence {
             // Fails only once the task is gone (shutdown): nobody to tell.

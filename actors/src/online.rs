@@ -101,6 +101,11 @@ impl Online {
         &self.positions
     }
 
+    /// Whether a socket of the user asked for presence frames.
+    pub fn wants_presence(&self) -> bool {
+        self.sockets.iter().any(|s| s.presence)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.sockets.is_empty()
     }

@@ -149,13 +149,14 @@ fn queue(
     pending.extend(leaves.drain(..).map(|u| (due, u, at)));
 }
 
-/// `user`'s friends who are online anywhere and may see `user`'s presence: usually none on a
-/// connect storm's accounts, and then this one query is the whole cost of the change.
+/// `user`'s friends who may see `user`'s presence and are connected with a socket that asked for
+/// it (or through another node): usually none on a connect storm's accounts, and then this one
+/// query is the whole cost of the change.
 async fn online_audience(delivery: &Delivery, user: UserId) -> Vec<Target> {
     match delivery.store().presence_audience(user).await {
         Ok(a) => a
             .into_iter()
-            .filter(|f| delivery.online_anywhere(*f))
+            .filter(|f| delivery.wants_presence(*f))
             .map(Target::recipient)
             .collect(),
         Err(e) => {
