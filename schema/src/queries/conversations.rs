@@ -246,6 +246,20 @@ impl Raw {
     }
 }
 
+/// The list statement `$sql` with its parameters bound: the caller, open parts only, where the
+/// page starts, the unread window, the page's size.
+macro_rules! list_query {
+    ($sql:expr, $user:expr, $from:expr, $limit:expr) => {
+        diesel::sql_query($sql.as_str())
+            .bind::<BigInt, _>($user.0)
+            .bind::<BigInt, _>(OPEN)
+            .bind::<BigInt, _>($from.activity)
+            .bind::<Text, _>($from.conv_key.as_str())
+            .bind::<BigInt, _>(UNREAD_WINDOW)
+            .bind::<BigInt, _>($limit)
+    };
+}
+
 /// The list statement in `backend`'s parameter syntax.
 fn list_sql(pg: bool) -> String {
     if pg {
@@ -267,15 +281,7 @@ impl Store {
         let pg = matches!(&*self.db, Db::Pg(_));
         let sql = list_sql(pg);
         let rows: Vec<Raw> = run!(self, |conn| Ok::<_, StoreError>(
-            diesel::sql_query(sql.as_str())
-                .bind::<BigInt, _>(user.0)
-                .bind::<BigInt, _>(OPEN)
-                .bind::<BigInt, _>(from.activity)
-                .bind::<Text, _>(from.conv_key.as_str())
-                .bind::<BigInt, _>(UNREAD_WINDOW)
-                .bind::<BigInt, _>(limit)
-                .load(conn)
-                .await?
+            list_query!(sql, user, from, limit).load(conn).await?
         ))?;
         Ok(rows.into_iter().map(Raw::into_row).collect())
     }
@@ -283,6 +289,8 @@ impl Store {
     /// The plan the database makes for [`Store::conversations`], one line per step, for tests
     /// that hold the list to its indexes.
     pub async fn conversations_plan(&self, user: UserId) -> Result<Vec<String>, StoreError> {
+        /// PostgreSQL's `EXPLAIN` names its one column `QUERY PLAN`; SQLite's `EXPLAIN QUERY
+        /// PLAN` has the step in `detail`.
         #[derive(QueryableByName)]
         struct PgLine {
             #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
@@ -293,37 +301,23 @@ impl Store {
             #[diesel(sql_type = Text)]
             detail: String,
         }
-        let pg = matches!(&*self.db, Db::Pg(_));
         let first = ListCursor::first();
-        if pg {
-            let sql = format!("EXPLAIN {}", list_sql(true));
-            let lines: Vec<PgLine> = run!(self, |conn| Ok::<_, StoreError>(
-                diesel::sql_query(sql.as_str())
-                    .bind::<BigInt, _>(user.0)
-                    .bind::<BigInt, _>(OPEN)
-                    .bind::<BigInt, _>(first.activity)
-                    .bind::<Text, _>(first.conv_key.as_str())
-                    .bind::<BigInt, _>(UNREAD_WINDOW)
-                    .bind::<BigInt, _>(50i64)
-                    .load(conn)
-                    .await?
-            ))?;
-            Ok(lines.into_iter().map(|l| l.line).collect())
-        } else {
-            let sql = format!("EXPLAIN QUERY PLAN {}", list_sql(false));
-            let lines: Vec<SqliteLine> = run!(self, |conn| Ok::<_, StoreError>(
-                diesel::sql_query(sql.as_str())
-                    .bind::<BigInt, _>(user.0)
-                    .bind::<BigInt, _>(OPEN)
-                    .bind::<BigInt, _>(first.activity)
-                    .bind::<Text, _>(first.conv_key.as_str())
-                    .bind::<BigInt, _>(UNREAD_WINDOW)
-                    .bind::<BigInt, _>(50i64)
-                    .load(conn)
-                    .await?
-            ))?;
-            Ok(lines.into_iter().map(|l| l.detail).collect())
-        }
+        Ok(match &*self.db {
+            Db::Pg(_) => {
+                let sql = format!("EXPLAIN {}", list_sql(true));
+                let lines: Vec<PgLine> = run!(self, |conn| Ok::<_, StoreError>(
+                    list_query!(sql, user, first, 50i64).load(conn).await?
+                ))?;
+                lines.into_iter().map(|l| l.line).collect()
+            }
+            Db::Sqlite(_) => {
+                let sql = format!("EXPLAIN QUERY PLAN {}", list_sql(false));
+                let lines: Vec<SqliteLine> = run!(self, |conn| Ok::<_, StoreError>(
+                    list_query!(sql, user, first, 50i64).load(conn).await?
+                ))?;
+                lines.into_iter().map(|l| l.detail).collect()
+            }
+        })
     }
 
     /// Sets `user`'s mute flag on conversation `conv`. A single chat without messages yet gets
@@ -376,7 +370,7 @@ mod tests {
     fn sqlite_takes_the_same_text_with_numbered_question_marks() {
         let sql = super::list_sql(false);
         assert!(!sql.contains('$'));
-        assert!(sql.contains("p.user_id = ?1"));
+        assert!(sql.contains("q.user_id = ?1"));
         assert!(sql.contains("LIMIT ?6"));
     }
 }

@@ -10,6 +10,24 @@ use diesel_async::RunQueryDsl;
 
 alias!(friendships as back: BackFriendships);
 
+/// `$user`'s friendship rows that are returned: active both ways, neither side blacklisting.
+macro_rules! mutual {
+    ($user:expr) => {
+        friendships::table
+            .inner_join(
+                back.on(back
+                    .field(friendships::user_id)
+                    .eq(friendships::friend_id)
+                    .and(back.field(friendships::friend_id).eq(friendships::user_id))),
+            )
+            .filter(friendships::user_id.eq($user))
+            .filter(friendships::status.eq(1))
+            .filter(friendships::isblack.eq(0))
+            .filter(back.field(friendships::status).eq(1))
+            .filter(back.field(friendships::isblack).eq(0))
+    };
+}
+
 impl Store {
     /// Records that the last socket anywhere of each of `users` closed at `at` (ms), in one
     /// statement. Not a cached field: the send path's caches stay as they are.
@@ -42,18 +60,7 @@ impl Store {
     /// Who may see `user`'s presence: users with an active friendship to `user` that `user`
     /// returns, where neither side has blacklisted the other (one query).
     pub async fn presence_audience(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
-        run!(self, |conn| Ok(friendships::table
-            .inner_join(
-                back.on(back
-                    .field(friendships::user_id)
-                    .eq(friendships::friend_id)
-                    .and(back.field(friendships::friend_id).eq(friendships::user_id))),
-            )
-            .filter(friendships::user_id.eq(user))
-            .filter(friendships::status.eq(1))
-            .filter(friendships::isblack.eq(0))
-            .filter(back.field(friendships::status).eq(1))
-            .filter(back.field(friendships::isblack).eq(0))
+        run!(self, |conn| Ok(mutual!(user)
             .select(friendships::friend_id)
             .load(conn)
             .await?))
@@ -66,20 +73,9 @@ impl Store {
         viewer: UserId,
         ids: &[UserId],
     ) -> Result<Vec<(UserId, String, Option<i64>)>, StoreError> {
-        run!(self, |conn| Ok(friendships::table
-            .inner_join(
-                back.on(back
-                    .field(friendships::user_id)
-                    .eq(friendships::friend_id)
-                    .and(back.field(friendships::friend_id).eq(friendships::user_id))),
-            )
+        run!(self, |conn| Ok(mutual!(viewer)
             .inner_join(users::table.on(users::id.eq(friendships::friend_id)))
-            .filter(friendships::user_id.eq(viewer))
             .filter(friendships::friend_id.eq_any(ids))
-            .filter(friendships::status.eq(1))
-            .filter(friendships::isblack.eq(0))
-            .filter(back.field(friendships::status).eq(1))
-            .filter(back.field(friendships::isblack).eq(0))
             .select((friendships::friend_id, users::userset, users::last_seen))
             .load(conn)
             .await?))
