@@ -242,39 +242,34 @@ pub fn operation_id(op: &Op) -> String {
     id.replace(['.', '-'], "_")
 }
 
+/// `{"msg": <msg>, "data": <data>}`: the rich dialect's answer.
+fn envelope(msg: &str, data: ObjectBuilder) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "msg",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([msg])),
+        )
+        .required("msg")
+        .property("data", data)
+        .required("data")
+}
+
 fn components() -> utoipa::openapi::Components {
-    let reason = ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .property(
-            "msg",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(["fail"])),
-        )
-        .required("msg")
-        .property(
-            "data",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .description(Some(
-                    "the reason, in the language of `Accept-Language` (English or Chinese)",
-                )),
-        )
-        .required("data");
-    let success = ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .property(
-            "msg",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(["ok"])),
-        )
-        .required("msg")
-        .property(
-            "data",
-            ObjectBuilder::new().description(Some("what the operation answers")),
-        )
-        .required("data");
+    let reason = envelope(
+        "fail",
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "the reason, in the language of `Accept-Language` (English or Chinese)",
+            )),
+    );
+    let success = envelope(
+        "ok",
+        ObjectBuilder::new().description(Some("what the operation answers")),
+    );
     let header = |name: &str, about: &str| {
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(name, about)))
     };
