@@ -7,11 +7,10 @@
 //! did not write, so its user's delivered position stays below them: a socket never takes a
 //! message down with it.
 
-use bytes::Bytes;
 use chatd_schema::UserId;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesOrdered;
-use futures_util::{FutureExt, SinkExt, Stream};
+use futures_util::{FutureExt, Stream};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -19,11 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Interval};
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::budget::SendBudget;
 use crate::online::{SocketControl, SocketHandle};
@@ -31,6 +27,7 @@ use crate::outbox::Outbox;
 use crate::positions::Taken;
 use crate::wire;
 use crate::wire::frames::{error, pong, ClientFrame, Dialect};
+use crate::wire::reader::{with_scratch, FrameReader, Incoming, Limits, Read, ReadError};
 
 /// Who is on the other end of a socket (decided at upgrade, from the token).
 #[derive(Debug, Clone)]
@@ -92,57 +89,6 @@ pub struct SocketConfig {
     pub budget: Arc<SendBudget>,
 }
 
-/// What tungstenite reads from and writes to: reads come from the socket; what tungstenite writes
-/// itself (its automatic pong and close replies) joins the outbox, in order with everything else.
-struct Duplex {
-    outbox: Arc<Outbox>,
-}
-
-impl AsyncRead for Duplex {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let sock = self.outbox.socket();
-        loop {
-            ready!(sock.poll_read_ready(cx))?;
-            match sock.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-}
-
-impl AsyncWrite for Duplex {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        // tungstenite hands over whole frames only: its buffer holds complete frames and this
-        // takes all of it.
-        match self.outbox.push_control(Bytes::copy_from_slice(buf)) {
-            Ok(()) => Poll::Ready(Ok(buf.len())),
-            Err(_) => Poll::Ready(Err(io::ErrorKind::BrokenPipe.into())),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // The outbox writes as soon as it can; nothing is held here.
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
 /// The socket as the server got it from the upgrade: the connection's outbox (over the raw
 /// socket, `Outbox::new(stream, SocketConfig::queue)`), and what the client sent after its
 /// handshake that the HTTP server had already read. `guard` lives exactly as long as the socket
@@ -150,7 +96,8 @@ impl AsyncWrite for Duplex {
 pub struct Upgraded {
     pub outbox: Arc<Outbox>,
     pub read_ahead: Vec<u8>,
-    pub ws: WebSocketConfig,
+    /// The frame and message size limits of what the client sends.
+    pub limits: Limits,
     pub guard: Box<dyn Send + Sync>,
 }
 
@@ -164,8 +111,8 @@ pub enum Event {
     Flushed(bool),
     /// The next answer, in frame order, is known.
     Answer(Option<Utf8Bytes>),
-    /// The client sent something (or the stream ended).
-    Frame(Option<Result<Message, tungstenite::Error>>),
+    /// The client sent something (`None`: the stream ended).
+    Frame(Option<Result<Incoming, ReadError>>),
     /// The heartbeat.
     Tick,
 }
@@ -174,7 +121,9 @@ pub enum Event {
 pub struct Socket {
     pub(crate) handle: SocketHandle,
     conn: Conn,
-    ws: WebSocketStream<Duplex>,
+    reader: FrameReader,
+    /// The client has ended its stream.
+    eof: bool,
     answers: FuturesOrdered<Later>,
     last_seen: Instant,
     ping: Interval,
@@ -196,17 +145,8 @@ fn stalled_waiter(outbox: Arc<Outbox>) -> BoxFuture<'static, ()> {
 
 impl Socket {
     /// Takes over an upgraded connection.
-    pub async fn open(up: Upgraded, conn: Conn, cfg: &SocketConfig) -> Socket {
+    pub fn open(up: Upgraded, conn: Conn, cfg: &SocketConfig) -> Socket {
         let outbox = up.outbox;
-        let ws = WebSocketStream::from_partially_read(
-            Duplex {
-                outbox: outbox.clone(),
-            },
-            up.read_ahead,
-            Role::Server,
-            Some(up.ws),
-        )
-        .await;
         let control = Arc::new(SocketControl::default());
         crate::metrics::socket_opened(conn.dialect);
         tracing::debug!(user = conn.user_id.0, dialect = ?conn.dialect, presence = conn.presence, "socket opened");
@@ -221,7 +161,8 @@ impl Socket {
         Socket {
             handle,
             conn,
-            ws,
+            reader: FrameReader::new(up.limits, up.read_ahead),
+            eof: false,
             answers: FuturesOrdered::new(),
             last_seen: Instant::now(),
             ping: tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval),
@@ -256,7 +197,7 @@ impl Socket {
             }
         }
         if self.answers.len() < IN_FLIGHT && !self.handle.outbox.is_full() {
-            if let Poll::Ready(frame) = Pin::new(&mut self.ws).poll_next(cx) {
+            if let Poll::Ready(frame) = self.poll_read(cx) {
                 return Poll::Ready(Event::Frame(frame));
             }
         }
@@ -299,7 +240,7 @@ impl Socket {
                     let _ = outbox.push_control(wire::text_frame(&reply));
                 }
             }
-            Event::Frame(msg) => return self.on_frame(msg, cfg, inbound).await.then_some(None),
+            Event::Frame(msg) => return self.on_frame(msg, cfg, inbound).await,
             Event::Tick => {
                 if self.last_seen.elapsed() >= cfg.idle_timeout {
                     return Some(Some(1000));
@@ -310,16 +251,58 @@ impl Socket {
         None
     }
 
-    /// Handles what the client sent; true when the socket is done.
+    /// The next message from the client: decoded from what is held, else read into the
+    /// thread's scratch space. `None` when the client ended its stream.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Incoming, ReadError>>> {
+        match self.reader.next_held() {
+            Ok(Some(m)) => return Poll::Ready(Some(Ok(m))),
+            Ok(None) => {}
+            Err(e) => return Poll::Ready(Some(Err(e))),
+        }
+        if self.eof {
+            return Poll::Ready(None);
+        }
+        let sock = self.handle.outbox.socket();
+        loop {
+            if let Err(e) = ready!(sock.poll_read_ready(cx)) {
+                tracing::debug!(error = %e, "socket read failed");
+                return Poll::Ready(None);
+            }
+            let got = with_scratch(|buf| match sock.try_read(buf) {
+                Ok(0) => Some(None),
+                Ok(n) => match self.reader.take_in(&buf[..n]) {
+                    Ok(Read::Message(m)) => Some(Some(Ok(m))),
+                    Ok(Read::More) => None,
+                    Err(e) => Some(Some(Err(e))),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+                Err(e) => {
+                    tracing::debug!(error = %e, "socket read failed");
+                    Some(None)
+                }
+            });
+            match got {
+                Some(None) => {
+                    self.eof = true;
+                    return Poll::Ready(None);
+                }
+                Some(m) => return Poll::Ready(m),
+                None => continue,
+            }
+        }
+    }
+
+    /// Handles what the client sent; `Some(code)` when the socket is done (`code`: the close
+    /// frame to end with, if any).
     async fn on_frame(
         &mut self,
-        msg: Option<Result<Message, tungstenite::Error>>,
+        msg: Option<Result<Incoming, ReadError>>,
         cfg: &SocketConfig,
         inbound: &dyn Inbound,
-    ) -> bool {
+    ) -> Option<Option<u16>> {
         let user = self.conn.user_id;
         match msg {
-            Some(Ok(Message::Text(text))) => {
+            Some(Ok(Incoming::Text(text))) => {
                 self.last_seen = Instant::now();
                 crate::metrics::frame_in(self.conn.dialect);
                 let frame = ClientFrame::parse(text.as_str());
@@ -338,27 +321,30 @@ impl Socket {
                 };
                 self.answers.push_back(answer);
             }
-            Some(Ok(Message::Ping(_))) | Some(Ok(Message::Pong(_))) => {
+            Some(Ok(Incoming::Ping(payload))) => {
                 self.last_seen = Instant::now();
-                // tungstenite holds the automatic pong until a flush hands it over; past the
-                // budget it waits for the next write instead.
+                // Past the budget a ping goes unanswered.
                 if cfg.budget.take(user) {
-                    let _ = self.ws.flush().await;
+                    let _ = self.handle.outbox.push_control(wire::pong(&payload));
                 }
             }
-            Some(Ok(Message::Binary(_))) | Some(Ok(Message::Frame(_))) => {
+            Some(Ok(Incoming::Pong(_))) | Some(Ok(Incoming::Binary(_))) => {
                 // Nothing reads binary frames, but they cost the server to receive.
                 self.last_seen = Instant::now();
                 let _ = cfg.budget.take(user);
             }
-            Some(Ok(Message::Close(_))) => {
-                // Hands over tungstenite's close reply.
-                let _ = self.ws.flush().await;
-                return true;
+            Some(Ok(Incoming::Close(got))) => {
+                let reply = wire::close_reply(got.as_ref().map(|(c, r)| (*c, r.as_str())));
+                let _ = self.handle.outbox.push_control(reply);
+                return Some(None);
             }
-            Some(Err(_)) | None => return true,
+            Some(Err(e)) => {
+                tracing::debug!(user = user.0, error = %e, "client frame refused");
+                return Some(Some(e.close_code()));
+            }
+            None => return Some(None),
         }
-        false
+        None
     }
 
     /// After the socket is unpublished (no push reaches it any more): stops its outbox, reports
@@ -371,8 +357,7 @@ impl Socket {
         let taken = outbox.close();
         // The guard (connection place, shutdown token) goes with the last write.
         let grace = cfg.close_grace;
-        let Socket { ws, _guard, .. } = self;
-        drop(ws);
+        let Socket { _guard, .. } = self;
         tokio::spawn(async move {
             outbox.finish(code.map(wire::close), grace).await;
             drop(_guard);

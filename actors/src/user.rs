@@ -165,12 +165,16 @@ impl Actor for UserActor {
         if self.sockets.is_empty() {
             return Ok(());
         }
-        self.registry.retire_user(self.user_id, me.id()).await;
+        // Boxed: this future is part of every user actor's task, idle or not, for its whole
+        // life; inline, a registry request and a store write would make every task larger.
+        let registry = self.registry.clone();
+        let (user, id) = (self.user_id, me.id());
+        Box::pin(async move { registry.retire_user(user, id).await }).await;
         let ended = std::mem::take(&mut self.sockets)
             .into_iter()
             .map(|socket| socket.end(Some(1011), &self.seed.cfg))
             .collect();
-        self.write_positions(ended).await;
+        Box::pin(self.write_positions(ended)).await;
         Ok(())
     }
 
@@ -240,7 +244,7 @@ impl Message<AddSocket> for UserActor {
     type Reply = ();
 
     async fn handle(&mut self, AddSocket(up, conn): AddSocket, ctx: &mut Context<Self, ()>) {
-        let socket = Socket::open(up, conn, &self.seed.cfg).await;
+        let socket = Socket::open(up, conn, &self.seed.cfg);
         // Shutdown flips the flag, then closes every published socket; a socket that came after
         // that sweep sees the flag here.
         if *self.seed.shutdown.borrow() {

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::net::UnixStream;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::WebSocketStream;
 
@@ -83,7 +83,10 @@ impl World {
         let up = Upgraded {
             outbox: Arc::new(Outbox::new(server, 64)),
             read_ahead: Vec::new(),
-            ws: WebSocketConfig::default(),
+            limits: crate::wire::reader::Limits {
+                max_frame: 1 << 20,
+                max_message: 1 << 20,
+            },
             guard: Box::new(()),
         };
         let conn = Conn {

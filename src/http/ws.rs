@@ -1,13 +1,13 @@
 //! `GET /ws`: authenticates before upgrading (401 otherwise), picks the dialect, and upgrades:
-//! tokio-tungstenite reads with a small buffer (warp's own filter cannot set it, and tungstenite's
-//! 128 KiB default read buffer would cost that much per idle connection), and deliveries write to
-//! the TCP socket through its outbox. Frames clients send are
-//! handled by [`WsInbound`].
+//! the raw TCP socket is taken back from hyper and handed to its user's actor, which reads it with
+//! chatd's own frame reader (no buffer per idle socket: `chatd_actors::wire::reader`), and
+//! deliveries write to it through its outbox. Frames clients send are handled by [`WsInbound`].
 
 use bytes::Bytes;
 use chatd_actors::outbox::Outbox;
 use chatd_actors::socket::{now, Conn, Inbound, Later, Upgraded};
 use chatd_actors::wire::frames::{ack, error};
+use chatd_actors::wire::reader::Limits;
 use chatd_actors::{ClientFrame, Dialect, UserSeed};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -18,7 +18,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::auth::{token_from, Caller, Role};
 use crate::error::ApiError;
@@ -27,11 +26,6 @@ use crate::net::ConnSlot;
 use crate::ops::message::{ChatType, Peer};
 use crate::ops::send::{accept, SendRequest};
 use crate::state::App;
-
-/// Read buffer per socket: enough for typical frames; larger frames still arrive (the buffer
-/// grows for them and shrinks back). tungstenite writes only its own pongs and close replies,
-/// straight into the outbox, so it keeps no write buffer.
-const READ_BUFFER: usize = 2 * 1024;
 
 fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
@@ -135,11 +129,12 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
                 return;
             }
         };
-        let cfg = WebSocketConfig::default()
-            .read_buffer_size(READ_BUFFER)
-            .write_buffer_size(0)
-            .max_message_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024))
-            .max_frame_size(Some(task_app.cfg.max_message_bytes * 2 + 16 * 1024));
+        // Room for a message at the size limit, JSON-escaped, and its frame's other fields.
+        let max = task_app.cfg.max_message_bytes * 2 + 16 * 1024;
+        let limits = Limits {
+            max_frame: max,
+            max_message: max,
+        };
         // hyper's read buffer is a view of the connection's whole buffer: copy what is left of
         // it (usually nothing) and let the buffer go, or every idle socket keeps it (~2.5 KiB).
         let read_buf = parts.read_buf;
@@ -152,7 +147,7 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
                 task_app.socket_cfg.queue_bytes,
             )),
             read_ahead,
-            ws: cfg,
+            limits,
             // The connection's place and the shutdown's wait last as long as the socket.
             guard: Box::new((slot, task_app.sockets.token())),
         };

@@ -11,7 +11,60 @@ on_both!(
     offline_queue_drops_what_is_too_old,
     shutdown_closes_sockets_with_1001,
     protocol_pings_and_closes_are_answered,
+    broken_frames_close_with_the_reason,
 );
+
+/// What a client sends that breaks RFC 6455 ends its socket with the code that says why (the
+/// server reads frames with its own reader, `chatd_actors::wire::reader`): invalid UTF-8 in a
+/// text frame 1007, a frame over the size limit 1009, a fragmented ping 1002. A client's close
+/// code is echoed.
+async fn broken_frames_close_with_the_reason(b: Backend) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::{CloseFrame, Frame};
+    use tokio_tungstenite::tungstenite::Message;
+    let app = TestApp::spawn(b).await;
+    let u = app.register("brk").await;
+    let big = vec![b'x'; 2 * 65_536 + 16 * 1024 + 1];
+    let cases: Vec<(Message, u16)> = vec![
+        (
+            Message::Frame(Frame::message(vec![b'a', 0xFF], OpCode::Data(Data::Text), true)),
+            1007,
+        ),
+        (Message::Binary(big.into()), 1009),
+        (
+            Message::Frame(Frame::message(b"x".to_vec(), OpCode::Data(Data::Continue), true)),
+            1002,
+        ),
+        (
+            Message::Close(Some(CloseFrame {
+                code: 4321.into(),
+                reason: "bye".into(),
+            })),
+            4321,
+        ),
+    ];
+    for (frame, code) in cases {
+        let mut ws = app.ws(&u.token).await;
+        app.wait_online(&u).await;
+        let _ = ws.stream.send(frame).await;
+        let mut got = None;
+        while let Ok(Some(next)) =
+            tokio::time::timeout(Duration::from_secs(5), ws.stream.next()).await
+        {
+            match next {
+                Ok(Message::Close(c)) => {
+                    got = c.map(|c| u16::from(c.code));
+                    break;
+                }
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+        assert_eq!(got, Some(code), "expected close {code}");
+        app.wait_offline(&u).await;
+    }
+}
 
 /// The server's own writes (pushes) and tungstenite's automatic replies share one ordered stream:
 /// a WebSocket ping gets its pong with the same payload, and a client's close gets a close back.

@@ -8,6 +8,7 @@
 pub mod frames;
 pub mod message;
 pub mod push;
+pub mod reader;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
@@ -16,6 +17,7 @@ const FIN: u8 = 0x80;
 const TEXT: u8 = 0x1;
 const CLOSE: u8 = 0x8;
 const PING: u8 = 0x9;
+const PONG: u8 = 0xA;
 
 fn header(buf: &mut BytesMut, opcode: u8, len: usize) {
     buf.put_u8(FIN | opcode);
@@ -59,6 +61,23 @@ pub fn ping() -> Bytes {
 /// A close frame with `code` and no reason.
 pub fn close(code: u16) -> Bytes {
     frame(CLOSE, &code.to_be_bytes())
+}
+
+/// The answer to a client's close frame (RFC 6455 §5.5.1): its code and reason echoed (the
+/// reader has put 1002 in place of a code a peer may not send), an empty close for an empty one.
+pub fn close_reply(got: Option<(u16, &str)>) -> Bytes {
+    match got {
+        None => frame(CLOSE, &[]),
+        Some((code, reason)) => frame(
+            CLOSE,
+            &[&code.to_be_bytes()[..], reason.as_bytes()].concat(),
+        ),
+    }
+}
+
+/// A pong answering a client's ping, with its payload.
+pub fn pong(payload: &[u8]) -> Bytes {
+    frame(PONG, payload)
 }
 
 #[cfg(test)]
