@@ -50,6 +50,9 @@ pub struct AppState {
     pub typing: crate::ops::typing::TypingLimiter,
     /// Renders `/metrics` (the process's recorder; `None` if another was installed first).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// What every user actor starts from (`http::ws`), one for the server rather than one per
+    /// socket.
+    pub user_seed: std::sync::OnceLock<Arc<chatd_actors::UserSeed>>,
 }
 
 pub type App = Arc<AppState>;
@@ -233,5 +236,6 @@ pub async fn build_state(
         sockets: TaskTracker::new(),
         typing: Default::default(),
         metrics: crate::metrics::install(),
+        user_seed: std::sync::OnceLock::new(),
     }))
 }

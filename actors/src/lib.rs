@@ -32,6 +32,7 @@ pub mod budget;
 pub mod clock;
 pub mod delivery;
 pub mod error;
+mod flag;
 pub mod group;
 mod group_inbox;
 pub mod metrics;

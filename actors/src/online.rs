@@ -5,10 +5,10 @@
 //! lane: no actor in between). A socket whose queue is full is closed (1013); what it did not
 //! write stays above its user's delivered position ([`crate::positions`]).
 
+use crate::flag::Flag;
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 use crate::outbox::{Outbox, Refused, WhenFull};
 use crate::positions::UserPositions;
@@ -18,20 +18,26 @@ use crate::wire::push::Push;
 /// Lets the actor (or a revocation) ask a socket task to close with a given code.
 #[derive(Debug, Default)]
 pub struct SocketControl {
-    kill: Notify,
+    kill: Flag,
     code: AtomicU16,
 }
 
 impl SocketControl {
     pub fn close(&self, code: u16) {
         self.code.store(code, Ordering::Relaxed);
-        // notify_one stores a permit if the task is busy, so the request is never missed.
-        self.kill.notify_one();
+        // The flag stays raised if the actor is busy, so the request is never missed.
+        self.kill.raise();
+    }
+
+    /// The close code, once a close was asked for.
+    pub fn poll_closed(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<u16> {
+        self.kill
+            .poll_take(cx)
+            .map(|()| self.code.load(Ordering::Relaxed))
     }
 
     pub async fn closed(&self) -> u16 {
-        self.kill.notified().await;
-        self.code.load(Ordering::Relaxed)
+        std::future::poll_fn(|cx| self.poll_closed(cx)).await
     }
 }
 

@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
 use tokio::sync::Notify;
 
+use crate::flag::Flag;
+
 use crate::positions::{note_min, Pos, Sent, Taken};
 pub use crate::raw_socket::RawSocket;
 use crate::wire::frames::Dialect;
@@ -115,7 +117,7 @@ pub enum WhenFull {
 #[repr(C)]
 pub struct Outbox<S: ?Sized = dyn RawSocket> {
     /// Tells the socket's task the queue is no longer empty (the kernel buffer was full).
-    stalled: Notify,
+    stalled: Flag,
     /// Tells pushers waiting for room that the queue has drained.
     drained: Notify,
     cap: usize,
@@ -134,7 +136,7 @@ impl<S: RawSocket> Outbox<S> {
     /// a reader that never reads pins no more than that, however large the messages.
     pub fn with_limits(sock: S, cap: usize, cap_bytes: usize) -> Outbox<S> {
         Outbox {
-            stalled: Notify::new(),
+            stalled: Flag::default(),
             drained: Notify::new(),
             cap: cap.max(1),
             cap_bytes: cap_bytes.max(1),
@@ -255,7 +257,7 @@ impl Outbox {
                 st.enqueue(wire, message, pos);
             }
             drop(st);
-            self.stalled.notify_one();
+            self.stalled.raise();
             return Ok(());
         }
         for (wire, message, pos) in entries {
@@ -320,7 +322,12 @@ impl Outbox {
 
     /// Resolves when the queue is no longer empty (the socket's task then calls [`Self::flush`]).
     pub async fn stalled(&self) {
-        self.stalled.notified().await
+        self.stalled.taken().await
+    }
+
+    /// [`Self::stalled`], polled in place by the socket's owner.
+    pub fn poll_stalled(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.stalled.poll_take(cx)
     }
 
     /// Writes the queue out, waiting for the socket to be writable as often as needed.

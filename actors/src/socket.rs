@@ -124,23 +124,12 @@ pub struct Socket {
     reader: FrameReader,
     /// The client has ended its stream.
     eof: bool,
-    answers: FuturesOrdered<Later>,
+    /// Answers not yet known, in frame order; `None` (no allocation) when there are none.
+    answers: Option<FuturesOrdered<Later>>,
     last_seen: Instant,
     ping: Interval,
-    /// Kept for the socket's whole life: re-polling a waiter is cheap, re-creating it on every
-    /// wake-up cost a registration and a removal under the Notify's lock.
-    closed: BoxFuture<'static, u16>,
-    stalled: BoxFuture<'static, ()>,
     flushing: Option<BoxFuture<'static, bool>>,
     _guard: Box<dyn Send + Sync>,
-}
-
-fn closed_waiter(control: Arc<SocketControl>) -> BoxFuture<'static, u16> {
-    async move { control.closed().await }.boxed()
-}
-
-fn stalled_waiter(outbox: Arc<Outbox>) -> BoxFuture<'static, ()> {
-    async move { outbox.stalled().await }.boxed()
 }
 
 impl Socket {
@@ -163,11 +152,9 @@ impl Socket {
             conn,
             reader: FrameReader::new(up.limits, up.read_ahead),
             eof: false,
-            answers: FuturesOrdered::new(),
+            answers: None,
             last_seen: Instant::now(),
             ping: tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval),
-            closed: closed_waiter(control),
-            stalled: stalled_waiter(outbox),
             flushing: None,
             _guard: up.guard,
         }
@@ -182,21 +169,27 @@ impl Socket {
     /// many answers pending or a full queue: a client that does not read is not read either),
     /// the heartbeat.
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
-        if let Poll::Ready(code) = self.closed.as_mut().poll(cx) {
+        if let Poll::Ready(code) = self.handle.control.poll_closed(cx) {
             return Poll::Ready(Event::Closed(code));
         }
         if let Some(flush) = &mut self.flushing {
             return flush.as_mut().poll(cx).map(Event::Flushed);
         }
-        if self.stalled.as_mut().poll(cx).is_ready() {
+        if self.handle.outbox.poll_stalled(cx).is_ready() {
             return Poll::Ready(Event::Stalled);
         }
-        if !self.answers.is_empty() {
-            if let Poll::Ready(Some(reply)) = Pin::new(&mut self.answers).poll_next(cx) {
-                return Poll::Ready(Event::Answer(reply));
+        if let Some(answers) = &mut self.answers {
+            if let Poll::Ready(next) = Pin::new(&mut *answers).poll_next(cx) {
+                if answers.is_empty() {
+                    self.answers = None;
+                }
+                if let Some(reply) = next {
+                    return Poll::Ready(Event::Answer(reply));
+                }
             }
         }
-        if self.answers.len() < IN_FLIGHT && !self.handle.outbox.is_full() {
+        let in_flight = self.answers.as_ref().map_or(0, |a| a.len());
+        if in_flight < IN_FLIGHT && !self.handle.outbox.is_full() {
             if let Poll::Ready(frame) = self.poll_read(cx) {
                 return Poll::Ready(Event::Frame(frame));
             }
@@ -232,7 +225,6 @@ impl Socket {
                 if !ok {
                     return Some(None);
                 }
-                self.stalled = stalled_waiter(outbox.clone());
             }
             Event::Answer(reply) => {
                 // Refused only while closing: the close request is already on its way.
@@ -319,7 +311,9 @@ impl Socket {
                         frame => inbound.handle(&self.conn, frame).await,
                     }
                 };
-                self.answers.push_back(answer);
+                self.answers
+                    .get_or_insert_with(FuturesOrdered::new)
+                    .push_back(answer);
             }
             Some(Ok(Incoming::Ping(payload))) => {
                 self.last_seen = Instant::now();

@@ -151,14 +151,7 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
             // The connection's place and the shutdown's wait last as long as the socket.
             guard: Box::new((slot, task_app.sockets.token())),
         };
-        let seed = Arc::new(UserSeed {
-            cfg: task_app.socket_cfg.clone(),
-            inbound: Arc::new(WsInbound {
-                app: task_app.clone(),
-            }),
-            delivery: task_app.delivery.clone(),
-            shutdown: task_app.shutdown.clone(),
-        });
+        let seed = user_seed(&task_app);
         task_app.registry.connect(up, conn, seed).await;
     });
     let mut r = Response::new(Full::new(Bytes::new()));
@@ -206,11 +199,18 @@ fn rich_user_frame(conn: &Conn, group: bool, id: i64) -> Result<(Caller, Peer), 
 
 /// Sends what clients write over WebSocket, under the same rules as the REST endpoint. Rich
 /// clients get an `ack` or an `error` frame; compact clients get nothing (seed 003: silent).
+/// One per server, in the one [`UserSeed`] every user actor shares (`AppState::user_seed`); it
+/// holds the server weakly, as the server holds it.
 pub struct WsInbound {
+    app: std::sync::Weak<crate::state::AppState>,
+}
+
+/// [`WsInbound`] for one frame, with the server in hand.
+struct FrameHandler {
     app: App,
 }
 
-impl WsInbound {
+impl FrameHandler {
     /// A rich client's read position (compact clients have no such frame: ignored, silently).
     async fn on_read(
         &self,
@@ -322,13 +322,38 @@ impl WsInbound {
 }
 
 impl Inbound for WsInbound {
+    // The future accepts the frame; what it yields is the answer to await later (`Later`).
+    #[allow(clippy::async_yields_async)]
     fn handle<'a>(
         &'a self,
         conn: &'a Conn,
         frame: ClientFrame,
     ) -> Pin<Box<dyn Future<Output = Later> + Send + 'a>> {
-        Box::pin(self.on_frame(conn, frame))
+        let app = self.app.upgrade();
+        Box::pin(async move {
+            match app {
+                Some(app) => FrameHandler { app }.on_frame(conn, frame).await,
+                // The server is gone: nothing more is accepted.
+                None => now(None),
+            }
+        })
     }
+}
+
+/// The seed every user actor of this server starts from, made on the first socket.
+fn user_seed(app: &App) -> Arc<UserSeed> {
+    app.user_seed
+        .get_or_init(|| {
+            Arc::new(UserSeed {
+                cfg: app.socket_cfg.clone(),
+                inbound: Arc::new(WsInbound {
+                    app: Arc::downgrade(app),
+                }),
+                delivery: app.delivery.clone(),
+                shutdown: app.shutdown.clone(),
+            })
+        })
+        .clone()
 }
 
 #[cfg(test)]

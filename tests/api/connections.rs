@@ -28,12 +28,20 @@ async fn broken_frames_close_with_the_reason(b: Backend) {
     let big = vec![b'x'; 2 * 65_536 + 16 * 1024 + 1];
     let cases: Vec<(Message, u16)> = vec![
         (
-            Message::Frame(Frame::message(vec![b'a', 0xFF], OpCode::Data(Data::Text), true)),
+            Message::Frame(Frame::message(
+                vec![b'a', 0xFF],
+                OpCode::Data(Data::Text),
+                true,
+            )),
             1007,
         ),
         (Message::Binary(big.into()), 1009),
         (
-            Message::Frame(Frame::message(b"x".to_vec(), OpCode::Data(Data::Continue), true)),
+            Message::Frame(Frame::message(
+                b"x".to_vec(),
+                OpCode::Data(Data::Continue),
+                true,
+            )),
             1002,
         ),
         (
