@@ -277,4 +277,4 @@ async fn an_idle_connection_holds_little_heap() {
 
 /// Heap per idle connection, with malloc's headers, that this build must stay within. RSS per
 /// connection (S3) adds the kernel-facing parts (tokio's registration slab, allocator slack).
-const BUDGET: usize = 12 * 1024;
+const BUDGET: usize = 7 * 1024;

@@ -217,8 +217,7 @@ where
         #[cfg(feature = "tracing")]
         trace!(%id, %name, "actor started");
 
-        let start_res = AssertUnwindSafe(A::on_start(args, actor_ref.clone()))
-            .catch_unwind()
+        let start_res = Box::pin(AssertUnwindSafe(A::on_start(args, actor_ref.clone())).catch_unwind())
             .await
             .map(|res| res.map_err(|err| PanicError::new(Box::new(err), PanicReason::OnStart)))
             .map_err(|err| PanicError::new_from_panic_any(err, PanicReason::OnStart))
@@ -254,11 +253,11 @@ where
                 #[cfg(feature = "console")]
                 monitor.set_stopping();
 
-                let mut actor = state.shutdown().await;
-                actor_ref.links.set_children_parent_shutdown().await;
-                actor_ref.links.send_children_shutdown().await;
+                let mut actor = Box::pin(state.shutdown()).await;
+                Box::pin(actor_ref.links.set_children_parent_shutdown()).await;
+                Box::pin(actor_ref.links.send_children_shutdown()).await;
                 let is_restarting = actor_ref.links.lock().await.will_restart(&reason);
-                drain_until_children_closed(&actor_ref.links, &mut mailbox_rx, is_restarting).await;
+                Box::pin(drain_until_children_closed(&actor_ref.links, &mut mailbox_rx, is_restarting)).await;
 
                 // On a terminal stop (not a restart, where the mailbox is reused by the next
                 // incarnation) hand any leftover tells to `on_undelivered` before `notify_links`
@@ -267,8 +266,8 @@ where
                     let undelivered = drain_undelivered(&mut mailbox_rx);
                     if !undelivered.is_empty() {
                         let res =
-                            AssertUnwindSafe(actor.on_undelivered(reason.clone(), undelivered))
-                                .catch_unwind()
+                            Box::pin(AssertUnwindSafe(actor.on_undelivered(reason.clone(), undelivered))
+                                .catch_unwind())
                                 .await
                                 .map(|res| {
                                     res.map_err(|err| {
@@ -293,8 +292,8 @@ where
 
                 log_actor_stop_reason(id, name, &reason);
                 let on_stop_res =
-                    AssertUnwindSafe(actor.on_stop(actor_ref.clone(), reason.clone()))
-                        .catch_unwind()
+                    Box::pin(AssertUnwindSafe(actor.on_stop(actor_ref.clone(), reason.clone()))
+                        .catch_unwind())
                         .await
                         .map(|res| {
                             res.map_err(|err| PanicError::new(Box::new(err), PanicReason::OnStop))
@@ -305,7 +304,7 @@ where
                 #[cfg(feature = "console")]
                 monitor.set_stopped(&reason);
 
-                unregister_actor(&id).await;
+                Box::pin(unregister_actor(&id)).await;
 
                 match on_stop_res {
                     Ok(()) => {
@@ -335,11 +334,11 @@ where
                 let reason = ActorStopReason::Panicked(err);
                 log_actor_stop_reason(id, name, &reason);
 
-                actor_ref.links.set_children_parent_shutdown().await;
-                actor_ref.links.send_children_shutdown().await;
+                Box::pin(actor_ref.links.set_children_parent_shutdown()).await;
+                Box::pin(actor_ref.links.send_children_shutdown()).await;
                 // startup failed; the supervisor may still restart us per policy
                 let is_restarting = actor_ref.links.lock().await.will_restart(&reason);
-                drain_until_children_closed(&actor_ref.links, &mut mailbox_rx, is_restarting).await;
+                Box::pin(drain_until_children_closed(&actor_ref.links, &mut mailbox_rx, is_restarting)).await;
                 actor_ref
                     .links
                     .lock()
@@ -349,7 +348,7 @@ where
                 #[cfg(feature = "console")]
                 monitor.set_stopped(&reason);
 
-                unregister_actor(&id).await;
+                Box::pin(unregister_actor(&id)).await;
 
                 let ActorStopReason::Panicked(err) = reason else {
                     unreachable!()
@@ -462,7 +461,7 @@ async fn abortable_actor_loop<A>(
 where
     A: Actor,
 {
-    if startup_finished && let ControlFlow::Break(reason) = state.handle_startup_finished().await {
+    if startup_finished && let ControlFlow::Break(reason) = Box::pin(state.handle_startup_finished()).await {
         return reason;
     }
     loop {
@@ -474,7 +473,7 @@ where
             monitor,
         )
         .await;
-        if let ControlFlow::Break(reason) = state.on_shutdown(reason).await {
+        if let ControlFlow::Break(reason) = Box::pin(state.on_shutdown(reason)).await {
             return reason;
         }
     }
@@ -506,7 +505,7 @@ where
                     #[cfg(feature = "tracing")]
                     error!("received startup finished signal after already being started up");
                 }
-                if let ControlFlow::Break(reason) = state.handle_startup_finished().await {
+                if let ControlFlow::Break(reason) = Box::pin(state.handle_startup_finished()).await {
                     return reason;
                 }
             }
@@ -521,8 +520,7 @@ where
             }) => {
                 #[cfg(feature = "console")]
                 monitor.begin_handler(message_name);
-                let result = state
-                    .handle_message(
+                let result = Box::pin(state.handle_message(
                         message,
                         actor_ref,
                         reply,
@@ -530,7 +528,7 @@ where
                         message_name,
                         #[cfg(feature = "tracing")]
                         caller_span,
-                    )
+                    ))
                     .await;
                 #[cfg(feature = "console")]
                 monitor.end_handler();
@@ -544,15 +542,15 @@ where
                 mailbox_rx,
                 dead_actor_sibblings,
             }) => {
-                if let ControlFlow::Break(reason) = state
-                    .handle_link_died(id, reason, mailbox_rx, dead_actor_sibblings)
+                if let ControlFlow::Break(reason) = Box::pin(state
+                    .handle_link_died(id, reason, mailbox_rx, dead_actor_sibblings))
                     .await
                 {
                     return reason;
                 }
             }
             ControlFlow::Continue(Signal::Stop | Signal::SupervisorRestart) => {
-                if let ControlFlow::Break(reason) = state.handle_stop().await {
+                if let ControlFlow::Break(reason) = Box::pin(state.handle_stop()).await {
                     return reason;
                 }
             }
@@ -560,7 +558,7 @@ where
                 actor_ref,
                 callback,
             }) => {
-                if let ControlFlow::Break(reason) = state.handle_callback(actor_ref, callback).await
+                if let ControlFlow::Break(reason) = Box::pin(state.handle_callback(actor_ref, callback)).await
                 {
                     return reason;
                 }
