@@ -1,5 +1,5 @@
-//! The front service: hyper serves each connection; `/ws` is upgraded here with tokio-tungstenite
-//! (small buffers), every other request goes to the warp routes.
+//! The front service: hyper serves each connection; `/ws` is upgraded here (the raw socket goes to
+//! its user actor, which reads it with chatd's own frame reader), every other request goes to warp.
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;

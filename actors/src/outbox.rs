@@ -4,7 +4,7 @@
 //! task, as uWebSockets' event loop does. Only when the kernel's buffer is full does the rest
 //! wait in a bounded queue, which the socket's own task writes once the socket is writable
 //! again. One lock per socket orders every write: direct ones, queued ones, and the task's own
-//! (answers, pings, tungstenite's pongs).
+//! (answers, pings, pongs and close replies).
 //!
 //! A socket that lets its queue fill is refused further pushes (the caller closes it with 1013).
 //! The outbox notes the position of every message it is handed and of every one it could not

@@ -279,7 +279,7 @@ async fn replays_of_one_user_take_turns() {
 }
 
 /// Prints what one idle connected user's parts weigh (run with `--nocapture`); the heap parts
-/// that are not `size_of` (mailbox block, boxed waiters, tungstenite buffers) are in
+/// that are not `size_of` (the mailbox block, the actor task, the outbox) are in
 /// BENCHMARKS.md's S3 table.
 #[test]
 fn sizes_of_a_connected_user() {
