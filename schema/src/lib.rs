@@ -13,6 +13,7 @@
 //! - [`ids`]: typed ids (`UserId`, `GroupId`, `MessageId`, `SessionId`)
 //! - [`conv`]: conversation keys (`s:<low>:<high>`, `g:<group>`)
 
+pub mod checkpoint;
 pub mod conv;
 pub mod ids;
 pub mod models;

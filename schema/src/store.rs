@@ -140,6 +140,7 @@ impl Store {
     }
 
     async fn connect_sqlite(path: String) -> Result<Store, StoreError> {
+        let db_path = path.clone();
         let conn = tokio::task::spawn_blocking(move || -> Result<SqliteConnection, StoreError> {
             if let Some(parent) = std::path::Path::new(&path).parent() {
                 if !parent.as_os_str().is_empty() {
@@ -155,13 +156,17 @@ impl Store {
             )?;
             conn.run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
+            // Checkpoints run beside the store, not inside its commits (crate::checkpoint).
+            conn.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
             Ok(conn)
         })
         .await
         .map_err(|e| StoreError::Connect(e.to_string()))??;
-        Ok(Store::new(Db::Sqlite(tokio::sync::Mutex::new(
+        let store = Store::new(Db::Sqlite(tokio::sync::Mutex::new(
             SyncConnectionWrapper::new(conn),
-        ))))
+        )));
+        crate::checkpoint::spawn(db_path, Arc::downgrade(&store.db));
+        Ok(store)
     }
 
     fn new(db: Db) -> Store {
