@@ -169,6 +169,33 @@ pub async fn receive(
     track
 }
 
+/// [`receive`] through tokio-tungstenite: what an outside client written with it measures (it
+/// answers pings itself).
+pub async fn receive_tungstenite(
+    conn: Conn,
+    progress: Arc<Progress>,
+    messages: u32,
+    mut stop: watch::Receiver<bool>,
+) -> Track {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut ws = conn.into_ws().await;
+    let mut track = Track::new(messages);
+    loop {
+        tokio::select! {
+            m = ws.next() => match m {
+                Some(Ok(Message::Text(t))) => seen(t.as_bytes(), now_us(), &mut track, &progress),
+                Some(Ok(Message::Binary(b))) => seen(&b, now_us(), &mut track, &progress),
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+            _ = stop.changed() => break,
+        }
+    }
+    let _ = ws.close(None).await;
+    track
+}
+
 fn seen(payload: &[u8], now: u64, track: &mut Track, progress: &Progress) {
     match parse_frame(payload) {
         Seen::Message { seq, sent_us } => {

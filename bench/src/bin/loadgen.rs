@@ -4,7 +4,7 @@
 //! as one JSON line and a table. See BENCHMARKS.md for the scenarios.
 
 use anyhow::{bail, Context, Result};
-use chatd_bench::conn::{connect, now_us, receive, source, Conn, Progress};
+use chatd_bench::conn::{connect, now_us, receive, receive_tungstenite, source, Conn, Progress};
 use chatd_bench::report::{print_table, rss_kib, Report};
 use chatd_bench::setup::world;
 use chatd_bench::stats::{payload, percentile, totals, warmup};
@@ -57,6 +57,11 @@ struct Args {
     /// offline, so the server keeps their messages for later (S2 with 90 % offline members).
     #[arg(long)]
     online: Option<usize>,
+    /// Fan-out: receivers read through tokio-tungstenite (a `WebSocketStream` each, one clock
+    /// reading per message), as an outside client app written with it would, instead of the
+    /// load generator's own frame splitter.
+    #[arg(long)]
+    tungstenite: bool,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -202,7 +207,14 @@ async fn fanout(
     let (stop_tx, stop_rx) = watch::channel(false);
     let tasks: Vec<_> = socks
         .into_iter()
-        .map(|ws| tokio::spawn(receive(ws, progress.clone(), messages, stop_rx.clone())))
+        .map(|ws| {
+            let (p, stop) = (progress.clone(), stop_rx.clone());
+            if args.tungstenite {
+                tokio::spawn(receive_tungstenite(ws, p, messages, stop))
+            } else {
+                tokio::spawn(receive(ws, p, messages, stop))
+            }
+        })
         .collect();
     let (mut tx, mut rx) = publisher.split();
     // The publisher's own socket is read too (pings, other devices' echoes).
