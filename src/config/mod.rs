@@ -178,6 +178,15 @@ fn default_workers() -> usize {
     cores().saturating_sub(1)
 }
 
+/// Threads that write one very large group's pass at once: all cores but one, so a split pass
+/// leaves a core to the workers that read sockets and run the writer. On 2 cores that is no
+/// split at all: measured in session 15 (BENCHMARKS.md "Issue 23"), splitting a 10,000-member
+/// pass over both cores, beside the workers and the clients, made S2's p99 78 ms instead of 60–64
+/// and S1 at 10,000 members 2.1–2.3 M deliveries/s instead of 2.7–2.8 M.
+fn default_fanout_threads() -> usize {
+    cores().saturating_sub(1)
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
@@ -258,7 +267,10 @@ impl Config {
             close_grace_secs: o.close_grace.unwrap_or(5).max(1),
             socket_queue: o.socket_queue.unwrap_or(1024).max(1),
             workers: o.workers.unwrap_or_else(default_workers).max(1),
-            fanout_threads: o.fanout_threads.unwrap_or_else(cores).max(1),
+            fanout_threads: o
+                .fanout_threads
+                .unwrap_or_else(default_fanout_threads)
+                .max(1),
             fanout_split_min: o.fanout_split_min.unwrap_or(2048).max(1),
             ws_frames_per_sec: o.ws_frames_per_sec.unwrap_or(50).max(1),
             login_user_limit: o.login_user_limit.unwrap_or(10).max(1),
