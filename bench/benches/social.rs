@@ -31,24 +31,10 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
 
 fn user(i: i64) -> NewUser {
     NewUser {
-        uuid: format!("bench-user-{i}"),
-        username: format!("bench{i}"),
-        password: String::new(),
         nickname: format!("Bench {i}"),
-        avatar: String::new(),
-        status: 1,
-        register_time: 0,
-        register_ip: None,
-        role: "user".into(),
-        invite_confirm: 0,
         userset: "{}".into(),
-        device_id: None,
-        uniplatform: None,
-        devicemodel: None,
-        deviceos: None,
-        devicebrand: None,
-        create_time: 0,
-        update_time: 0,
+        invite_confirm: 0,
+        ..NewUser::plain(format!("bench-user-{i}"), format!("bench{i}"), 0)
     }
 }
 

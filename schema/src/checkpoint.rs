@@ -68,25 +68,11 @@ mod tests {
     use crate::store::Store;
 
     fn user(i: usize) -> NewUser {
+        // Wide rows, so a round of writes is many log pages.
         NewUser {
-            uuid: format!("u{i}"),
-            username: format!("user{i}"),
             password: "x".repeat(200),
             nickname: "n".repeat(200),
-            avatar: String::new(),
-            status: 1,
-            register_time: 0,
-            register_ip: None,
-            role: "user".into(),
-            invite_confirm: 0,
-            userset: "{}".into(),
-            device_id: None,
-            uniplatform: None,
-            devicemodel: None,
-            deviceos: None,
-            devicebrand: None,
-            create_time: 0,
-            update_time: 0,
+            ..NewUser::plain(format!("u{i}"), format!("user{i}"), 0)
         }
     }
 

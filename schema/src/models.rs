@@ -68,6 +68,33 @@ pub struct NewUser {
     pub update_time: i64,
 }
 
+impl NewUser {
+    /// A plain `user` account made at `now`: no password, device or settings. For rows made
+    /// straight in the store (tests, benches); sign-ups build theirs from the request.
+    pub fn plain(uuid: String, username: String, now: i64) -> NewUser {
+        NewUser {
+            uuid,
+            username,
+            password: String::new(),
+            nickname: String::new(),
+            avatar: String::new(),
+            status: 1,
+            register_time: now,
+            register_ip: None,
+            role: "user".into(),
+            invite_confirm: 1,
+            userset: String::new(),
+            device_id: None,
+            uniplatform: None,
+            devicemodel: None,
+            deviceos: None,
+            devicebrand: None,
+            create_time: now,
+            update_time: now,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = user_infos)]
 pub struct UserInfo {

@@ -59,24 +59,8 @@ async fn bulk_users(app: &TestApp, n: usize) -> Vec<(UserId, String)> {
         let u = st
             .store
             .create_user(&NewUser {
-                uuid: uuid::Uuid::new_v4().to_string(),
-                username: format!("{tag}_{i}"),
                 password: "-".into(),
-                nickname: String::new(),
-                avatar: String::new(),
-                status: 1,
-                register_time: now,
-                register_ip: None,
-                role: "user".into(),
-                invite_confirm: 1,
-                userset: String::new(),
-                device_id: None,
-                uniplatform: None,
-                devicemodel: None,
-                deviceos: None,
-                devicebrand: None,
-                create_time: now,
-                update_time: now,
+                ..NewUser::plain(uuid::Uuid::new_v4().to_string(), format!("{tag}_{i}"), now)
             })
             .await
             .unwrap();
