@@ -27,6 +27,11 @@ pub fn install() -> Option<PrometheusHandle> {
                     &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
                 )
                 .ok()?
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full("chatd_positions_flush_rows".into()),
+                    &[10.0, 100.0, 1_000.0, 10_000.0, 100_000.0],
+                )
+                .ok()?
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
@@ -81,6 +86,17 @@ fn describe() {
         "chatd_store_write_batch_seconds",
         Unit::Seconds,
         "One store write batch"
+    );
+    describe_histogram!(
+        "chatd_positions_flush_rows",
+        Unit::Count,
+        "Delivered positions written by one periodic flush"
+    );
+    describe_histogram!(
+        "chatd_positions_flush_seconds",
+        Unit::Seconds,
+        "One periodic flush of delivered positions (SQLite: in short transactions, between \
+         message batches)"
     );
     describe_counter!("chatd_offline_replays_total", "Offline replays and pulls");
     describe_counter!(

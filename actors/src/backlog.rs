@@ -7,7 +7,10 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use smallvec::SmallVec;
+
 use crate::delivery::{Delivery, Target};
+use crate::online::Online;
 use crate::remote::Forwards;
 use crate::wire::push::Push;
 
@@ -139,31 +142,93 @@ impl Part<'_> {
     }
 
     /// Gives each of the run's members what it has not been given; what members on other nodes
-    /// need is collected in `fw`, for the pass to forward once.
+    /// need is collected in `fw`, for the pass to forward once. Members are taken [`LOOKAHEAD`]
+    /// at a time: looked up together under one read of the route table, their outboxes
+    /// prefetched, then written (see [`crate::prefetch`]).
     pub(crate) fn deliver(&mut self, delivery: &Delivery, fw: &mut Forwards) {
         let members = self.members;
-        for (k, &member) in members.iter().enumerate() {
-            let range = self.take(k);
-            if range.is_empty() {
-                continue;
-            }
-            let items = &self.items[range.clone()];
-            let target = Target::recipient(member);
-            if items.iter().all(|i| i.reaches(member)) {
-                // The common case: a slice shared with every other member.
-                delivery.route_into(&target, &self.outs[range], fw);
-            } else {
-                let some: Vec<Arc<Push>> = items
+        let mut start = 0;
+        for run in members.chunks(LOOKAHEAD) {
+            let due: SmallVec<[Due; LOOKAHEAD]> = run
+                .iter()
+                .enumerate()
+                .map(|(i, &member)| self.due(start + i, member))
+                .collect();
+            let mut here = [false; LOOKAHEAD];
+            {
+                let users = delivery.routes().users();
+                let found: SmallVec<[Option<&Online>; LOOKAHEAD]> = run
                     .iter()
-                    .filter(|i| i.reaches(member))
-                    .map(|i| i.out.clone())
+                    .zip(&due)
+                    .map(|(member, due)| match due {
+                        Due::Nothing => None,
+                        _ => users.get(member),
+                    })
                     .collect();
-                if !some.is_empty() {
-                    delivery.route_into(&target, &some, fw);
+                for online in found.iter().flatten() {
+                    online.prefetch();
+                }
+                for (i, (online, due)) in found.iter().zip(&due).enumerate() {
+                    if let Some(online) = online {
+                        online.push(self.outs(due), None);
+                        here[i] = true;
+                    }
                 }
             }
+            for (i, (&member, due)) in run.iter().zip(&due).enumerate() {
+                if !matches!(due, Due::Nothing) {
+                    let target = Target::recipient(member);
+                    delivery.route_elsewhere(&target, here[i], self.outs(due), fw);
+                }
+            }
+            start += run.len();
         }
     }
+
+    /// What the run's member `k` (user `member`) is due now; marks it given.
+    fn due(&mut self, k: usize, member: UserId) -> Due {
+        let range = self.take(k);
+        if range.is_empty() {
+            return Due::Nothing;
+        }
+        let items = &self.items[range.clone()];
+        if items.iter().all(|i| i.reaches(member)) {
+            // The common case: a slice shared with every other member.
+            return Due::Shared(range);
+        }
+        let some: Vec<Arc<Push>> = items
+            .iter()
+            .filter(|i| i.reaches(member))
+            .map(|i| i.out.clone())
+            .collect();
+        if some.is_empty() {
+            Due::Nothing
+        } else {
+            Due::Own(some)
+        }
+    }
+
+    fn outs<'b>(&'b self, due: &'b Due) -> &'b [Arc<Push>] {
+        match due {
+            Due::Nothing => &[],
+            Due::Shared(range) => &self.outs[range.clone()],
+            Due::Own(outs) => outs,
+        }
+    }
+}
+
+/// Members looked up and prefetched together: enough to overlap their cache misses, few enough
+/// that what was prefetched is still in cache when its turn comes, and the route table's read
+/// lock is held for no more than this many writes.
+const LOOKAHEAD: usize = 16;
+
+/// What one member is due in a pass.
+enum Due {
+    Nothing,
+    /// `items[range]`, shared with every member not excluded from any of them.
+    Shared(Range<usize>),
+    /// Some of them: the member blacklisted the sender of others.
+    Own(Vec<Arc<Push>>),
 }
 
 /// Writes every member's due messages on up to `threads` threads (this one included), each

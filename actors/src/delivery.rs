@@ -157,6 +157,20 @@ impl Delivery {
             .routes
             .with_online(t.user_id, |o| o.push(outs, t.exclude_sid.as_deref()))
             .is_some();
+        self.route_elsewhere(t, here, outs, fw);
+    }
+
+    /// What [`Delivery::route_into`] does once the target's sockets here (if any: `here`) were
+    /// written: notes the other nodes holding sockets of the target, and counts the delivery.
+    /// A pass writes a run of members under one look at the route table, then calls this for
+    /// each with the table released.
+    pub(crate) fn route_elsewhere(
+        &self,
+        t: &Target,
+        here: bool,
+        outs: &[Arc<Push>],
+        fw: &mut Forwards,
+    ) {
         let mut elsewhere = false;
         if let Some(remote) = &self.remote {
             for node in remote.directory.nodes_of(t.user_id) {

@@ -39,6 +39,7 @@ pub mod metrics;
 pub mod online;
 pub mod outbox;
 pub mod positions;
+mod prefetch;
 pub mod presence;
 mod raw_socket;
 pub mod registry;

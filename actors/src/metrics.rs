@@ -75,6 +75,12 @@ pub fn write_batch(size: usize, secs: f64) {
     metrics::histogram!("chatd_store_write_batch_seconds").record(secs);
 }
 
+/// The flusher wrote `rows` delivered positions in `secs`.
+pub fn positions_flush(rows: usize, secs: f64) {
+    metrics::histogram!("chatd_positions_flush_rows").record(rows as f64);
+    metrics::histogram!("chatd_positions_flush_seconds").record(secs);
+}
+
 /// An offline replay (or pull) sent `messages` messages.
 pub fn replayed(messages: usize) {
     metrics::counter!("chatd_offline_replays_total").increment(1);

@@ -87,6 +87,14 @@ impl Online {
         overflowed
     }
 
+    /// Starts loading what [`Online::push`] will touch (each socket's outbox) into the CPU's
+    /// caches; see [`crate::prefetch`].
+    pub(crate) fn prefetch(&self) {
+        for s in &self.sockets {
+            crate::prefetch::prefetch(&*s.outbox);
+        }
+    }
+
     /// The current sockets (offline replay pushes through them, waiting for room).
     pub fn handles(&self) -> Vec<SocketHandle> {
         self.sockets.to_vec()

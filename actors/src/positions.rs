@@ -26,6 +26,7 @@
 //! user's arrival and the backlog was learned after that ([`UserPositions::await_peers`],
 //! [`UserPositions::confirm`]), so such a message is counted in the backlog.
 
+use smallvec::SmallVec;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -48,9 +49,11 @@ pub struct Pos {
 }
 
 /// Per conversation, the highest `seq` handed to one socket since last taken. Most sockets see
-/// one or two conversations between flushes, so a short list beats a map.
+/// one or two conversations between flushes, so a short list beats a map; the first entry is
+/// held inline, in the outbox's own memory, because a large fan-out notes a position for every
+/// socket it writes and a separate buffer would cost each of them one more cache miss.
 #[derive(Debug, Default)]
-pub(crate) struct Sent(Vec<(Arc<str>, i64)>);
+pub(crate) struct Sent(SmallVec<[(Arc<str>, i64); 1]>);
 
 impl Sent {
     pub(crate) fn note(&mut self, pos: &Pos) {
@@ -58,12 +61,12 @@ impl Sent {
     }
 
     pub(crate) fn take(&mut self) -> Vec<(Arc<str>, i64)> {
-        std::mem::take(&mut self.0)
+        std::mem::take(&mut self.0).into_vec()
     }
 }
 
 /// Raises `list`'s entry for `pos.conv` to `pos.seq` (adding it if missing).
-fn note_max(list: &mut Vec<(Arc<str>, i64)>, pos: &Pos) {
+fn note_max(list: &mut SmallVec<[(Arc<str>, i64); 1]>, pos: &Pos) {
     // The conversation just noted is the likeliest: look from the end, pointer first.
     for (conv, seq) in list.iter_mut().rev() {
         if Arc::ptr_eq(conv, &pos.conv) || **conv == *pos.conv {

@@ -296,7 +296,10 @@ impl Registry {
         if rows.is_empty() {
             return;
         }
-        if let Err(e) = self.store.advance_positions(&rows).await {
+        let started = std::time::Instant::now();
+        let written = self.store.advance_positions(&rows).await;
+        crate::metrics::positions_flush(rows.len(), started.elapsed().as_secs_f64());
+        if let Err(e) = written {
             tracing::warn!(error = %e, users = owners.len(), "writing delivered positions failed");
             for (positions, due) in owners {
                 positions.retry(due);

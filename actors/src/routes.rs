@@ -11,23 +11,27 @@ use crate::group::GroupRef;
 use crate::online::Online;
 use crate::user::UserActor;
 
+/// Users with a socket here. User ids are the server's own numbers, never chosen by a client,
+/// so the map can use a fast hash instead of the default SipHash (a pass looks up every member).
+pub(crate) type UserMap = HashMap<UserId, Online, foldhash::fast::RandomState>;
+
 /// The route table. Read by anyone holding it; written only by the [`RegistryActor`](crate::registry::RegistryActor).
 #[derive(Default)]
 pub struct Routes {
     /// A user is here while at least one of their sockets is attached. A push never lands on a
     /// detached socket: detach takes the write lock, deliveries hold the read lock.
-    pub(crate) users: RwLock<HashMap<UserId, Online>>,
+    pub(crate) users: RwLock<UserMap>,
     /// The actor of each user with a socket here (it owns the sockets `users` lists).
     pub(crate) actors: RwLock<HashMap<UserId, ActorRef<UserActor>>>,
     pub(crate) groups: RwLock<HashMap<GroupId, GroupRef>>,
 }
 
 impl Routes {
-    pub(crate) fn users(&self) -> RwLockReadGuard<'_, HashMap<UserId, Online>> {
+    pub(crate) fn users(&self) -> RwLockReadGuard<'_, UserMap> {
         self.users.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn users_mut(&self) -> RwLockWriteGuard<'_, HashMap<UserId, Online>> {
+    pub(crate) fn users_mut(&self) -> RwLockWriteGuard<'_, UserMap> {
         self.users.write().unwrap_or_else(|p| p.into_inner())
     }
 

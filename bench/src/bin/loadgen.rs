@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context, Result};
 use chatd_bench::conn::{connect, now_us, receive, receive_tungstenite, source, Conn, Progress};
-use chatd_bench::report::{print_table, rss_kib, Report};
+use chatd_bench::report::{cpu_s, print_table, rss_kib, Report};
 use chatd_bench::setup::world;
 use chatd_bench::stats::{payload, percentile, totals, warmup};
 use clap::{Parser, Subcommand};
@@ -243,6 +243,8 @@ async fn fanout(
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let b = bar(u64::from(messages), "publishing");
+    let server_pid = args.pid.map(|p| p.to_string());
+    let cpu0 = (server_pid.as_deref().and_then(cpu_s), cpu_s("self"));
     let first_send = now_us();
     let mut last_progress = (0u64, Instant::now());
     let started = Instant::now();
@@ -287,6 +289,9 @@ async fn fanout(
     }
     b.finish_and_clear();
     let sent_s = started.elapsed().as_secs_f64();
+    let spent = |before: Option<f64>, now: Option<f64>| Some(now? - before?);
+    let publish_server_cpu_s = spent(cpu0.0, server_pid.as_deref().and_then(cpu_s));
+    let publish_loadgen_cpu_s = spent(cpu0.1, cpu_s("self"));
     let rss = args.pid.and_then(rss_kib);
     let _ = stop_tx.send(true);
     let mut tracks = Vec::with_capacity(tasks.len());
@@ -317,6 +322,8 @@ async fn fanout(
         connect_p99_ms: f64::from(percentile(&connect_us, 99.0)) / 1000.0,
         rss_kib: rss,
         rss_per_conn_kib: None,
+        publish_server_cpu_s,
+        publish_loadgen_cpu_s,
     })
 }
 
@@ -366,6 +373,8 @@ async fn idle(args: &Args, n: usize, hold: u64) -> Result<Report> {
             (Some(b), Some(a)) => Some(a.saturating_sub(b) as f64 / n as f64),
             _ => None,
         },
+        publish_server_cpu_s: None,
+        publish_loadgen_cpu_s: None,
     })
 }
 

@@ -25,6 +25,10 @@ pub const OPEN: i64 = i64::MAX;
 /// Most conversations [`Store::behind_convs`] probes one by one.
 pub const PROBES: usize = 64;
 
+/// Most rows one SQLite transaction of [`Store::advance_positions`] writes: about a millisecond
+/// of updates, the longest a message batch waits behind a flush.
+pub const ADVANCE_CHUNK: usize = 256;
+
 /// The messages above `$user`'s positions that are theirs: not their own, not from a user they
 /// blacklisted, created at or after `$min_time`, within their part of the conversation (or
 /// addressed to them by name), and not private to others.
@@ -167,9 +171,10 @@ impl Store {
         }
     }
 
-    /// Moves delivered positions `(user, conversation, seq)` forward (never back), in one
-    /// transaction: one statement on PostgreSQL, one blocking call on SQLite (the flusher writes
-    /// every connected user's positions at once, and the writer shares the SQLite connection).
+    /// Moves delivered positions `(user, conversation, seq)` forward (never back): one statement
+    /// on PostgreSQL; on SQLite, transactions of at most [`ADVANCE_CHUNK`] rows. Each row stands
+    /// alone (a position only moves forward), so on an error the rows already written stay
+    /// written and writing them all again is harmless.
     pub async fn advance_positions(&self, to: &[(UserId, String, i64)]) -> Result<(), StoreError> {
         if to.is_empty() {
             return Ok(());
@@ -197,12 +202,17 @@ impl Store {
                 .await?;
                 Ok(())
             }
+            // The message writer shares this connection, and its lock is fair: between two
+            // chunks a waiting message batch goes first, so a flush of every connected user's
+            // positions never holds a message back for longer than one chunk.
             Db::Sqlite(mutex) => {
-                let to = to.to_vec();
-                let mut conn = mutex.lock().await;
-                Ok(conn
-                    .spawn_blocking(move |c| blocking::advance(c, &to))
-                    .await?)
+                for chunk in to.chunks(ADVANCE_CHUNK) {
+                    let chunk = chunk.to_vec();
+                    let mut conn = mutex.lock().await;
+                    conn.spawn_blocking(move |c| blocking::advance(c, &chunk))
+                        .await?;
+                }
+                Ok(())
             }
         }
     }
@@ -417,3 +427,38 @@ macro_rules! ensure_position {
     }};
 }
 pub(crate) use ensure_position;
+
+#[cfg(test)]
+mod tests {
+    use super::ADVANCE_CHUNK;
+    use crate::conv;
+    use crate::models::NewUser;
+    use crate::store::Store;
+
+    /// A flush larger than one SQLite transaction's chunk writes every row, and a position
+    /// never moves back, even when a later chunk holds an older one.
+    #[tokio::test]
+    async fn a_flush_of_many_chunks_writes_every_row_and_never_moves_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db").to_string_lossy().into_owned();
+        let store = Store::connect(&path).await.unwrap();
+        let n = ADVANCE_CHUNK * 2 + 10;
+        let mut users = Vec::with_capacity(n);
+        for i in 0..n {
+            let u = NewUser::plain(format!("u{i}"), format!("user{i}"), 0);
+            users.push(store.create_user(&u).await.unwrap().id);
+        }
+        let group = store
+            .create_group("g", users[0], "g", "", &users, 0)
+            .await
+            .unwrap();
+        let key = conv::group(group.id);
+        let mut rows: Vec<_> = users.iter().map(|u| (*u, key.clone(), 7)).collect();
+        // The first user's position again, lower, in the last chunk.
+        rows.push((users[0], key.clone(), 3));
+        store.advance_positions(&rows).await.unwrap();
+        for u in [users[0], users[ADVANCE_CHUNK], users[n - 1]] {
+            assert_eq!(store.positions_of(u).await.unwrap(), vec![(key.clone(), 7)]);
+        }
+    }
+}
