@@ -218,6 +218,28 @@ pub async fn world(
     Ok(w)
 }
 
+/// Drains every user's offline queue (`GET /api/message`, which drops what it returns), as a
+/// client app does when it connects: their conversations are then caught up, so live delivery
+/// moves their delivered positions and the server's flusher writes them, as it does for real
+/// clients. Without it the load generator's users never fetch their backlog, and their
+/// positions stand still.
+pub async fn drain_backlogs(base: &str, users: &[Account], concurrency: usize) -> Result<()> {
+    let api = Api::new(base);
+    stream::iter(users)
+        .map(|u| {
+            let api = &api;
+            async move {
+                api.call(reqwest::Method::GET, "/api/message", Some(&u.token), &[])
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(())
+}
+
 /// `lg<run stamp>_<i>`, both in base 36: at most 16 characters up to i = 1.6M (usernames are
 /// limited to 20), unique per run.
 fn username(stamp: u128, i: usize) -> String {

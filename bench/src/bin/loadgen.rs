@@ -6,7 +6,7 @@
 use anyhow::{bail, Context, Result};
 use chatd_bench::conn::{connect, now_us, receive, receive_tungstenite, source, Conn, Progress};
 use chatd_bench::report::{cpu_s, print_table, rss_kib, Report};
-use chatd_bench::setup::world;
+use chatd_bench::setup::{drain_backlogs, world, Account};
 use chatd_bench::stats::{payload, percentile, totals, warmup};
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
@@ -62,6 +62,11 @@ struct Args {
     /// load generator's own frame splitter.
     #[arg(long)]
     tungstenite: bool,
+    /// Fan-out against chatd: once connected, every member fetches and drops its offline queue
+    /// (`GET /api/message`), as client apps do, so the server moves and writes their delivered
+    /// positions during the run (without it they stand still).
+    #[arg(long)]
+    drain: bool,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -147,13 +152,18 @@ async fn open_all(args: &Args, paths: Vec<String>) -> Result<(Vec<Conn>, Vec<u32
     Ok((socks, times, total_s))
 }
 
-/// Connection paths and the group id for `n` members (the first publishes).
-async fn members(args: &Args, n: usize, group: bool) -> Result<(Vec<String>, String)> {
+/// Connection paths, the group id and the accounts (none for a peer) for `n` members (the
+/// first publishes).
+async fn members(
+    args: &Args,
+    n: usize,
+    group: bool,
+) -> Result<(Vec<String>, String, Vec<Account>)> {
     if args.peer {
         let paths = (1..=n)
             .map(|uid| format!("/ws?access_token={uid}&groups=1"))
             .collect();
-        return Ok((paths, "1".into()));
+        return Ok((paths, "1".into(), Vec::new()));
     }
     let b = bar(n as u64, "setting up");
     let w = world(
@@ -171,7 +181,8 @@ async fn members(args: &Args, n: usize, group: bool) -> Result<(Vec<String>, Str
         .iter()
         .map(|u| format!("/ws?access_token={}", u.token))
         .collect();
-    Ok((paths, w.group.map(|g| g.to_string()).unwrap_or_default()))
+    let group = w.group.map(|g| g.to_string()).unwrap_or_default();
+    Ok((paths, group, w.users))
 }
 
 fn frame(group: &str, content: &str) -> Message {
@@ -195,11 +206,22 @@ async fn fanout(
     if n < 2 {
         bail!("a fan-out needs at least 2 members");
     }
-    let (mut paths, group) = members(args, n, true).await?;
+    let (mut paths, group, accounts) = members(args, n, true).await?;
     if let Some(online) = args.online {
         paths.truncate(online.max(2));
     }
     let (mut socks, connect_us, connect_s) = open_all(args, paths).await?;
+    if args.drain && !args.peer {
+        let online = accounts.len().min(socks.len());
+        let b = bar(online as u64, "draining queues");
+        drain_backlogs(
+            &format!("http://{}", args.server),
+            &accounts[..online],
+            args.connect_concurrency,
+        )
+        .await?;
+        b.finish_and_clear();
+    }
     let publisher = socks.remove(0).into_ws().await;
     let receivers = socks.len() as u32;
     const WARMUPS: u32 = 50;
@@ -328,7 +350,7 @@ async fn fanout(
 }
 
 async fn idle(args: &Args, n: usize, hold: u64) -> Result<Report> {
-    let (paths, _) = members(args, n, false).await?;
+    let (paths, _, _) = members(args, n, false).await?;
     let paths: Vec<String> = if args.peer {
         (1..=n)
             .map(|uid| format!("/ws?access_token={uid}"))
