@@ -69,8 +69,8 @@ pub struct NewUser {
 }
 
 impl NewUser {
-    /// A plain `user` account made at `now`: no password, device or settings. For rows made
-    /// straight in the store (tests, benches); sign-ups build theirs from the request.
+    /// A plain `user` account made at `now`: no password, device or settings. Sign-ups fill in
+    /// what the request brings; tests and benches use it as it is.
     pub fn plain(uuid: String, username: String, now: i64) -> NewUser {
         NewUser {
             uuid,

@@ -74,24 +74,11 @@ pub async fn create_user(
 ) -> Result<User, ApiError> {
     let now = app.clock.now_ms();
     let new = NewUser {
-        uuid: uuid::Uuid::new_v4().to_string(),
-        username: username.to_string(),
         password: hash_password(password).await?,
-        nickname: String::new(),
-        avatar: String::new(),
-        status: 1,
-        register_time: now,
         register_ip: ip.map(|i| i.to_string()),
-        role: "user".into(),
-        invite_confirm: 1,
         userset: DEFAULT_USERSET.into(),
         device_id: device_id.map(str::to_string),
-        uniplatform: None,
-        devicemodel: None,
-        deviceos: None,
-        devicebrand: None,
-        create_time: now,
-        update_time: now,
+        ..NewUser::plain(uuid::Uuid::new_v4().to_string(), username.to_string(), now)
     };
     match app.store.create_user(&new).await {
         Ok(u) => Ok(u),
