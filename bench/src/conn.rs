@@ -6,8 +6,8 @@ use anyhow::{bail, Context, Result};
 use futures_util::FutureExt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::{watch, Notify};
@@ -20,10 +20,14 @@ use crate::wsframe::{self, Upgrade};
 /// The publisher's socket, spoken through tungstenite (it only sends a few frames a millisecond).
 pub type Ws = WebSocketStream<TcpStream>;
 
-/// Microseconds since the load generator started (one clock for sender and receivers).
+/// Microseconds on the wall clock: one clock for the sender and every receiver, in this process
+/// and in the others of a sliced run ([`crate::slices`]) on the same machine. (A step of the
+/// system clock during a run would show in its latencies; the machines here only slew it.)
 pub fn now_us() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_micros() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 /// The `i`th of `sources` loopback source addresses: 127.0.0.2, 127.0.0.3, …

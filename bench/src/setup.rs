@@ -25,7 +25,19 @@ pub struct World {
     pub users: Vec<Account>,
     /// The group of all `users` (the first is its owner), when one was made.
     pub group: Option<i64>,
+    /// While a group bigger than one `group/create` is being filled: how many of `users` are in
+    /// it so far (absent once all are, and in the files of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined: Option<usize>,
 }
+
+/// The most friendship rows one `group/create` takes (the server's limit); the rest of a bigger
+/// group is invited by its owner, one `groupInviteUser` each.
+pub const CREATE_MEMBERS: usize = 10_000;
+
+/// Registration and invitations are written to the state file every this many users, so an
+/// interrupted set-up of 100,000 accounts (25 minutes of Argon2id here) goes on where it stopped.
+const SAVE_EVERY: usize = 2_000;
 
 pub struct Api {
     http: reqwest::Client,
@@ -131,6 +143,32 @@ impl Api {
         Ok(rows)
     }
 
+    /// The owner adds `member` to group `g` (no approval: the owner invites). A member already in
+    /// it (a set-up that was cut short and is going on) is no error.
+    async fn invite(&self, owner: &Account, g: i64, member: &Account) -> Result<()> {
+        let r = self
+            .call(
+                reqwest::Method::POST,
+                "/api/chat/groupInviteUser",
+                Some(&owner.token),
+                &[
+                    ("group_id", &g.to_string()),
+                    ("user_id", &member.id.to_string()),
+                ],
+            )
+            .await;
+        match r {
+            Err(e)
+                if ["already in the group", "已经在群里了"]
+                    .iter()
+                    .any(|m| e.to_string().contains(m)) =>
+            {
+                Ok(())
+            }
+            r => r.map(|_| ()),
+        }
+    }
+
     async fn create_group(&self, owner: &Account, rows: &[i64]) -> Result<i64> {
         let ids: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
         let body = self
@@ -147,58 +185,86 @@ impl Api {
     }
 }
 
-/// Registers `n` users (and makes them one group when `group`), or reuses the state file's.
+/// Registers `n` users (and makes them one group when `group`: created with the first
+/// `create_members` at most, the others invited), or reuses the state file's: a set-up that was
+/// cut short goes on from what the file holds.
+#[allow(clippy::too_many_arguments)]
 pub async fn world(
     base: &str,
     n: usize,
     group: bool,
+    create_members: usize,
     state: Option<&Path>,
     concurrency: usize,
     bar: &ProgressBar,
 ) -> Result<World> {
-    if let Some(path) = state.filter(|p| p.exists()) {
-        let w: World = serde_json::from_slice(&std::fs::read(path)?)?;
-        if w.base == base && w.users.len() >= n && (w.group.is_some() || !group) {
-            let mut w = w;
-            w.users.truncate(n);
-            if group && w.users.len() != n {
-                bail!("the state file's group has another size");
-            }
-            return Ok(w);
-        }
-    }
-    let api = Api::new(base);
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    bar.set_length(n as u64);
-    bar.set_message("registering");
-    let users: Vec<Account> = stream::iter(0..n)
-        .map(|i| {
-            let api = &api;
-            async move {
-                let a = api.register(&username(stamp, i)).await;
-                bar.inc(1);
-                a
-            }
-        })
-        .buffered(concurrency.max(1))
-        .try_collect()
-        .await?;
     let mut w = World {
         base: base.to_string(),
-        users,
+        users: Vec::new(),
         group: None,
+        joined: None,
     };
-    if group && n > 1 {
+    if let Some(path) = state.filter(|p| p.exists()) {
+        let old: World = serde_json::from_slice(&std::fs::read(path)?)?;
+        if old.base == base {
+            w = old;
+        }
+    }
+    if w.group.is_some() && w.users.len() != n && group {
+        bail!("the state file's group has another size");
+    }
+    let save = |w: &World| -> Result<()> {
+        if let Some(path) = state {
+            std::fs::write(path, serde_json::to_vec(w)?)?;
+        }
+        Ok(())
+    };
+    let api = Api::new(base);
+    if w.users.len() < n {
+        if w.group.is_some() {
+            bail!("the state file's group has another size");
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        bar.set_length(n as u64);
+        bar.set_position(w.users.len() as u64);
+        bar.set_message("registering");
+        while w.users.len() < n {
+            let from = w.users.len();
+            let to = n.min(from + SAVE_EVERY);
+            let more: Vec<Account> = stream::iter(from..to)
+                .map(|i| {
+                    let api = &api;
+                    async move {
+                        let a = api.register(&username(stamp, i)).await;
+                        bar.inc(1);
+                        a
+                    }
+                })
+                .buffered(concurrency.max(1))
+                .try_collect()
+                .await?;
+            w.users.extend(more);
+            save(&w)?;
+        }
+    }
+    if !group {
+        w.users.truncate(n);
+        return Ok(w);
+    }
+    if w.group.is_none() && n > 1 {
+        w.users.truncate(n);
+        let owner = w.users[0].clone();
+        let first = &w.users[1..n.min(create_members.clamp(1, CREATE_MEMBERS) + 1)];
         bar.set_position(0);
-        bar.set_length(n as u64 - 1);
+        bar.set_length(first.len() as u64);
         bar.set_message("befriending");
-        let owner = &w.users[0];
-        stream::iter(&w.users[1..])
+        stream::iter(first)
             .map(|m| {
                 let api = &api;
+                let owner = &owner;
                 async move {
                     let r = api.befriend(owner, m).await;
                     bar.inc(1);
@@ -209,11 +275,36 @@ pub async fn world(
             .try_collect::<Vec<()>>()
             .await?;
         bar.set_message("creating the group");
-        let rows = api.friendship_rows(owner).await?;
-        w.group = Some(api.create_group(owner, &rows).await?);
+        let mut rows = api.friendship_rows(&owner).await?;
+        rows.truncate(first.len());
+        w.group = Some(api.create_group(&owner, &rows).await?);
+        w.joined = (n > first.len() + 1).then_some(first.len() + 1);
+        save(&w)?;
     }
-    if let Some(path) = state {
-        std::fs::write(path, serde_json::to_vec(&w)?)?;
+    if let (Some(g), Some(mut joined)) = (w.group, w.joined) {
+        let owner = w.users[0].clone();
+        bar.set_length(n as u64);
+        bar.set_position(joined as u64);
+        bar.set_message("inviting");
+        while joined < n {
+            let to = n.min(joined + SAVE_EVERY);
+            stream::iter(&w.users[joined..to])
+                .map(|m| {
+                    let api = &api;
+                    let owner = &owner;
+                    async move {
+                        let r = api.invite(owner, g, m).await;
+                        bar.inc(1);
+                        r
+                    }
+                })
+                .buffer_unordered(concurrency.max(1))
+                .try_collect::<Vec<()>>()
+                .await?;
+            joined = to;
+            w.joined = (joined < n).then_some(joined);
+            save(&w)?;
+        }
     }
     Ok(w)
 }

@@ -106,7 +106,7 @@ impl Track {
 }
 
 /// Latency percentiles in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Latency {
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -125,7 +125,7 @@ pub fn percentile(sorted: &[u32], p: f64) -> u32 {
 }
 
 /// The sum of all receivers' tracks.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Totals {
     pub expected: u64,
     pub delivered: u64,
@@ -136,9 +136,16 @@ pub struct Totals {
 }
 
 pub fn totals(tracks: Vec<Track>, messages: u32) -> Totals {
-    let expected = tracks.len() as u64 * u64::from(messages);
+    let (mut t, latencies) = gather(tracks, messages);
+    t.finish(latencies);
+    t
+}
+
+/// The receivers' counts added up (nothing lost yet, no percentiles: [`Totals::finish`] makes
+/// those), and every first delivery's latency.
+pub fn gather(tracks: Vec<Track>, messages: u32) -> (Totals, Vec<u32>) {
     let mut t = Totals {
-        expected,
+        expected: tracks.len() as u64 * u64::from(messages),
         ..Totals::default()
     };
     let mut all: Vec<u32> = Vec::new();
@@ -148,16 +155,30 @@ pub fn totals(tracks: Vec<Track>, messages: u32) -> Totals {
         t.reordered += tr.reordered;
         all.extend(tr.latencies_us);
     }
-    t.lost = expected.saturating_sub(t.delivered);
-    all.sort_unstable();
-    let ms = |us: u32| f64::from(us) / 1000.0;
-    t.latency = Latency {
-        p50_ms: ms(percentile(&all, 50.0)),
-        p99_ms: ms(percentile(&all, 99.0)),
-        p999_ms: ms(percentile(&all, 99.9)),
-        max_ms: ms(all.last().copied().unwrap_or(0)),
-    };
-    t
+    (t, all)
+}
+
+impl Totals {
+    /// Adds another process's counts (a slice of the same run's receivers).
+    pub fn add(&mut self, other: &Totals) {
+        self.expected += other.expected;
+        self.delivered += other.delivered;
+        self.duplicated += other.duplicated;
+        self.reordered += other.reordered;
+    }
+
+    /// Sets what is lost and the latency percentiles from every first delivery's latency.
+    pub fn finish(&mut self, mut latencies_us: Vec<u32>) {
+        self.lost = self.expected.saturating_sub(self.delivered);
+        latencies_us.sort_unstable();
+        let ms = |us: u32| f64::from(us) / 1000.0;
+        self.latency = Latency {
+            p50_ms: ms(percentile(&latencies_us, 50.0)),
+            p99_ms: ms(percentile(&latencies_us, 99.0)),
+            p999_ms: ms(percentile(&latencies_us, 99.9)),
+            max_ms: ms(latencies_us.last().copied().unwrap_or(0)),
+        };
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,10 @@ use std::sync::Arc;
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 
+/// The PostgreSQL advisory lock nodes take to run the migrations one at a time (any fixed number
+/// no other program on the database uses: "chatd" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0063_6861_7464;
+
 /// Everything the store can fail with. Callers map it to a generic 500; the detail is logged.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -122,20 +126,32 @@ impl Store {
             .max_size(16)
             .build()
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let conn = pool
+        let mut conn = pool
             .get()
             .await
             .map_err(|e| StoreError::Connect(e.to_string()))?;
+        // Nodes started together on a fresh database would each create the same tables, and all
+        // but one would fail: the first to take this lock runs the migrations, the others then
+        // find none pending. A session lock, so a node that dies holding it lets go with its
+        // connection.
+        let lock = diesel::sql_query("SELECT pg_advisory_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK);
+        diesel_async::RunQueryDsl::execute(lock, &mut conn).await?;
         // The harness drives the async connection from a blocking context.
-        tokio::task::spawn_blocking(move || {
+        let (mut conn, migrated) = tokio::task::spawn_blocking(move || {
             let mut harness = AsyncMigrationHarness::new(conn);
-            harness
+            let migrated = harness
                 .run_pending_migrations(PG_MIGRATIONS)
                 .map(|_| ())
-                .map_err(|e| StoreError::Migration(e.to_string()))
+                .map_err(|e| StoreError::Migration(e.to_string()));
+            (harness.into_inner(), migrated)
         })
         .await
-        .map_err(|e| StoreError::Migration(e.to_string()))??;
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        let unlock = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK);
+        diesel_async::RunQueryDsl::execute(unlock, &mut conn).await?;
+        migrated?;
         Ok(Store::new(Db::Pg(pool)))
     }
 

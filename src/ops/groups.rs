@@ -66,8 +66,12 @@ pub fn member_avatar(m: Option<&GroupMember>, u: &User) -> String {
     }
 }
 
+/// How many members (the first, in joining order) the default name and avatar can draw on: the
+/// name is cut at 50 characters and every member adds at least one to it, and the avatar takes 9.
+pub const COMPOSE_MEMBERS: usize = 50;
+
 /// The default name (display names joined by `、`, at most 50 characters) and avatar (the first 9
-/// members' avatars joined by `,`) of a member list.
+/// members' avatars joined by `,`) of a member list (only its first [`COMPOSE_MEMBERS`] count).
 pub fn compose(members: &[(GroupMember, User)]) -> (String, String) {
     let name: String = members
         .iter()
@@ -140,8 +144,7 @@ pub async fn after_membership_change(
     mut g: Group,
     before: (String, String),
 ) -> Result<Group, ApiError> {
-    let members = app.store.group_members_with_users(g.id, 1).await?;
-    let (name, avatar) = compose(&members);
+    let (name, avatar) = composed(app, g.id).await?;
     if g.name == before.0 {
         g.name = name;
     }
@@ -150,9 +153,12 @@ pub async fn after_membership_change(
     Ok(g)
 }
 
+/// The group's default name and avatar, from its first active members only.
 pub async fn composed(app: &AppState, group_id: GroupId) -> Result<(String, String), ApiError> {
     Ok(compose(
-        &app.store.group_members_with_users(group_id, 1).await?,
+        &app.store
+            .first_group_members_with_users(group_id, 1, COMPOSE_MEMBERS as i64)
+            .await?,
     ))
 }
 

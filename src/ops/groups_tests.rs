@@ -66,3 +66,14 @@ fn composes_name_and_avatar() {
     assert_eq!(avatar.split(',').count(), 9);
     assert!(avatar.starts_with("a1,a2,"));
 }
+
+#[test]
+fn the_first_members_alone_make_the_default_name_and_avatar() {
+    // The shortest names a member can have (one character) still fill the 50 characters within
+    // the first COMPOSE_MEMBERS members: the rest of a big group changes nothing.
+    let members: Vec<_> = (1..=200)
+        .map(|i| pair(i, "x", "", &format!("a{i}")))
+        .collect();
+    assert_eq!(compose(&members[..COMPOSE_MEMBERS]), compose(&members));
+    assert_eq!(compose(&members).0.chars().count(), 50);
+}

@@ -27,3 +27,29 @@ async fn postgres_and_sqlite_schemas_match() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Nodes started together on a fresh PostgreSQL database all come up: one runs the migrations
+/// while the others wait for it, then find nothing pending.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_started_together_on_a_fresh_database_all_come_up() {
+    let url = fresh_pg_database().await;
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Store::connect(&url).await.map(|_| ()) })
+        })
+        .collect();
+    for s in starts {
+        let started = s.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(started.is_ok(), "a node failed to start: {started:?}");
+    }
+    let store = Store::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        store
+            .describe_columns()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .len()
+            > 100
+    );
+}

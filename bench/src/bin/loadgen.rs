@@ -6,8 +6,9 @@
 use anyhow::{bail, Context, Result};
 use chatd_bench::conn::{connect, now_us, receive, receive_tungstenite, source, Conn, Progress};
 use chatd_bench::report::{cpu_s, print_table, rss_kib, Report};
-use chatd_bench::setup::{drain_backlogs, world, Account};
-use chatd_bench::stats::{payload, percentile, totals, warmup};
+use chatd_bench::setup::{drain_backlogs, world, Account, CREATE_MEMBERS};
+use chatd_bench::slices::{slice_of, SliceResult, SyncDir};
+use chatd_bench::stats::{gather, payload, percentile, totals, warmup, Track};
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -67,6 +68,17 @@ struct Args {
     /// positions during the run (without it they stand still).
     #[arg(long)]
     drain: bool,
+    /// Fan-out over several processes: the group's receivers are split into this many slices,
+    /// one process each (`--slice 1..=S`), and one more process publishes (`--slice 0`); see
+    /// `chatd_bench::slices`. Needs `--sync`, `--rate` and a state file made beforehand (`setup`).
+    #[arg(long)]
+    slices: Option<usize>,
+    /// Which slice this process is (0: the publisher, which also merges the report).
+    #[arg(long, default_value_t = 0)]
+    slice: usize,
+    /// The directory a sliced run's processes meet in (a fresh one per run).
+    #[arg(long)]
+    sync: Option<PathBuf>,
     #[command(subcommand)]
     mode: Mode,
 }
@@ -93,6 +105,19 @@ enum Mode {
         #[arg(long, default_value_t = 10)]
         stall: u64,
     },
+    /// Only make the accounts (and the group of all of them) and keep them in `--state`; a
+    /// set-up that was cut short goes on from the state file.
+    Setup {
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        /// Accounts only, no group (for `idle`).
+        #[arg(long)]
+        no_group: bool,
+        /// Members the group is created with (at most the server's 10,000); the owner invites
+        /// the others one by one.
+        #[arg(long, default_value_t = CREATE_MEMBERS)]
+        create_members: usize,
+    },
     /// Idle authenticated connections, for memory per connection.
     Idle {
         #[arg(long, default_value_t = 10_000)]
@@ -115,8 +140,9 @@ fn bar(len: u64, msg: &str) -> ProgressBar {
 }
 
 /// Opens one connection per path, `concurrency` at a time; returns them in order and the
-/// connect times in µs.
-async fn open_all(args: &Args, paths: Vec<String>) -> Result<(Vec<Conn>, Vec<u32>, f64)> {
+/// connect times in µs. Each path comes with the member's index in the whole group, which picks
+/// its node and source address, so a group's slices spread over the nodes as one process would.
+async fn open_all(args: &Args, paths: Vec<(usize, String)>) -> Result<(Vec<Conn>, Vec<u32>, f64)> {
     let b = bar(paths.len() as u64, "connecting");
     let started = Instant::now();
     let servers: Vec<SocketAddr> = std::iter::once(args.server)
@@ -124,21 +150,20 @@ async fn open_all(args: &Args, paths: Vec<String>) -> Result<(Vec<Conn>, Vec<u32
         .collect();
     let servers = &servers;
     let sources = args.sources;
-    let results: Vec<Result<(Conn, u32)>> =
-        futures_util::stream::iter(paths.into_iter().enumerate())
-            .map(|(i, p)| {
-                let b = b.clone();
-                async move {
-                    let t = Instant::now();
-                    let server = servers[i % servers.len()];
-                    let ws = connect(server, &p, source(i, sources)).await?;
-                    b.inc(1);
-                    Ok((ws, t.elapsed().as_micros() as u32))
-                }
-            })
-            .buffered(args.connect_concurrency.max(1))
-            .collect()
-            .await;
+    let results: Vec<Result<(Conn, u32)>> = futures_util::stream::iter(paths)
+        .map(|(i, p)| {
+            let b = b.clone();
+            async move {
+                let t = Instant::now();
+                let server = servers[i % servers.len()];
+                let ws = connect(server, &p, source(i, sources)).await?;
+                b.inc(1);
+                Ok((ws, t.elapsed().as_micros() as u32))
+            }
+        })
+        .buffered(args.connect_concurrency.max(1))
+        .collect()
+        .await;
     b.finish_and_clear();
     let total_s = started.elapsed().as_secs_f64();
     let mut socks = Vec::with_capacity(results.len());
@@ -150,6 +175,11 @@ async fn open_all(args: &Args, paths: Vec<String>) -> Result<(Vec<Conn>, Vec<u32
     }
     times.sort_unstable();
     Ok((socks, times, total_s))
+}
+
+/// Every path with its index.
+fn numbered(paths: Vec<String>) -> Vec<(usize, String)> {
+    paths.into_iter().enumerate().collect()
 }
 
 /// Connection paths, the group id and the accounts (none for a peer) for `n` members (the
@@ -170,6 +200,7 @@ async fn members(
         &format!("http://{}", args.server),
         n,
         group,
+        CREATE_MEMBERS,
         args.state.as_deref(),
         args.setup_concurrency,
         &b,
@@ -210,7 +241,7 @@ async fn fanout(
     if let Some(online) = args.online {
         paths.truncate(online.max(2));
     }
-    let (mut socks, connect_us, connect_s) = open_all(args, paths).await?;
+    let (mut socks, connect_us, connect_s) = open_all(args, numbered(paths)).await?;
     if args.drain && !args.peer {
         let online = accounts.len().min(socks.len());
         let b = bar(online as u64, "draining queues");
@@ -224,20 +255,9 @@ async fn fanout(
     }
     let publisher = socks.remove(0).into_ws().await;
     let receivers = socks.len() as u32;
-    const WARMUPS: u32 = 50;
     let progress = Arc::new(Progress::new(messages, WARMUPS, receivers));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let tasks: Vec<_> = socks
-        .into_iter()
-        .map(|ws| {
-            let (p, stop) = (progress.clone(), stop_rx.clone());
-            if args.tungstenite {
-                tokio::spawn(receive_tungstenite(ws, p, messages, stop))
-            } else {
-                tokio::spawn(receive(ws, p, messages, stop))
-            }
-        })
-        .collect();
+    let tasks = spawn_receivers(args, socks, &progress, messages, &stop_rx);
     let (mut tx, mut rx) = publisher.split();
     // The publisher's own socket is read too (pings, other devices' echoes).
     let drain = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
@@ -349,6 +369,183 @@ async fn fanout(
     })
 }
 
+/// How long a sliced run's processes wait for each other to connect and warm up (100,000 sockets
+/// over six processes take minutes to open).
+const SLICE_WAIT: Duration = Duration::from_secs(1200);
+const WARMUPS: u32 = 50;
+
+fn spawn_receivers(
+    args: &Args,
+    socks: Vec<Conn>,
+    progress: &Arc<Progress>,
+    messages: u32,
+    stop: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<Track>> {
+    socks
+        .into_iter()
+        .map(|ws| {
+            let (p, stop) = (progress.clone(), stop.clone());
+            if args.tungstenite {
+                tokio::spawn(receive_tungstenite(ws, p, messages, stop))
+            } else {
+                tokio::spawn(receive(ws, p, messages, stop))
+            }
+        })
+        .collect()
+}
+
+/// A receiving slice of a sliced fan-out (`--slice K`, K ≥ 1): connects its share of the members,
+/// says when a warm-up has reached all of them, counts the run's messages until all arrived or
+/// nothing came for `stall`, and leaves its counts for the publisher.
+async fn slice_receive(
+    args: &Args,
+    sync: &SyncDir,
+    slices: usize,
+    n: usize,
+    messages: u32,
+    stall: Duration,
+) -> Result<()> {
+    let k = args.slice;
+    let (paths, _, _) = members(args, n, true).await?;
+    let mine: Vec<(usize, String)> = numbered(paths)
+        .into_iter()
+        .filter(|(i, _)| slice_of(*i, slices) == k)
+        .collect();
+    let (socks, connect_us, connect_s) = open_all(args, mine).await?;
+    let receivers = socks.len() as u32;
+    let progress = Arc::new(Progress::new(messages, WARMUPS, receivers));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let tasks = spawn_receivers(args, socks, &progress, messages, &stop_rx);
+    sync.put(&format!("connected.{k}"), connect_s.to_string().as_bytes())?;
+    let until = Instant::now() + SLICE_WAIT;
+    while !progress
+        .warmups
+        .iter()
+        .any(|c| c.load(Ordering::Acquire) >= receivers)
+    {
+        if Instant::now() > until {
+            bail!("slice {k}: no warm-up reached all {receivers} receivers");
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(50), progress.notify.notified()).await;
+    }
+    sync.put(&format!("ready.{k}"), b"")?;
+    sync.wait_for("published", SLICE_WAIT).await?;
+    let cpu0 = cpu_s("self");
+    // Until every message reached every receiver here, or nothing new came for `stall`.
+    let mut last = (0u64, Instant::now());
+    while progress.completed.load(Ordering::Acquire) < u64::from(messages) {
+        let at = progress.last_delivery_us.load(Ordering::Acquire);
+        if at != last.0 {
+            last = (at, Instant::now());
+        } else if last.1.elapsed() > stall {
+            break;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(100), progress.notify.notified()).await;
+    }
+    let cpu = cpu_s("self").zip(cpu0).map(|(b, a)| b - a);
+    let _ = stop_tx.send(true);
+    let mut tracks = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        tracks.push(t.await.context("receiver")?);
+    }
+    let (totals, latencies) = gather(tracks, messages);
+    eprintln!(
+        "slice {k}: {} receivers, {} of {} delivered, {} duplicated, {} reordered",
+        receivers, totals.delivered, totals.expected, totals.duplicated, totals.reordered
+    );
+    let r = SliceResult {
+        slice: k,
+        receivers,
+        totals,
+        last_delivery_us: progress.last_delivery_us.load(Ordering::Acquire),
+        cpu_s: cpu,
+        connect_us,
+    };
+    sync.put_result(&r, &latencies)
+}
+
+/// The publisher of a sliced fan-out (`--slice 0`): waits for every slice to connect, warms up
+/// until each says a warm-up reached all its sockets, publishes at `rate`, then merges the
+/// slices' counts into the run's report.
+#[allow(clippy::too_many_arguments)]
+async fn slice_publish(
+    args: &Args,
+    sync: &SyncDir,
+    slices: usize,
+    n: usize,
+    messages: u32,
+    rate: f64,
+    size: usize,
+    stall: Duration,
+) -> Result<Report> {
+    let (paths, group, _) = members(args, n, true).await?;
+    let first = paths.into_iter().next().context("no members")?;
+    let (mut socks, _, _) = open_all(args, vec![(0, first)]).await?;
+    let (mut tx, mut rx) = socks.remove(0).into_ws().await.split();
+    let drain = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
+    sync.wait_all("connected", slices, SLICE_WAIT).await?;
+    let mut k = 0;
+    while !sync.all("ready", slices) {
+        if k == WARMUPS {
+            bail!("after {WARMUPS} warm-ups, not every slice was ready");
+        }
+        tx.send(frame(&group, &warmup(k))).await?;
+        k += 1;
+        for _ in 0..20 {
+            if sync.all("ready", slices) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let b = bar(u64::from(messages), "publishing");
+    let cpu0 = cpu_s("self");
+    let first_send = now_us();
+    sync.put("published", first_send.to_string().as_bytes())?;
+    let started = Instant::now();
+    for seq in 0..messages {
+        let due = started + Duration::from_secs_f64(f64::from(seq) / rate);
+        tokio::time::sleep_until(due.into()).await;
+        tx.send(frame(&group, &payload(seq, now_us(), size)))
+            .await?;
+        b.set_position(u64::from(seq) + 1);
+    }
+    b.finish_and_clear();
+    let publish_s = started.elapsed().as_secs_f64();
+    let own_cpu = cpu_s("self").zip(cpu0).map(|(b, a)| b - a);
+    // Each slice stops once it has everything, or after `stall` without a new delivery.
+    sync.wait_all("result", slices, stall * 2 + Duration::from_secs(120))
+        .await?;
+    let _ = tx.close().await;
+    drain.abort();
+    let m = sync.merge(slices)?;
+    let span_us = m.last_delivery_us.saturating_sub(first_send).max(1);
+    Ok(Report {
+        server: label(args),
+        mode: "fanout".into(),
+        members: n,
+        messages,
+        window: None,
+        rate: Some(rate),
+        payload: size,
+        deliveries_per_sec: m.totals.delivered as f64 / (span_us as f64 / 1e6),
+        totals: m.totals,
+        publish_s,
+        connect_s: (1..=slices)
+            .filter_map(|k| sync.get(&format!("connected.{k}")).ok())
+            .filter_map(|b| String::from_utf8_lossy(&b).parse::<f64>().ok())
+            .fold(0.0, f64::max),
+        connect_p50_ms: f64::from(percentile(&m.connect_us, 50.0)) / 1000.0,
+        connect_p99_ms: f64::from(percentile(&m.connect_us, 99.0)) / 1000.0,
+        rss_kib: None,
+        rss_per_conn_kib: None,
+        // The nodes are several processes: the script that started them reads their CPU.
+        publish_server_cpu_s: None,
+        publish_loadgen_cpu_s: own_cpu.map(|c| c + m.cpu_s),
+    })
+}
+
 async fn idle(args: &Args, n: usize, hold: u64) -> Result<Report> {
     let (paths, _, _) = members(args, n, false).await?;
     let paths: Vec<String> = if args.peer {
@@ -359,7 +556,7 @@ async fn idle(args: &Args, n: usize, hold: u64) -> Result<Report> {
         paths
     };
     let before = args.pid.and_then(rss_kib);
-    let (socks, connect_us, connect_s) = open_all(args, paths).await?;
+    let (socks, connect_us, connect_s) = open_all(args, numbered(paths)).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let progress = Arc::new(Progress::new(0, 0, 0));
     let tasks: Vec<_> = socks
@@ -417,8 +614,43 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     now_us();
-    let report = rt.block_on(async {
+    let report: Option<Report> = rt.block_on(async {
         match args.mode.clone() {
+            Mode::Fanout {
+                members,
+                messages,
+                rate,
+                payload,
+                stall,
+                ..
+            } if args.slices.is_some() => {
+                let slices = args.slices.unwrap_or(1).max(1);
+                let Some(dir) = args.sync.as_deref() else {
+                    bail!("--slices needs --sync DIR");
+                };
+                let Some(rate) = rate else {
+                    bail!(
+                        "--slices needs --rate (the publisher cannot see the receivers' progress)"
+                    );
+                };
+                if args.state.as_deref().is_none_or(|p| !p.exists()) {
+                    bail!("--slices needs a state file made beforehand (the setup mode)");
+                }
+                let sync = SyncDir::open(dir)?;
+                let stall = Duration::from_secs(stall);
+                if args.slice == 0 {
+                    slice_publish(
+                        &args, &sync, slices, members, messages, rate, payload, stall,
+                    )
+                    .await
+                    .map(Some)
+                } else if args.slice <= slices {
+                    slice_receive(&args, &sync, slices, members, messages, stall).await?;
+                    Ok(None)
+                } else {
+                    bail!("--slice must be 0 (the publisher) to {slices}");
+                }
+            }
             Mode::Fanout {
                 members,
                 messages,
@@ -426,22 +658,47 @@ fn main() -> Result<()> {
                 rate,
                 payload,
                 stall,
+            } => fanout(
+                &args,
+                members,
+                messages,
+                window,
+                rate,
+                payload,
+                Duration::from_secs(stall),
+            )
+            .await
+            .map(Some),
+            Mode::Idle { conns, hold } => idle(&args, conns, hold).await.map(Some),
+            Mode::Setup {
+                members,
+                no_group,
+                create_members,
             } => {
-                fanout(
-                    &args,
+                let b = bar(members as u64, "setting up");
+                let w = world(
+                    &format!("http://{}", args.server),
                     members,
-                    messages,
-                    window,
-                    rate,
-                    payload,
-                    Duration::from_secs(stall),
+                    !no_group,
+                    create_members,
+                    args.state.as_deref(),
+                    args.setup_concurrency,
+                    &b,
                 )
-                .await
+                .await?;
+                b.finish_and_clear();
+                println!(
+                    "{} accounts{}",
+                    w.users.len(),
+                    w.group.map(|g| format!(", group {g}")).unwrap_or_default()
+                );
+                Ok(None)
             }
-            Mode::Idle { conns, hold } => idle(&args, conns, hold).await,
         }
     })?;
-    println!("{}", serde_json::to_string(&report)?);
-    print_table(&report);
+    if let Some(report) = report {
+        println!("{}", serde_json::to_string(&report)?);
+        print_table(&report);
+    }
     Ok(())
 }

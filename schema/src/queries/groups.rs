@@ -114,6 +114,26 @@ impl Store {
             .await?))
     }
 
+    /// The first `limit` members of a group with status `status`, in joining order, with their
+    /// users (what the default name and avatar are composed of: a membership change in a
+    /// 100,000-member group must not read every member).
+    pub async fn first_group_members_with_users(
+        &self,
+        group_id: GroupId,
+        status: i32,
+        limit: i64,
+    ) -> Result<Vec<(GroupMember, User)>, StoreError> {
+        run!(self, |conn| Ok(group_members::table
+            .inner_join(users::table.on(users::id.eq(group_members::user_id)))
+            .filter(group_members::group_id.eq(group_id))
+            .filter(group_members::status.eq(status))
+            .order(group_members::id.asc())
+            .limit(limit)
+            .select((GroupMember::as_select(), User::as_select()))
+            .load(conn)
+            .await?))
+    }
+
     /// Ids of a group's active members.
     pub async fn active_member_ids(&self, group_id: GroupId) -> Result<Vec<UserId>, StoreError> {
         run!(self, |conn| Ok(group_members::table
