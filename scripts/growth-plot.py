@@ -4,7 +4,11 @@ plotting library), three panels: the server's CPU per delivery and the p99 laten
 group's size, and resident memory per idle connection against the number of connections. A flat
 line means the cost does not grow with scale. Several runs of one label are averaged.
 
-usage: growth-plot.py RESULTS.jsonl OUT.svg
+With a third file, scripts/bench-group.sh's JSON lines (groups over six nodes and several
+load-generator processes, up to 100,000 members, at a fixed delivery rate) are drawn beside them:
+the nodes' CPU over the publishing per delivery, and the p99.
+
+usage: growth-plot.py RESULTS.jsonl OUT.svg [GROUPS.jsonl]
 """
 import json
 import math
@@ -12,14 +16,14 @@ import sys
 from collections import defaultdict
 
 
-def load(path):
+def load(path, key="label"):
     runs = defaultdict(list)
     with open(path) as f:
         for line in f:
             line = line.strip()
             if line:
                 d = json.loads(line)
-                runs[d["label"]].append(d)
+                runs[d[key]].append(d)
     return runs
 
 
@@ -76,6 +80,15 @@ def main():
                           lambda r: r["server_cpu_s"] * 1e6 / max(r["delivered"], 1))
     p99 = series(runs, "group-", lambda r: r["members"], lambda r: r["latency"]["p99_ms"])
     rss = series(runs, "idle-", lambda r: r["members"], lambda r: r["rss_per_conn_kib"])
+    nodes_cpu, nodes_p99 = [], []
+    if len(sys.argv) > 3:
+        # The fixed-rate series only (`nodes-<members>`); other labels are other experiments.
+        groups = {k: v for k, v in load(sys.argv[3], key="server").items()
+                  if k.split("-")[-1].isdigit()}
+        nodes_cpu = series(groups, "nodes-", lambda r: r["members"],
+                           lambda r: sum(r["nodes_publish_cpu_s"]) * 1e6 / max(r["delivered"], 1))
+        nodes_p99 = series(groups, "nodes-", lambda r: r["members"],
+                           lambda r: r["latency"]["p99_ms"])
     def top(pts):
         return max([y for _, y in pts] + [1e-9]) * 1.25
 
@@ -83,11 +96,15 @@ def main():
     svg = ['<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="360" '
            'font-family="sans-serif" font-size="12">',
            '<rect width="100%" height="100%" fill="white"/>']
+    cpu_lines = [("one node, window 16, whole run", "#1f77b4", per_delivery)]
+    p99_lines = [("one node, window 16", "#d62728", p99)]
+    if nodes_cpu:
+        cpu_lines.append(("six nodes, 100k deliveries/s, publishing", "#9467bd", nodes_cpu))
+        p99_lines.append(("six nodes, 100k deliveries/s", "#ff7f0e", nodes_p99))
     svg += panel(60, 50, w, h, "Server CPU per delivery (µs)", "group members",
-                 [("whole run, connecting included", "#1f77b4", per_delivery)],
-                 top(per_delivery))
-    svg += panel(390, 50, w, h, "p99 latency (ms), window 16", "group members",
-                 [("p99", "#d62728", p99)], top(p99))
+                 cpu_lines, top(per_delivery + nodes_cpu))
+    svg += panel(390, 50, w, h, "p99 latency (ms)", "group members",
+                 p99_lines, top(p99 + nodes_p99))
     svg += panel(720, 50, w, h, "RSS per idle connection (KiB)", "connections",
                  [("RSS growth / connections", "#2ca02c", rss)], top(rss))
     svg.append("</svg>")

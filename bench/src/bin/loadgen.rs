@@ -143,22 +143,35 @@ fn bar(len: u64, msg: &str) -> ProgressBar {
 /// connect times in µs. Each path comes with the member's index in the whole group, which picks
 /// its node and source address, so a group's slices spread over the nodes as one process would.
 async fn open_all(args: &Args, paths: Vec<(usize, String)>) -> Result<(Vec<Conn>, Vec<u32>, f64)> {
+    open_each(args, paths, |c| c).await
+}
+
+/// [`open_all`], handing each connection to `opened` as soon as it is up: a client that takes
+/// minutes to open all its sockets must read the first ones meanwhile (the server closes a socket
+/// that answers no ping within its idle timeout).
+async fn open_each<T>(
+    args: &Args,
+    paths: Vec<(usize, String)>,
+    opened: impl Fn(Conn) -> T,
+) -> Result<(Vec<T>, Vec<u32>, f64)> {
     let b = bar(paths.len() as u64, "connecting");
     let started = Instant::now();
     let servers: Vec<SocketAddr> = std::iter::once(args.server)
         .chain(args.nodes.iter().copied())
         .collect();
     let servers = &servers;
+    let opened = &opened;
     let sources = args.sources;
-    let results: Vec<Result<(Conn, u32)>> = futures_util::stream::iter(paths)
+    let results: Vec<Result<(T, u32)>> = futures_util::stream::iter(paths)
         .map(|(i, p)| {
             let b = b.clone();
             async move {
                 let t = Instant::now();
                 let server = servers[i % servers.len()];
                 let ws = connect(server, &p, source(i, sources)).await?;
+                let took = t.elapsed().as_micros() as u32;
                 b.inc(1);
-                Ok((ws, t.elapsed().as_micros() as u32))
+                Ok((opened(ws), took))
             }
         })
         .buffered(args.connect_concurrency.max(1))
@@ -257,7 +270,10 @@ async fn fanout(
     let receivers = socks.len() as u32;
     let progress = Arc::new(Progress::new(messages, WARMUPS, receivers));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let tasks = spawn_receivers(args, socks, &progress, messages, &stop_rx);
+    let tasks: Vec<_> = socks
+        .into_iter()
+        .map(|c| spawn_receiver(args, c, &progress, messages, &stop_rx))
+        .collect();
     let (mut tx, mut rx) = publisher.split();
     // The publisher's own socket is read too (pings, other devices' echoes).
     let drain = tokio::spawn(async move { while let Some(Ok(_)) = rx.next().await {} });
@@ -374,24 +390,20 @@ async fn fanout(
 const SLICE_WAIT: Duration = Duration::from_secs(1200);
 const WARMUPS: u32 = 50;
 
-fn spawn_receivers(
+/// Reads `conn` on a task of its own until `stop`.
+fn spawn_receiver(
     args: &Args,
-    socks: Vec<Conn>,
+    conn: Conn,
     progress: &Arc<Progress>,
     messages: u32,
     stop: &watch::Receiver<bool>,
-) -> Vec<tokio::task::JoinHandle<Track>> {
-    socks
-        .into_iter()
-        .map(|ws| {
-            let (p, stop) = (progress.clone(), stop.clone());
-            if args.tungstenite {
-                tokio::spawn(receive_tungstenite(ws, p, messages, stop))
-            } else {
-                tokio::spawn(receive(ws, p, messages, stop))
-            }
-        })
-        .collect()
+) -> tokio::task::JoinHandle<Track> {
+    let (p, stop) = (progress.clone(), stop.clone());
+    if args.tungstenite {
+        tokio::spawn(receive_tungstenite(conn, p, messages, stop))
+    } else {
+        tokio::spawn(receive(conn, p, messages, stop))
+    }
 }
 
 /// A receiving slice of a sliced fan-out (`--slice K`, K ≥ 1): connects its share of the members,
@@ -411,11 +423,14 @@ async fn slice_receive(
         .into_iter()
         .filter(|(i, _)| slice_of(*i, slices) == k)
         .collect();
-    let (socks, connect_us, connect_s) = open_all(args, mine).await?;
-    let receivers = socks.len() as u32;
+    let receivers = mine.len() as u32;
     let progress = Arc::new(Progress::new(messages, WARMUPS, receivers));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let tasks = spawn_receivers(args, socks, &progress, messages, &stop_rx);
+    // Each socket is read from the moment it is open: opening 16,000 takes minutes here.
+    let (tasks, connect_us, connect_s) = open_each(args, mine, |c| {
+        spawn_receiver(args, c, &progress, messages, &stop_rx)
+    })
+    .await?;
     sync.put(&format!("connected.{k}"), connect_s.to_string().as_bytes())?;
     let until = Instant::now() + SLICE_WAIT;
     while !progress
