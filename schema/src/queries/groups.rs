@@ -104,14 +104,8 @@ impl Store {
         group_id: GroupId,
         status: i32,
     ) -> Result<Vec<(GroupMember, User)>, StoreError> {
-        run!(self, |conn| Ok(group_members::table
-            .inner_join(users::table.on(users::id.eq(group_members::user_id)))
-            .filter(group_members::group_id.eq(group_id))
-            .filter(group_members::status.eq(status))
-            .order(group_members::id.asc())
-            .select((GroupMember::as_select(), User::as_select()))
-            .load(conn)
-            .await?))
+        self.first_group_members_with_users(group_id, status, i64::MAX)
+            .await
     }
 
     /// The first `limit` members of a group with status `status`, in joining order, with their
