@@ -22,17 +22,10 @@ STATE=${STATE:-/tmp/group$MEMBERS.json}
 OUT=${OUT:-bench/results/group.jsonl}
 read -r -a EXTRA <<< "${LOADGEN:-}"
 psql "${DB%/*}/postgres" -qc "CREATE DATABASE ${DB##*/}" 2>/dev/null
-pids=(); lgs=()
+lgs=()
 trap 'kill "${pids[@]}" "${lgs[@]}" 2>/dev/null' EXIT
-for i in $(seq 1 "$NODES"); do
-  CHAT_LISTEN=127.0.0.1:700$i CHAT_DATA_DIR=/tmp/gnode$i DATABASE_URL=$DB REDIS_URL=redis://127.0.0.1:6379 CHAT_REDIS_PREFIX=$PREFIX \
-  CHAT_WS_FRAMES_PER_SEC=1000000 CHAT_MAX_CONNS_PER_IP=1000000 CHAT_SIGNUP_IP_LIMIT=10000000 CHAT_LOG=warn CHAT_JWT_SECRET=bench-secret-0123456789abcdef0123456789 \
-  "$BIN/chatd" > "/tmp/gnode$i.log" 2>&1 &
-  pids+=($!)
-done
-for i in $(seq 1 "$NODES"); do
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:700$i/healthz" >/dev/null && break; sleep 0.2; done
-done
+. scripts/nodes.sh
+start_nodes "$NODES" gnode
 nodes=(); for i in $(seq 2 "$NODES"); do nodes+=(--node "127.0.0.1:700$i"); done
 "$BIN/loadgen" --state "$STATE" --server 127.0.0.1:7001 --setup-concurrency 8 setup --members "$MEMBERS" --create-members "${CREATE:-10000}" || exit 1
 SYNC=$(mktemp -d /tmp/group-sync.XXXXXX)

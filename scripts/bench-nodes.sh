@@ -14,16 +14,8 @@ DB=${DB:-postgres://postgres@127.0.0.1:5432/chatd_bench}
 PREFIX=${PREFIX:-bench:}
 STATE=${STATE:-/tmp/lg1000pg.json}
 psql "${DB%/*}/postgres" -qc "CREATE DATABASE ${DB##*/}" 2>/dev/null
-pids=()
-for i in $(seq 1 "$N"); do
-  CHAT_LISTEN=127.0.0.1:700$i CHAT_DATA_DIR=/tmp/bnode$i DATABASE_URL=$DB REDIS_URL=redis://127.0.0.1:6379 CHAT_REDIS_PREFIX=$PREFIX \
-  CHAT_WS_FRAMES_PER_SEC=1000000 CHAT_MAX_CONNS_PER_IP=100000 CHAT_SIGNUP_IP_LIMIT=1000000 CHAT_LOG=warn CHAT_JWT_SECRET=bench-secret-0123456789abcdef0123456789 \
-  "$BIN/chatd" > "/tmp/bnode$i.log" 2>&1 &
-  pids+=($!)
-done
-for i in $(seq 1 "$N"); do
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:700$i/healthz" >/dev/null && break; sleep 0.2; done
-done
+. scripts/nodes.sh
+start_nodes "$N" bnode
 sleep 1
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
 before=(); for p in "${pids[@]}"; do before+=("$(cpu "$p")"); done
