@@ -203,17 +203,21 @@ impl Outbox {
 
     /// Sends `entries` in order: written now when nothing is waiting, otherwise queued behind
     /// what is. `limit` `None` lets control frames past the cap (the socket's task bounds those
-    /// by not reading while the queue is full).
+    /// by not reading while the queue is full). `last`: nothing may follow these (a close
+    /// frame), so the outbox stops taking pushes in the same step.
     fn push_entries<'a>(
         &self,
         entries: impl Iterator<Item = Item<'a>> + Clone,
         limit: Option<WhenFull>,
+        last: bool,
     ) -> Result<(), Refused> {
         let mut st = self.lock();
         if st.closed {
             st.refuse(entries);
             return Err(Refused::Closed);
         }
+        // Under the same lock as the write below: no push can come between the two.
+        st.closed |= last;
         if let Some(when_full) = limit {
             if !st.queue.is_empty() && self.full(&st) {
                 if when_full == WhenFull::Close {
@@ -277,12 +281,21 @@ impl Outbox {
             .iter()
             .filter(move |o| o.reaches(dialect))
             .map(move |o| (o.wire(dialect), o.payload.is_some(), o.pos.as_ref()));
-        self.push_entries(entries, Some(when_full))
+        self.push_entries(entries, Some(when_full), false)
     }
 
     /// Pushes a frame of the socket's own (an answer, a ping, a pong): never refused for the cap.
     pub fn push_control(&self, wire: Bytes) -> Result<(), Refused> {
-        self.push_entries(std::iter::once((&wire, false, None)), None)
+        self.push_entries(std::iter::once((&wire, false, None)), None, false)
+    }
+
+    /// Pushes the answer to the client's close frame and stops taking pushes: a client stops
+    /// reading at the close frame (RFC 6455 §5.5.1), so a message written after it would count
+    /// as delivered and never be read. The socket is still published until its user's actor
+    /// ends it, so pushes meanwhile are refused, and reported as never written
+    /// ([`Self::take_positions`]): they stay in the user's offline backlog.
+    pub fn push_close_reply(&self, wire: Bytes) -> Result<(), Refused> {
+        self.push_entries(std::iter::once((&wire, false, None)), None, true)
     }
 
     /// True while the queue is at its cap (the socket's task stops reading its client then, so

@@ -196,3 +196,45 @@ async fn waiting_pushes_are_refused_without_closing() {
     assert!(out.is_full());
     assert!(out.push_control(crate::wire::ping()).is_ok());
 }
+
+/// The answer to a client's close frame is the last frame written: a message pushed after it
+/// (the socket is still published until its actor ends it) is refused and reported unwritten,
+/// so its position never counts as delivered. The client reads everything before the close.
+#[tokio::test]
+async fn nothing_is_written_after_the_close_reply() {
+    let (out, mut peer) = pair(8);
+    out.push(&message(1, 10), Dialect::Rich, WhenFull::Close)
+        .unwrap();
+    out.push_close_reply(crate::wire::close_reply(Some((1000, ""))))
+        .unwrap();
+    assert_eq!(
+        out.push(&message(2, 10), Dialect::Rich, WhenFull::Close),
+        Err(Refused::Closed)
+    );
+    assert_eq!(
+        out.push_control(crate::wire::pong(b"p")),
+        Err(Refused::Closed)
+    );
+    let taken = out.close();
+    assert_eq!(only(&taken.sent), Some(1));
+    assert_eq!(only(&taken.unwritten), Some(2));
+    let reader = tokio::spawn(async move {
+        let mut all = Vec::new();
+        peer.read_to_end(&mut all).await.unwrap();
+        all
+    });
+    out.finish(None, std::time::Duration::from_secs(5)).await;
+    let all = reader.await.unwrap();
+    let mut ws = tokio_tungstenite::tungstenite::WebSocket::from_raw_socket(
+        std::io::Cursor::new(all),
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    );
+    let mut frames = Vec::new();
+    while let Ok(m) = ws.read() {
+        frames.push(m);
+    }
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert!(frames[0].is_text());
+    assert!(frames[1].is_close());
+}

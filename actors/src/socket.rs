@@ -329,7 +329,7 @@ impl Socket {
             }
             Some(Ok(Incoming::Close(got))) => {
                 let reply = wire::close_reply(got.as_ref().map(|(c, r)| (*c, r.as_str())));
-                let _ = self.handle.outbox.push_control(reply);
+                let _ = self.handle.outbox.push_close_reply(reply);
                 return Some(None);
             }
             Some(Err(e)) => {
