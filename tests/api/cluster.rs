@@ -3,7 +3,8 @@
 //! kill -9 test runs real processes.
 
 use crate::faults::{
-    assert_complete, group_over_the_api, live_reader, queued, somewhere_in, OwnRedis,
+    assert_complete, group_over_the_api, live_reader, queued, somewhere_in,
+    stream_while_reconnecting, OwnRedis,
 };
 use crate::groups::gsend;
 use crate::helpers::*;
@@ -285,43 +286,20 @@ async fn a_dissolution_through_one_node_holds_on_the_others_at_once() {
 /// offline queue, over several arrivals during the stream.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn arrivals_on_one_node_miss_nothing_another_node_sends_meanwhile() {
-    use std::collections::HashSet;
     // The sender's budget is not what this tests.
     let a = TestApp::spawn_with(B, |o| o.ws_frames_per_sec = Some(100_000)).await;
     let b = a.spawn_node().await;
     let x = a.register("cax").await;
     let u = a.register("cau").await;
     a.befriend(&x, &u).await;
-    let sender = async {
-        let mut acked = Vec::new();
-        for i in 0..400 {
-            let text = format!("arr{i}");
-            let (s, _) = a.send(&x, &u, &text).await;
-            if s.is_success() {
-                acked.push(text);
-            }
-        }
-        acked
-    };
-    let arrivals = async {
-        let mut live = HashSet::new();
-        for _ in 0..8 {
-            let mut ws = b.ws(&u.token).await;
-            let stay = tokio::time::Instant::now() + Duration::from_millis(60);
-            while let Ok(Some(v)) =
-                tokio::time::timeout_at(stay, ws.try_recv(Duration::from_secs(5))).await
-            {
-                live.extend(v["data"]["data"].as_str().map(str::to_string));
-            }
-            // Close, then read up to the server's close: whatever it wrote before is counted.
-            let _ = ws.stream.close(None).await;
-            while let Some(v) = ws.try_recv(Duration::from_secs(2)).await {
-                live.extend(v["data"]["data"].as_str().map(str::to_string));
-            }
-        }
-        live
-    };
-    let (acked, live) = tokio::join!(sender, arrivals);
+    let (acked, live) = stream_while_reconnecting(
+        &a,
+        &b,
+        (&x, &u),
+        ("arr", 400),
+        (8, Duration::from_millis(60)),
+    )
+    .await;
     assert!(acked.len() > 300, "most sends were acknowledged");
     // The positions the last socket moved are written when it ends.
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -79,6 +79,48 @@ async fn stream_and_stop(
     acked
 }
 
+/// `from` sends `messages` texts `<tag><i>` to `to` through `send_via` (REST, one at a time)
+/// while `to` connects to `connect_to` `closes` times, each socket reading for `stay`, then
+/// closing and reading up to the server's close (whatever it wrote before is counted). Returns
+/// the acknowledged texts and those received live.
+pub(crate) async fn stream_while_reconnecting(
+    send_via: &TestApp,
+    connect_to: &TestApp,
+    (from, to): (&User, &User),
+    (tag, messages): (&str, usize),
+    (closes, stay): (usize, Duration),
+) -> (Vec<String>, HashSet<String>) {
+    let sender = async {
+        let mut acked = Vec::new();
+        for i in 0..messages {
+            let text = format!("{tag}{i}");
+            let (s, _) = send_via.send(from, to, &text).await;
+            if s.is_success() {
+                acked.push(text);
+            }
+        }
+        acked
+    };
+    let arrivals = async {
+        let mut live = HashSet::new();
+        for _ in 0..closes {
+            let mut ws = connect_to.ws(&to.token).await;
+            let until = tokio::time::Instant::now() + stay;
+            while let Ok(Some(v)) =
+                tokio::time::timeout_at(until, ws.try_recv(Duration::from_secs(5))).await
+            {
+                live.extend(v["data"]["data"].as_str().map(str::to_string));
+            }
+            let _ = ws.stream.close(None).await;
+            while let Some(v) = ws.try_recv(Duration::from_secs(2)).await {
+                live.extend(v["data"]["data"].as_str().map(str::to_string));
+            }
+        }
+        live
+    };
+    tokio::join!(sender, arrivals)
+}
+
 /// `user`'s offline queue (compact pull, nothing dropped): the contents starting with `tag`.
 pub(crate) async fn queued(app: &TestApp, user: &User, tag: &str) -> Vec<String> {
     let (s, body) = app

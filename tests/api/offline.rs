@@ -170,45 +170,21 @@ async fn messages_received_live_are_not_replayed(b: Backend) {
 /// reading), nor count as delivered. Every acknowledged message is received live or is in the
 /// offline queue, over many closes.
 async fn closing_while_messages_stream_in_loses_none(b: Backend) {
-    use std::collections::HashSet;
-    use std::time::Duration;
     let app = TestApp::spawn_with(b, |o| o.ws_frames_per_sec = Some(100_000)).await;
     let x = app.register("clx").await;
     let u = app.register("clu").await;
     app.befriend(&x, &u).await;
-    let sender = async {
-        let mut acked = Vec::new();
-        for i in 0..300 {
-            let text = format!("cls{i}");
-            let (s, _) = app.send(&x, &u, &text).await;
-            if s.is_success() {
-                acked.push(text);
-            }
-        }
-        acked
-    };
-    let closes = async {
-        let mut live = HashSet::new();
-        for _ in 0..12 {
-            let mut ws = app.ws(&u.token).await;
-            let stay = tokio::time::Instant::now() + Duration::from_millis(30);
-            while let Ok(Some(v)) =
-                tokio::time::timeout_at(stay, ws.try_recv(Duration::from_secs(5))).await
-            {
-                live.extend(v["data"]["data"].as_str().map(str::to_string));
-            }
-            // Everything the server wrote before its close frame is read here.
-            let _ = ws.stream.close(None).await;
-            while let Some(v) = ws.try_recv(Duration::from_secs(2)).await {
-                live.extend(v["data"]["data"].as_str().map(str::to_string));
-            }
-        }
-        live
-    };
-    let (acked, live) = tokio::join!(sender, closes);
+    let (acked, live) = crate::faults::stream_while_reconnecting(
+        &app,
+        &app,
+        (&x, &u),
+        ("cls", 300),
+        (12, std::time::Duration::from_millis(30)),
+    )
+    .await;
     assert!(acked.len() > 250, "most sends were acknowledged");
     // The positions the last socket moved are written when it ends.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let queue = crate::faults::queued(&app, &u, "cls").await;
     crate::faults::assert_complete("the closing user", &acked, &queue, &live);
 }
