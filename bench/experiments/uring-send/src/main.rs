@@ -8,7 +8,7 @@
 //! kernel does in its context) and the slowest pass. Modes: `send` (one `send(2)` per socket),
 //! `uring` (`IORING_OP_SEND` on registered files, `batch` per `io_uring_enter`),
 //! `uring-unfixed` (the same on plain descriptors). `CC=<name>` sets the server sockets'
-//! congestion control (`TCP_CONGESTION`). An experiment, so it panics on any failure.
+//! congestion control (`TCP_CONGESTION`). Failures end it with an error.
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -23,20 +23,27 @@ fn thread_cpu() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
-fn main() {
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
-    let mode = args[1].clone();
-    let n: usize = args[2].parse().unwrap();
-    let rounds: usize = args[3].parse().unwrap();
-    let batch: usize = args.get(4).map(|s| s.parse().unwrap()).unwrap_or(64);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
+    let usage = "usage: uring-send <send|uring|uring-unfixed> <sockets> <rounds> [batch]";
+    let arg = |i: usize| args.get(i).ok_or(usage);
+    let mode = arg(1)?.clone();
+    let n: usize = arg(2)?.parse()?;
+    let rounds: usize = arg(3)?.parse()?;
+    let batch: usize = match args.get(4) {
+        Some(b) => b.parse()?,
+        None => 64,
+    };
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
     let mut clients = Vec::new();
     let mut servers = Vec::new();
     for _ in 0..n {
-        let c = TcpStream::connect(addr).unwrap();
-        let (s, _) = listener.accept().unwrap();
-        s.set_nodelay(true).unwrap();
+        let c = TcpStream::connect(addr)?;
+        let (s, _) = listener.accept()?;
+        s.set_nodelay(true)?;
         // CC=<name>: the server side's congestion control (the system's default otherwise).
         if let Ok(cc) = std::env::var("CC") {
             let r = unsafe {
@@ -55,8 +62,8 @@ fn main() {
                 std::io::Error::last_os_error()
             );
         }
-        s.set_nonblocking(true).unwrap();
-        c.set_nonblocking(true).unwrap();
+        s.set_nonblocking(true)?;
+        c.set_nonblocking(true)?;
         clients.push(c);
         servers.push(s);
     }
@@ -91,9 +98,9 @@ fn main() {
         thread_cpu()
     });
     let fds: Vec<i32> = servers.iter().map(|s| s.as_raw_fd()).collect();
-    let mut ring = io_uring::IoUring::new(1024).unwrap();
+    let mut ring = io_uring::IoUring::new(1024)?;
     if mode.starts_with("uring") {
-        ring.submitter().register_files(&fds).unwrap();
+        ring.submitter().register_files(&fds)?;
     }
     let c0 = thread_cpu();
     let t0 = Instant::now();
@@ -128,24 +135,25 @@ fn main() {
                                     msg.len() as u32,
                                 )
                             };
-                            unsafe { sq.push(&e.build().user_data(i as u64)).unwrap() };
+                            unsafe { sq.push(&e.build().user_data(i as u64))? };
                         }
                     }
-                    ring.submit_and_wait(chunk.len()).unwrap();
+                    ring.submit_and_wait(chunk.len())?;
                     for cqe in ring.completion() {
                         assert_eq!(cqe.result() as usize, msg.len(), "cqe {}", cqe.result());
                     }
                 }
             }
-            _ => panic!(),
+            _ => return Err(usage.into()),
         }
         pass_max = f64::max(pass_max, p0.elapsed().as_secs_f64());
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let cpu = thread_cpu() - c0;
-    let rcpu = rx.join().unwrap();
+    let rcpu = rx.join().map_err(|_| "the receiver thread panicked")?;
     let wall = t0.elapsed().as_secs_f64();
     let sends = (n * rounds) as f64;
     println!("{mode} n={n} rounds={rounds} batch={batch}: sender {:.3} us/send, receiver {:.3} us/msg, max pass {:.1} ms, wall {:.2}s",
         cpu / sends * 1e6, rcpu / sends * 1e6, pass_max * 1e3, wall);
+    Ok(())
 }
