@@ -9,6 +9,8 @@
 //!   wrote, serializes replays
 //! - [`online`]: [`online::Online`], the socket list a user actor publishes, which deliveries
 //!   write through
+//! - [`opening`]: sockets answered with their 101 that no user actor has taken yet (a replay
+//!   waits for them)
 //! - [`group`]: `GroupActor`, one per active group: owns the member list (executes membership
 //!   changes in order with messages), fans out
 //! - [`registry`]: the route table (user id → sockets, group id → `GroupActor`) and
@@ -37,6 +39,7 @@ pub mod group;
 mod group_inbox;
 pub mod metrics;
 pub mod online;
+pub mod opening;
 pub mod outbox;
 pub mod positions;
 mod prefetch;

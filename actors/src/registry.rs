@@ -21,12 +21,17 @@ use crate::delivery::Delivery;
 use crate::error::ActorsError;
 use crate::group::{FanoutConfig, GroupActor, GroupRef};
 use crate::online::{Online, SocketHandle};
+use crate::opening::OpeningGuard;
 use crate::outbox::Outbox;
 use crate::positions::{OfflineConfig, UserPositions, FLUSH_EVERY};
 use crate::presence::PresenceConfig;
 use crate::remote::{Arrival, Remote};
 use crate::socket::{Conn, Upgraded};
 use crate::user::{AddSocket, Close, ReplaySlot, TakeReplaySlot, UserActor, UserSeed};
+
+/// How long a replay waits for the caller's sockets still opening. A socket is taken within
+/// milliseconds, tens of them in a connect storm; past this the replay goes on without it.
+const OPENING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub use crate::routes::Routes;
 
@@ -351,9 +356,17 @@ impl Registry {
         let _ = self.actor.ask(AttachBare(user_id, handle)).await;
     }
 
+    /// Counts a socket of `user` as opening until the guard is dropped: call it before the
+    /// handshake's answer goes out, drop it once [`Self::connect`] has returned.
+    pub fn opening(&self, user: UserId) -> OpeningGuard {
+        self.routes.opening.start(user)
+    }
+
     /// The user's sockets for an offline replay and the slot that serializes the user's
-    /// replays; `None` when the user has no socket here.
+    /// replays; `None` when the user has no socket here. Waits (briefly) for the user's sockets
+    /// still opening: a client may ask for its backlog the moment it reads its 101.
     pub async fn replay_slot(&self, user_id: UserId) -> Option<ReplaySlot> {
+        self.routes.opening.settled(user_id, OPENING_WAIT).await;
         let actor = self.routes.user_actor(user_id)?;
         actor.ask(TakeReplaySlot).await.ok()
     }

@@ -3,12 +3,13 @@
 
 use kameo::prelude::*;
 use std::collections::HashMap;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chatd_schema::{GroupId, UserId};
 
 use crate::group::GroupRef;
 use crate::online::Online;
+use crate::opening::Opening;
 use crate::user::UserActor;
 
 /// Users with a socket here. User ids are the server's own numbers, never chosen by a client,
@@ -24,6 +25,8 @@ pub struct Routes {
     /// The actor of each user with a socket here (it owns the sockets `users` lists).
     pub(crate) actors: RwLock<HashMap<UserId, ActorRef<UserActor>>>,
     pub(crate) groups: RwLock<HashMap<GroupId, GroupRef>>,
+    /// Sockets answered with their 101 that no user actor has taken yet.
+    pub(crate) opening: Arc<Opening>,
 }
 
 impl Routes {

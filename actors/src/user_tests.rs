@@ -278,6 +278,45 @@ async fn replays_of_one_user_take_turns() {
     assert!(w.core.registry.replay_slot(UserId(12)).await.is_none());
 }
 
+/// A replay asked while the user's socket is opening (its 101 sent, not yet taken) waits for it
+/// and gets it; the second socket of a user already connected is waited for too.
+#[tokio::test]
+async fn a_replay_waits_for_the_sockets_still_opening() {
+    let w = world().await;
+    for (user, already) in [(UserId(13), 0), (UserId(14), 1)] {
+        let mut clients = Vec::new();
+        for _ in 0..already {
+            clients.push(w.connect(user, "s").await);
+        }
+        let opening = w.core.registry.opening(user);
+        let registry = w.core.registry.clone();
+        let replay = tokio::spawn(async move { registry.replay_slot(user).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !replay.is_finished(),
+            "the replay waits for the opening socket"
+        );
+        clients.push(w.connect(user, "s").await);
+        drop(opening);
+        let slot = tokio::time::timeout(Duration::from_secs(5), replay)
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("the new socket is found");
+        assert_eq!(slot.sockets.len(), already + 1);
+    }
+    // A socket that never opens holds the replay up only until its guard goes.
+    let failed = w.core.registry.opening(UserId(15));
+    let registry = w.core.registry.clone();
+    let replay = tokio::spawn(async move { registry.replay_slot(UserId(15)).await });
+    drop(failed);
+    let slot = tokio::time::timeout(Duration::from_secs(5), replay)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(slot.is_none());
+}
+
 /// Prints what one idle connected user's parts weigh (run with `--nocapture`); the heap parts
 /// that are not `size_of` (the mailbox block, the actor task, the outbox) are in
 /// BENCHMARKS.md's S3 table.

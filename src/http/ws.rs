@@ -109,6 +109,9 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
         presence: wants_presence(&query),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
+    // From the 101 on, the client may ask for its backlog: a replay waits until this socket is
+    // taken by its user's actor (or failed to open), when the guard goes.
+    let opening = app.registry.opening(caller.user_id);
     // The connection's place under the per-address cap lives as long as the socket.
     let slot = req.extensions_mut().remove::<Arc<ConnSlot>>();
     let task_app = app.clone();
@@ -153,6 +156,7 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
         };
         let seed = user_seed(&task_app);
         task_app.registry.connect(up, conn, seed).await;
+        drop(opening);
     });
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;

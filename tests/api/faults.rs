@@ -230,21 +230,11 @@ pub(crate) async fn live_reader(
     m: &User,
 ) -> tokio::task::JoinHandle<HashSet<String>> {
     let mut ws = app.ws(&m.token).await;
-    // The server registers a socket just after its handshake's answer, so a fetch sent at once
-    // can find no socket yet ("connect first"); ask again, as a client app would. `app` may be
-    // another process, whose registry a test cannot look at.
-    let mut tries = 0;
-    loop {
-        let (s, body) = app
-            .post("/api/chat/chatGetmessageOffLine", Some(&m.token), &[])
-            .await;
-        if s.is_success() || tries == 200 {
-            ok_data(s, &body);
-            break;
-        }
-        tries += 1;
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // At once, as a client app does: the server waits for a socket still opening.
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&m.token), &[])
+        .await;
+    ok_data(s, &body);
     tokio::spawn(async move {
         let mut live = HashSet::new();
         while let Some(v) = ws.try_recv(Duration::from_secs(10)).await {

@@ -469,12 +469,11 @@ impl TestApp {
         let (stream, _) = tokio_tungstenite::connect_async(req)
             .await
             .expect("ws connect");
-        let ws = Ws {
+        // The upgrade answers before the socket is registered (see `wait_online`).
+        Ws {
             stream,
             skip_created: true,
-        };
-        // The upgrade answers before the socket is registered; wait until it is.
-        ws
+        }
     }
 
     /// Waits until `user` has a live socket registered (the upgrade answers first).

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 on_both!(
     offline_replay_after_connect,
+    a_replay_asked_the_moment_the_socket_opens_finds_it,
     compact_pull_groups_and_filters,
     offline_queue_survives_restart,
     messages_received_live_are_not_replayed,
@@ -290,6 +291,34 @@ async fn offline_replay_after_connect(b: Backend) {
         .await;
     ok_data(s, &body);
     ws.expect_silence(300).await;
+}
+
+/// Clients ask for their backlog as soon as they have read their 101, before the server has
+/// taken their sockets (the replay waits for them): "connect first" would be wrong, the socket is
+/// connected. Many at once, as after a network blip, so sockets queue up to be taken. (The window
+/// is short on an idle machine; chatd-actors' `a_replay_waits_for_the_sockets_still_opening`
+/// holds a socket in it on purpose.)
+async fn a_replay_asked_the_moment_the_socket_opens_finds_it(b: Backend) {
+    let app = TestApp::spawn_with(b, |o| o.signup_ip_limit = Some(1000)).await;
+    let a = app.register("oma").await;
+    let mut users = Vec::new();
+    for _ in 0..60 {
+        let z = app.register("omz").await;
+        app.befriend(&a, &z).await;
+        let (s, body) = app.send(&a, &z, "queued").await;
+        let id = ok_data(s, &body)["id"].clone();
+        users.push((z, id));
+    }
+    let app = &app;
+    let rounds = users.iter().map(|(z, id)| async move {
+        let mut ws = app.ws(&z.token).await;
+        let (s, body) = app
+            .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
+            .await;
+        assert_eq!(ok_data(s, &body), "ok");
+        assert_eq!(&ws.recv().await["data"]["id"], id);
+    });
+    futures_util::future::join_all(rounds).await;
 }
 
 async fn compact_pull_groups_and_filters(b: Backend) {

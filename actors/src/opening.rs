@@ -1,0 +1,130 @@
+//! [`Opening`]: sockets whose handshake is answered (the 101 is on its way to the client) but
+//! that their user's actor has not taken yet. A client that asks for its offline queue the moment
+//! its socket opens must find that socket: the replay waits for the user's opening sockets, a
+//! short and bounded wait, instead of answering "connect first".
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chatd_schema::UserId;
+use tokio::sync::Notify;
+
+/// Per user with a socket opening: how many, and what wakes whoever waits for them.
+#[derive(Default)]
+pub(crate) struct Opening {
+    users: Mutex<HashMap<UserId, (u32, Arc<Notify>)>>,
+}
+
+impl Opening {
+    fn lock(&self) -> MutexGuard<'_, HashMap<UserId, (u32, Arc<Notify>)>> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn start(self: &Arc<Self>, user: UserId) -> OpeningGuard {
+        self.lock().entry(user).or_default().0 += 1;
+        OpeningGuard {
+            table: self.clone(),
+            user,
+        }
+    }
+
+    fn finish(&self, user: UserId) {
+        let mut users = self.lock();
+        let Some(entry) = users.get_mut(&user) else {
+            return;
+        };
+        entry.0 -= 1;
+        if entry.0 == 0 {
+            if let Some((_, done)) = users.remove(&user) {
+                done.notify_waiters();
+            }
+        }
+    }
+
+    /// Returns once none of the user's sockets is opening, or after `wait` at most.
+    pub(crate) async fn settled(&self, user: UserId, wait: Duration) {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let Some(done) = self.lock().get(&user).map(|(_, n)| n.clone()) else {
+                return;
+            };
+            let notified = done.notified();
+            tokio::pin!(notified);
+            // Registered before the second look, so a finish in between is not missed.
+            notified.as_mut().enable();
+            if !self.lock().contains_key(&user) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One socket opening; dropped once its user's actor has taken it (or it failed to open).
+pub struct OpeningGuard {
+    table: Arc<Opening>,
+    user: UserId,
+}
+
+impl Drop for OpeningGuard {
+    fn drop(&mut self) {
+        self.table.finish(self.user);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn waits_for_every_opening_socket_of_the_user_and_no_longer() {
+        let t = Arc::new(Opening::default());
+        let (a, b) = (UserId(1), UserId(2));
+        // Nothing opening: no wait at all.
+        tokio::time::timeout(
+            Duration::from_millis(50),
+            t.settled(a, Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+        let g1 = t.start(a);
+        let g2 = t.start(a);
+        let other = t.start(b);
+        let waiter = tokio::spawn({
+            let t = t.clone();
+            async move { t.settled(a, Duration::from_secs(60)).await }
+        });
+        drop(g1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            !waiter.is_finished(),
+            "one of the two sockets is still opening"
+        );
+        drop(g2);
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        // Another user's opening socket holds nobody else up, and is still counted.
+        assert!(t.lock().contains_key(&b));
+        drop(other);
+        assert!(t.lock().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_wait_is_bounded() {
+        let t = Arc::new(Opening::default());
+        let _stuck = t.start(UserId(7));
+        let started = tokio::time::Instant::now();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            t.settled(UserId(7), Duration::from_millis(100)),
+        )
+        .await
+        .unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+}
