@@ -33,6 +33,9 @@ pub enum ApiError {
     /// 429: rate limited.
     #[error("{}", .0.en)]
     RateLimited(Msg),
+    /// 503: the server cannot take this now (too many WebSockets opening at once); try again.
+    #[error("{}", .0.en)]
+    Unavailable(Msg),
     /// 500: logged in full, answered generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -50,6 +53,7 @@ impl ApiError {
             ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,7 +69,8 @@ impl ApiError {
             | ApiError::TooLarge(m)
             | ApiError::Unsupported(m)
             | ApiError::Invalid(m)
-            | ApiError::RateLimited(m) => m.get(lang).to_string(),
+            | ApiError::RateLimited(m)
+            | ApiError::Unavailable(m) => m.get(lang).to_string(),
             ApiError::Internal(_) => match lang {
                 Lang::En => "internal server error".into(),
                 Lang::Zh => "服务器内部错误".into(),

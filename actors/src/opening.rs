@@ -2,18 +2,35 @@
 //! that their user's actor has not taken yet. A client that asks for its offline queue the moment
 //! its socket opens must find that socket: the replay waits for the user's opening sockets, a
 //! short and bounded wait, instead of answering "connect first".
+//!
+//! It also bounds how many sockets may be opening at once ([`MAX_OPENING`]): an upgrade waits
+//! for room before it answers. In a connect storm, answering every handshake at once let
+//! thousands of sockets wait for their actors (4,800 of 10,000 opened 128 at a time), each
+//! holding memory meanwhile, and told clients they were connected long before they were.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chatd_schema::UserId;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+/// At most this many sockets opening at once.
+pub const MAX_OPENING: usize = 256;
 
 /// Per user with a socket opening: how many, and what wakes whoever waits for them.
-#[derive(Default)]
 pub(crate) struct Opening {
     users: Mutex<HashMap<UserId, (u32, Arc<Notify>)>>,
+    room: Arc<Semaphore>,
+}
+
+impl Default for Opening {
+    fn default() -> Self {
+        Opening {
+            users: Mutex::default(),
+            room: Arc::new(Semaphore::new(MAX_OPENING)),
+        }
+    }
 }
 
 impl Opening {
@@ -21,12 +38,23 @@ impl Opening {
         self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn start(self: &Arc<Self>, user: UserId) -> OpeningGuard {
+    /// Counts a socket of `user` as opening, once there is room (`None` if none came within
+    /// `wait`).
+    pub(crate) async fn start(
+        self: &Arc<Self>,
+        user: UserId,
+        wait: Duration,
+    ) -> Option<OpeningGuard> {
+        let room = tokio::time::timeout(wait, self.room.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()?;
         self.lock().entry(user).or_default().0 += 1;
-        OpeningGuard {
+        Some(OpeningGuard {
             table: self.clone(),
             user,
-        }
+            _room: room,
+        })
     }
 
     fn finish(&self, user: UserId) {
@@ -67,6 +95,7 @@ impl Opening {
 pub struct OpeningGuard {
     table: Arc<Opening>,
     user: UserId,
+    _room: OwnedSemaphorePermit,
 }
 
 impl Drop for OpeningGuard {
@@ -79,6 +108,10 @@ impl Drop for OpeningGuard {
 mod tests {
     use super::*;
 
+    async fn start(t: &Arc<Opening>, user: UserId) -> OpeningGuard {
+        t.start(user, Duration::from_secs(5)).await.unwrap()
+    }
+
     #[tokio::test]
     async fn waits_for_every_opening_socket_of_the_user_and_no_longer() {
         let t = Arc::new(Opening::default());
@@ -90,9 +123,9 @@ mod tests {
         )
         .await
         .unwrap();
-        let g1 = t.start(a);
-        let g2 = t.start(a);
-        let other = t.start(b);
+        let g1 = start(&t, a).await;
+        let g2 = start(&t, a).await;
+        let other = start(&t, b).await;
         let waiter = tokio::spawn({
             let t = t.clone();
             async move { t.settled(a, Duration::from_secs(60)).await }
@@ -115,9 +148,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn no_more_than_the_cap_open_at_once() {
+        let t = Arc::new(Opening::default());
+        let mut held = Vec::new();
+        for i in 0..MAX_OPENING {
+            held.push(start(&t, UserId(i as i64)).await);
+        }
+        assert!(t
+            .start(UserId(-1), Duration::from_millis(50))
+            .await
+            .is_none());
+        held.pop();
+        assert!(t
+            .start(UserId(-1), Duration::from_millis(50))
+            .await
+            .is_some());
+    }
+
+    #[tokio::test]
     async fn the_wait_is_bounded() {
         let t = Arc::new(Opening::default());
-        let _stuck = t.start(UserId(7));
+        let _stuck = start(&t, UserId(7)).await;
         let started = tokio::time::Instant::now();
         tokio::time::timeout(
             Duration::from_secs(10),

@@ -357,9 +357,10 @@ impl Registry {
     }
 
     /// Counts a socket of `user` as opening until the guard is dropped: call it before the
-    /// handshake's answer goes out, drop it once [`Self::connect`] has returned.
-    pub fn opening(&self, user: UserId) -> OpeningGuard {
-        self.routes.opening.start(user)
+    /// handshake's answer goes out, drop it once [`Self::connect`] has returned. Waits while
+    /// [`crate::opening::MAX_OPENING`] sockets are opening; `None` if no room came within `wait`.
+    pub async fn opening(&self, user: UserId, wait: std::time::Duration) -> Option<OpeningGuard> {
+        self.routes.opening.start(user, wait).await
     }
 
     /// The user's sockets for an offline replay and the slot that serializes the user's

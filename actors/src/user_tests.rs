@@ -288,7 +288,7 @@ async fn a_replay_waits_for_the_sockets_still_opening() {
         for _ in 0..already {
             clients.push(w.connect(user, "s").await);
         }
-        let opening = w.core.registry.opening(user);
+        let opening = w.core.registry.opening(user, Duration::from_secs(5)).await;
         let registry = w.core.registry.clone();
         let replay = tokio::spawn(async move { registry.replay_slot(user).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -306,7 +306,11 @@ async fn a_replay_waits_for_the_sockets_still_opening() {
         assert_eq!(slot.sockets.len(), already + 1);
     }
     // A socket that never opens holds the replay up only until its guard goes.
-    let failed = w.core.registry.opening(UserId(15));
+    let failed = w
+        .core
+        .registry
+        .opening(UserId(15), Duration::from_secs(5))
+        .await;
     let registry = w.core.registry.clone();
     let replay = tokio::spawn(async move { registry.replay_slot(UserId(15)).await });
     drop(failed);

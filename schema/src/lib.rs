@@ -8,6 +8,8 @@
 //! - [`schema`]: diesel `table!` definitions (the migrations under `/migrations` keep both backends in step)
 //! - [`models`]: row structs and insert forms
 //! - [`store`]: the connection enum, connecting, migrating, the `run!` macro, the error type
+//! - `readers`: the embedded database's reader connections for the hot point reads (the session
+//!   check, a connecting user's backlog check), run on the calling thread
 //! - `queries/`: `impl Store` blocks by area (users, sessions, friends, groups, messages, positions,
 //!   conversations, limits)
 //! - [`ids`]: typed ids (`UserId`, `GroupId`, `MessageId`, `SessionId`)
@@ -18,6 +20,7 @@ pub mod conv;
 pub mod ids;
 pub mod models;
 mod queries;
+mod readers;
 pub mod schema;
 pub mod store;
 

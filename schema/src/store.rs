@@ -10,6 +10,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::readers::Readers;
+
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 
@@ -47,9 +49,11 @@ pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
 pub(crate) enum Db {
     Pg(Pool<AsyncPgConnection>),
-    /// One connection: SQLite serializes writers anyway, and a single connection can never hit
-    /// SQLITE_BUSY on a read-to-write upgrade. Batching (the message writer) keeps it fast.
-    Sqlite(tokio::sync::Mutex<SqliteConn>),
+    /// One connection for everything but the hot point reads: SQLite serializes writers
+    /// anyway, and a single connection can never hit SQLITE_BUSY on a read-to-write upgrade.
+    /// Batching (the message writer) keeps it fast. The readers serve the session and backlog
+    /// checks ([`Readers`]).
+    Sqlite(tokio::sync::Mutex<SqliteConn>, Readers),
 }
 
 /// Which backend a store runs on.
@@ -85,7 +89,7 @@ macro_rules! run {
                 let $conn: &mut diesel_async::AsyncPgConnection = &mut guard;
                 $body
             }
-            $crate::store::Db::Sqlite(mutex) => {
+            $crate::store::Db::Sqlite(mutex, _) => {
                 let mut guard = mutex.lock().await;
                 let $conn: &mut $crate::store::SqliteConn = &mut guard;
                 $body
@@ -157,7 +161,7 @@ impl Store {
 
     async fn connect_sqlite(path: String) -> Result<Store, StoreError> {
         let db_path = path.clone();
-        let conn = tokio::task::spawn_blocking(move || -> Result<SqliteConnection, StoreError> {
+        let (conn, readers) = tokio::task::spawn_blocking(move || {
             if let Some(parent) = std::path::Path::new(&path).parent() {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent)
@@ -174,13 +178,14 @@ impl Store {
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
             // Checkpoints run beside the store, not inside its commits (crate::checkpoint).
             conn.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
-            Ok(conn)
+            Ok::<_, StoreError>((conn, Readers::open(&path)?))
         })
         .await
         .map_err(|e| StoreError::Connect(e.to_string()))??;
-        let store = Store::new(Db::Sqlite(tokio::sync::Mutex::new(
-            SyncConnectionWrapper::new(conn),
-        )));
+        let store = Store::new(Db::Sqlite(
+            tokio::sync::Mutex::new(SyncConnectionWrapper::new(conn)),
+            readers,
+        ));
         crate::checkpoint::spawn(db_path, Arc::downgrade(&store.db));
         Ok(store)
     }
@@ -219,7 +224,7 @@ impl Store {
     pub fn backend(&self) -> Backend {
         match &*self.db {
             Db::Pg(_) => Backend::Postgres,
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
         }
     }
 
@@ -248,7 +253,7 @@ impl Store {
                 .load(conn)
                 .await?
             }),
-            Db::Sqlite(_) => run!(self, |conn| {
+            Db::Sqlite(..) => run!(self, |conn| {
                 diesel::sql_query(
                     "SELECT m.name AS t, p.name AS c, \
                      (p.\"notnull\" = 0 AND p.pk = 0) AS nullable \

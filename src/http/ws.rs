@@ -108,10 +108,23 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
         dialect: pick_dialect(header_token, &query),
         presence: wants_presence(&query),
     };
-    let on_upgrade = hyper::upgrade::on(&mut req);
     // From the 101 on, the client may ask for its backlog: a replay waits until this socket is
-    // taken by its user's actor (or failed to open), when the guard goes.
-    let opening = app.registry.opening(caller.user_id);
+    // taken by its user's actor (or failed to open), when the guard goes. In a connect storm
+    // the answer waits for room (chatd_actors::opening).
+    let Some(opening) = app
+        .registry
+        .opening(caller.user_id, std::time::Duration::from_secs(10))
+        .await
+    else {
+        return fail(
+            lang,
+            &ApiError::Unavailable(crate::i18n::Msg::new(
+                "too many connections opening at once: try again",
+                "同时建立的连接过多，请稍后重试",
+            )),
+        );
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
     // The connection's place under the per-address cap lives as long as the socket.
     let slot = req.extensions_mut().remove::<Arc<ConnSlot>>();
     let task_app = app.clone();

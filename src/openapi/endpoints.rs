@@ -322,7 +322,7 @@ pub const OPS: &[Op] = &[
     // --- The compact API (SPEC §5) ---
     answer(op(Get, "/ws", "realtime", Member, "The WebSocket (both dialects; frames: see the description above)",
         &[query("access_token", Str, "the token; opens the compact dialect"), query("token", Str, "the token; opens the rich dialect"), query("dialect", Str, "`rich` or `compact`, overriding"), query("presence", Bool, "`1`: send my friends' presence frames (rich)")],
-        "101 Switching Protocols", &[(400, "not a WebSocket upgrade")]), Answer::Upgrade),
+        "101 Switching Protocols", &[(400, "not a WebSocket upgrade"), (503, "too many connections opening at once (none free within 10 s)")]), Answer::Upgrade),
     bare(op(Get, "/api/message", "compact", Member, "My offline messages, grouped by sender",
         &[query("sort", Str, "`asc` (default) or `desc`"), query("drop", Bool, "true (default): they count as delivered"), query("type", Str, "`all`, `unicast` or `multicast`")],
         "`[{id, messages: [compact frames]}]`", &[(400, "a bad value")])),

@@ -310,7 +310,7 @@ impl Store {
                 ))?;
                 lines.into_iter().map(|l| l.line).collect()
             }
-            Db::Sqlite(_) => {
+            Db::Sqlite(..) => {
                 let sql = format!("EXPLAIN QUERY PLAN {}", list_sql(false));
                 let lines: Vec<SqliteLine> = run!(self, |conn| Ok::<_, StoreError>(
                     list_query!(sql, user, first, 50i64).load(conn).await?

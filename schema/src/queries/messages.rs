@@ -130,7 +130,7 @@ impl Store {
                     )
                     .await?)
             }
-            Db::Sqlite(mutex) => {
+            Db::Sqlite(mutex, _) => {
                 // The whole batch in one blocking call: through the async wrapper every
                 // statement would be its own hop to a blocking thread.
                 let batch = batch.to_vec();

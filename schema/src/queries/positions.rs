@@ -161,13 +161,8 @@ impl Store {
                 let c = &mut *conn;
                 Ok(behind_check!(c, user, min_time, .await))
             }
-            // One blocking call for the whole check: every user connecting asks it.
-            Db::Sqlite(mutex) => {
-                let mut conn = mutex.lock().await;
-                Ok(conn
-                    .spawn_blocking(move |c| blocking::behind(c, user, min_time))
-                    .await?)
-            }
+            // Every user connecting asks it: on a reader, on this thread (crate::readers).
+            Db::Sqlite(_, readers) => readers.read(|c| blocking::behind(c, user, min_time)),
         }
     }
 
@@ -205,7 +200,7 @@ impl Store {
             // The message writer shares this connection, and its lock is fair: between two
             // chunks a waiting message batch goes first, so a flush of every connected user's
             // positions never holds a message back for longer than one chunk.
-            Db::Sqlite(mutex) => {
+            Db::Sqlite(mutex, _) => {
                 for chunk in to.chunks(ADVANCE_CHUNK) {
                     let chunk = chunk.to_vec();
                     let mut conn = mutex.lock().await;

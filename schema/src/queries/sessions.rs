@@ -3,9 +3,23 @@
 use crate::ids::UserId;
 use crate::models::Session;
 use crate::schema::sessions;
-use crate::store::{run, Store, StoreError};
+use crate::store::{run, Db, Store, StoreError};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+
+/// The live session `$sid` at `$now` over connection `$c`, written once for both backends
+/// (`$($aw)*` is `.await` for PostgreSQL, nothing for the blocking SQLite side).
+macro_rules! find_session {
+    ($c:ident, $sid:expr, $now:expr, $($aw:tt)*) => {
+        sessions::table
+            .find($sid)
+            .filter(sessions::expires_at.gt($now))
+            .select(Session::as_select())
+            .first($c)
+            $($aw)*
+            .optional()
+    };
+}
 
 impl Store {
     pub async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
@@ -25,14 +39,13 @@ impl Store {
     }
 
     /// The session if it exists and has not expired at `now`.
+    /// Asked by every authenticated request and WebSocket upgrade: on SQLite it runs on a reader,
+    /// on this thread (crate::readers).
     pub async fn session(&self, sid: &str, now: i64) -> Result<Option<Session>, StoreError> {
-        run!(self, |conn| Ok(sessions::table
-            .find(sid)
-            .filter(sessions::expires_at.gt(now))
-            .select(Session::as_select())
-            .first(conn)
-            .await
-            .optional()?))
+        match &*self.db {
+            Db::Pg(_) => run!(self, |conn| Ok(find_session!(conn, sid, now, .await)?)),
+            Db::Sqlite(_, readers) => readers.read(|c| blocking::session(c, sid, now)),
+        }
     }
 
     /// Deletes every session that expired before `now` (SPEC §9.20); returns how many.
@@ -67,5 +80,19 @@ impl Store {
         .returning(sessions::id)
         .get_results(conn)
         .await?))
+    }
+}
+
+mod blocking {
+    use crate::models::Session;
+    use crate::schema::sessions;
+    use diesel::prelude::*;
+
+    pub(super) fn session(
+        c: &mut SqliteConnection,
+        sid: &str,
+        now: i64,
+    ) -> QueryResult<Option<Session>> {
+        find_session!(c, sid, now,)
     }
 }
