@@ -23,13 +23,16 @@ macro_rules! store_batch {
         let mut out = Vec::with_capacity($batch.len());
         for m in $batch.iter() {
             if let Some(cid) = &m.client_msg_id {
+                // At most one row (a unique index); no `LIMIT ?`, which SQLite compiles again
+                // on every run (see `find_session!`).
                 let existing: Option<MessageRow> = messages::table
                     .filter(messages::from_id.eq(m.from_id))
                     .filter(messages::client_msg_id.eq(cid))
                     .select(MessageRow::as_select())
-                    .first($c)
-                    $($aw)*
-                    .optional()?;
+                    .load::<MessageRow>($c)
+                    $($aw)*?
+                    .into_iter()
+                    .next();
                 if let Some(row) = existing {
                     out.push(StoredMessage { row, fresh: false });
                     continue;

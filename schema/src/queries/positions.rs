@@ -82,17 +82,20 @@ macro_rules! behind_check {
         let candidates: Vec<String> = behind_candidates!($c, $user).load($c)$($aw)*?;
         let mut behind = Vec::new();
         for (i, conv) in candidates.into_iter().enumerate() {
-            let hit: Option<i64> = if i < PROBES {
-                backlog_query!($user, $min_time)
-                    .filter(conv_positions::conv_key.eq(&conv))
-                    .select(messages::id)
-                    .first($c)
-                    $($aw)*
-                    .optional()?
+            // `EXISTS`, not `LIMIT 1`: SQLite compiles a statement with a bound `LIMIT` again
+            // on every run (see `find_session!`).
+            let hit: bool = if i < PROBES {
+                diesel::select(diesel::dsl::exists(
+                    backlog_query!($user, $min_time)
+                        .filter(conv_positions::conv_key.eq(&conv))
+                        .select(messages::id),
+                ))
+                .get_result($c)
+                $($aw)*?
             } else {
-                Some(0)
+                true
             };
-            if hit.is_some() {
+            if hit {
                 behind.push(conv);
             }
         }
