@@ -1,6 +1,6 @@
 //! The embedded database's reader connections, for the short reads every request and every
-//! connecting socket makes: the session check behind each token and the backlog check of a user
-//! whose first socket connects. They run on the calling thread, on a connection of their own
+//! connecting socket makes: the session check behind each token, and for a user whose first
+//! socket connects the backlog check and who may see their presence. They run on the calling thread, on a connection of their own
 //! beside the store's one writing connection: queueing behind the writer and hopping to a
 //! blocking thread and back (two thread wake-ups per read) was most of a connect's cost in a
 //! connect storm (BENCHMARKS.md, "connect storms"). In WAL mode readers and the writer do not

@@ -3,7 +3,7 @@
 
 use crate::ids::UserId;
 use crate::schema::{friendships, users};
-use crate::store::{run, Store, StoreError};
+use crate::store::{run, Db, Store, StoreError};
 use diesel::alias;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -28,6 +28,26 @@ macro_rules! mutual {
     };
 }
 
+/// [`Store::presence_of`] over `$c`, for both backends (`$($aw)*`: `.await` or nothing). The
+/// key finds one row at most; no `LIMIT ?`, which SQLite compiles again on every run.
+macro_rules! presence_of {
+    ($c:ident, $user:expr, $($aw:tt)*) => {
+        users::table
+            .filter(users::id.eq($user))
+            .select((users::userset, users::last_seen))
+            .load::<(String, Option<i64>)>($c)
+            $($aw)*
+            .map(|rows| rows.into_iter().next())
+    };
+}
+
+/// [`Store::presence_audience`] over `$c`, for both backends.
+macro_rules! audience {
+    ($c:ident, $user:expr, $($aw:tt)*) => {
+        mutual!($user).select(friendships::friend_id).load::<UserId>($c)$($aw)*
+    };
+}
+
 impl Store {
     /// Records that the last socket anywhere of each of `users` closed at `at` (ms), in one
     /// statement. Not a cached field: the send path's caches stay as they are.
@@ -44,26 +64,27 @@ impl Store {
         })
     }
 
-    /// `user`'s settings text and last-seen time, for deciding what to announce.
+    /// `user`'s settings text and last-seen time, for deciding what to announce. Asked on every
+    /// arrival and leave that someone may see: on SQLite on a reader, on this thread.
     pub async fn presence_of(
         &self,
         user: UserId,
     ) -> Result<Option<(String, Option<i64>)>, StoreError> {
-        run!(self, |conn| Ok(users::table
-            .filter(users::id.eq(user))
-            .select((users::userset, users::last_seen))
-            .first(conn)
-            .await
-            .optional()?))
+        match &*self.db {
+            Db::Pg(_) => run!(self, |conn| Ok(presence_of!(conn, user, .await)?)),
+            Db::Sqlite(_, readers) => readers.read(|c| blocking::presence_of(c, user)),
+        }
     }
 
     /// Who may see `user`'s presence: users with an active friendship to `user` that `user`
-    /// returns, where neither side has blacklisted the other (one query).
+    /// returns, where neither side has blacklisted the other (one query). Asked on every
+    /// user's first socket (a connect storm asks it for each): on SQLite on a reader, on this
+    /// thread.
     pub async fn presence_audience(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
-        run!(self, |conn| Ok(mutual!(user)
-            .select(friendships::friend_id)
-            .load(conn)
-            .await?))
+        match &*self.db {
+            Db::Pg(_) => run!(self, |conn| Ok(audience!(conn, user, .await)?)),
+            Db::Sqlite(_, readers) => readers.read(|c| blocking::audience(c, user)),
+        }
     }
 
     /// Of `ids`, those whose presence `viewer` may see (as [`Store::presence_audience`] reads
@@ -79,5 +100,23 @@ impl Store {
             .select((friendships::friend_id, users::userset, users::last_seen))
             .load(conn)
             .await?))
+    }
+}
+
+mod blocking {
+    use super::back;
+    use crate::ids::UserId;
+    use crate::schema::{friendships, users};
+    use diesel::prelude::*;
+
+    pub(super) fn presence_of(
+        c: &mut SqliteConnection,
+        user: UserId,
+    ) -> QueryResult<Option<(String, Option<i64>)>> {
+        presence_of!(c, user,)
+    }
+
+    pub(super) fn audience(c: &mut SqliteConnection, user: UserId) -> QueryResult<Vec<UserId>> {
+        audience!(c, user,)
     }
 }
