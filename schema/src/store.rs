@@ -99,29 +99,6 @@ macro_rules! run {
 }
 pub(crate) use run;
 
-/// A short read, written once: `$query` (a diesel query, not yet loaded) loaded whole as rows
-/// of `$row`. On PostgreSQL through the pool, as [`run!`]; on SQLite on one of the reader
-/// connections, on this thread ([`crate::readers`]). For the indexed point reads every send or
-/// connect makes, no more than a few rows; not inside a transaction. No `LIMIT ?` in `$query`:
-/// SQLite compiles a statement with a bound `LIMIT` again on every run.
-macro_rules! read_rows {
-    ($store:expr, $row:ty, $query:expr) => {
-        match &*$store.db {
-            $crate::store::Db::Pg(pool) => {
-                let mut conn = pool
-                    .get()
-                    .await
-                    .map_err(|e| $crate::store::StoreError::Pool(e.to_string()))?;
-                diesel_async::RunQueryDsl::load::<$row>($query, &mut *conn).await?
-            }
-            $crate::store::Db::Sqlite(_, readers) => {
-                readers.read(|c| diesel::RunQueryDsl::load::<$row>($query, c))?
-            }
-        }
-    };
-}
-pub(crate) use read_rows;
-
 /// [`run!`] for a write to a row the send path caches (a user's status, names or avatar; groups,
 /// members, friendships): once it has run, the store's generation moves on, so those caches
 /// refresh. Other user writes (logins, passwords, settings, device fields) use `run!`: bumping

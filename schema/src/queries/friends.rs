@@ -3,7 +3,7 @@
 use crate::ids::UserId;
 use crate::models::{FriendApplication, Friendship, NewFriendship, User};
 use crate::schema::{friend_applications, friendships, users};
-use crate::store::{read_rows, run, run_write, Store, StoreError};
+use crate::store::{run, run_write, Store, StoreError};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
@@ -14,16 +14,13 @@ impl Store {
         user_id: UserId,
         friend_id: UserId,
     ) -> Result<Option<Friendship>, StoreError> {
-        // Every single-chat send asks it: a read on SQLite's readers (one row at most).
-        let rows = read_rows!(
-            self,
-            Friendship,
-            friendships::table
-                .filter(friendships::user_id.eq(user_id))
-                .filter(friendships::friend_id.eq(friend_id))
-                .select(Friendship::as_select())
-        );
-        Ok(rows.into_iter().next())
+        run!(self, |conn| Ok(friendships::table
+            .filter(friendships::user_id.eq(user_id))
+            .filter(friendships::friend_id.eq(friend_id))
+            .select(Friendship::as_select())
+            .first(conn)
+            .await
+            .optional()?))
     }
 
     /// Whether either of `a` and `b` has blacklisted the other (one query).

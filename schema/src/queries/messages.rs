@@ -4,7 +4,7 @@ use crate::ids::UserId;
 use crate::models::{MessageInsert, MessageRow, NewMessage};
 use crate::queries::positions::{ensure_position, OPEN};
 use crate::schema::{conversations, message_audience, messages};
-use crate::store::{read_rows, run, Db, Store, StoreError};
+use crate::store::{run, Db, Store, StoreError};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
@@ -155,19 +155,18 @@ impl Store {
     }
 
     /// Whether `from_id` has ever sent a (non-system) message in conversation `conv_key`.
-    /// Every single-chat send asks it twice: a read on SQLite's readers.
     pub async fn has_sent_in(&self, conv_key: &str, from_id: UserId) -> Result<bool, StoreError> {
-        let found = read_rows!(
-            self,
-            bool,
-            diesel::select(diesel::dsl::exists(
-                messages::table
-                    .filter(messages::conv_key.eq(conv_key))
-                    .filter(messages::from_id.eq(from_id))
-                    .filter(messages::msg_type.ne("systemNotice"))
-            ))
-        );
-        Ok(found.into_iter().next().unwrap_or(false))
+        run!(self, |conn| {
+            let found: Option<i64> = messages::table
+                .filter(messages::conv_key.eq(conv_key))
+                .filter(messages::from_id.eq(from_id))
+                .filter(messages::msg_type.ne("systemNotice"))
+                .select(messages::id)
+                .first(conn)
+                .await
+                .optional()?;
+            Ok(found.is_some())
+        })
     }
 
     /// One conversation, newest first: messages with `seq < before_seq` (when given) created at

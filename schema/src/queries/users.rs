@@ -3,7 +3,7 @@
 use crate::ids::UserId;
 use crate::models::{NewUser, User, UserInfo};
 use crate::schema::{user_infos, users};
-use crate::store::{read_rows, run, run_write, Store, StoreError};
+use crate::store::{run, run_write, Store, StoreError};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 
@@ -40,10 +40,13 @@ impl Store {
         })
     }
 
-    /// Every send asks it (twice for a single chat): a read on SQLite's readers.
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let rows = read_rows!(self, User, users::table.find(id).select(User::as_select()));
-        Ok(rows.into_iter().next())
+        run!(self, |conn| Ok(users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()?))
     }
 
     /// The user `id` if the account is active (status 1): the one lookup for "this user may act
