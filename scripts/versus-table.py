@@ -8,7 +8,8 @@ RESULTS is versus.sh's JSON lines; a run's label is <PREFIX...>-chatd-<n> or <PR
 series of RUNS=1 calls); PREFIX may be several, joined by commas, for one table; a round is one chatd run and the uWS run of the same stem and number. Prints, per prefix, a Markdown
 table (p50 / p99 / p99.9 in ms, each side's CPU over publishing, the load generator's CPU
 against each side, chatd's p99 over uWS's) and the medians, and says whether any run lost,
-duplicated or reordered a message.
+duplicated or reordered a message. Where the rounds also ran versus.sh's IDEAL contender
+(<PREFIX...>-ideal-<n>), a second table sets it against the same rounds' uWS and chatd.
 """
 import json
 import re
@@ -21,7 +22,7 @@ def rounds(lines, prefix):
     stems = "|".join(re.escape(p) for p in prefix.split(","))
     sides = {}
     for d in lines:
-        m = re.fullmatch(r"(.*)-(chatd|uws)-(\d+)", d.get("label", ""))
+        m = re.fullmatch(r"(.*)-(chatd|uws|ideal)-(\d+)", d.get("label", ""))
         if not m or not re.fullmatch(f"({stems})(-r\\d+)?", m.group(1)):
             continue
         sides.setdefault((m.group(1), int(m.group(3))), {})[m.group(2)] = d
@@ -59,6 +60,30 @@ def main():
         print(f'| **median** | p99 {med("chatd"):.1f} | p99 {med("uws"):.1f} '
               f'| **{statistics.median(ratios):.2f}** (rounds {min(ratios):.2f}–{max(ratios):.2f}) | | |')
         print(f"\nlost + duplicated + reordered over all {2 * len(rs)} runs: {faults}")
+        ideal(rs)
+
+
+def ideal(rs):
+    """The floor: the IDEAL contender's p99 against uWS's and chatd's, round by round."""
+    rs = [r for r in rs if "ideal" in r]
+    if not rs:
+        return
+    print("\n| round | ideal p50 / p99 / p99.9 ms | ideal / uWS p99 | chatd / ideal p99 "
+          "| server CPU ideal s | loadgen CPU vs ideal s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    iu, ci, faults = [], [], 0
+    for i, r in enumerate(rs, 1):
+        d = r["ideal"]
+        p = d["latency"]["p99_ms"]
+        iu.append(p / r["uws"]["latency"]["p99_ms"])
+        ci.append(r["chatd"]["latency"]["p99_ms"] / p)
+        faults += sum(d[k] for k in ("lost", "duplicated", "reordered"))
+        print(f'| {i} | {lat(d)} | {iu[-1]:.2f} | {ci[-1]:.2f} '
+              f'| {d["publish_server_cpu_s"]:.1f} | {d["publish_loadgen_cpu_s"]:.1f} |')
+    print(f"| **median** | p99 {statistics.median(r['ideal']['latency']['p99_ms'] for r in rs):.1f} "
+          f"| **{statistics.median(iu):.2f}** ({min(iu):.2f}–{max(iu):.2f}) "
+          f"| **{statistics.median(ci):.2f}** ({min(ci):.2f}–{max(ci):.2f}) | | |")
+    print(f"\nlost + duplicated + reordered over the {len(rs)} ideal runs: {faults}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@
 # Env: BIN (target/release), RUNS (3), PORT (7103, chatd), UWS_PORT (9001), DATA (/tmp/versus:
 # chatd's data directory and accounts, reused), OUT (bench/results/versus.jsonl), LOADGEN (more
 # load generator options, before the mode), PEERS (../shared/peers), SKIP_UWS (1: chatd only),
-# UWS_ONLY (1: uWS only).
+# UWS_ONLY (1: uWS only), IDEAL (a third contender speaking the peers' protocol, run after uWS in
+# each round: the path of bench/experiments/ideal-fanout's binary, the least a server can do;
+# IDEAL_PORT 9002).
 set -u
 LABEL=$1; shift
 cd "$(dirname "$0")/.."
@@ -55,9 +57,17 @@ uws_run() {
   measure "$1" "$pid" --peer --server "127.0.0.1:$UWS_PORT" "${@:2}"
   "$PEERS/stop.sh" "$pid"
 }
+ideal_run() {
+  "$IDEAL" "127.0.0.1:${IDEAL_PORT:-9002}" 2>"$DATA/ideal.log" &
+  local pid=$!
+  sleep 0.5
+  measure "$1" "$pid" --peer --server "127.0.0.1:${IDEAL_PORT:-9002}" "${@:2}"
+  kill "$pid"; wait "$pid" 2>/dev/null
+}
 # Accounts (Argon2) are made by an unrecorded run, so they never count as the server's CPU.
 [ -f "$STATE" ] || OUT=/dev/null chatd_run setup "$@" >/dev/null
 for r in $(seq 1 "$RUNS"); do
   [ "${UWS_ONLY:-0}" = 1 ] || chatd_run "$LABEL-chatd-$r" "$@"
   [ "${SKIP_UWS:-0}" = 1 ] || uws_run "$LABEL-uws-$r" "$@"
+  [ -z "${IDEAL:-}" ] || ideal_run "$LABEL-ideal-$r" "$@"
 done
