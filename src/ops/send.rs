@@ -13,7 +13,9 @@ use crate::i18n::Msg;
 use crate::ops::facts::GroupSendFacts;
 use crate::ops::groups::{active_group, active_member, group_ref, member_avatar, member_name};
 use crate::ops::message::{new_message, ChatType, Content, Party, Peer};
-use crate::rules::chat::{chatset_for, may_send_single, SingleChatFacts};
+use crate::rules::chat::{
+    chatset_for, may_send_single, needs_answering, needs_sent_before, SingleChatFacts,
+};
 use crate::state::AppState;
 
 /// A message as a client asks to send it.
@@ -115,15 +117,21 @@ async fn send_single(
     let conv_key = conv::single(me, to);
 
     let row = app.store.friendship(to, me).await?;
-    let facts = SingleChatFacts {
+    let mut facts = SingleChatFacts {
         blacklisted: row.as_ref().is_some_and(|r| r.isblack == 1),
         friends: row
             .as_ref()
             .is_some_and(|r| r.status == 1 && r.isblack == 0),
-        answering: app.store.has_sent_in(&conv_key, to).await?,
-        sent_before: app.store.has_sent_in(&conv_key, me).await?,
         chatset: chatset_for(&recipient.userset, caller.role.as_str()),
+        ..SingleChatFacts::default()
     };
+    // The history facts are queries over the conversation: asked only when the rule reads them.
+    if needs_answering(&facts) {
+        facts.answering = app.store.has_sent_in(&conv_key, to).await?;
+    }
+    if needs_sent_before(&facts) {
+        facts.sent_before = app.store.has_sent_in(&conv_key, me).await?;
+    }
     may_send_single(&facts).map_err(|r| r.error())?;
 
     let msg = new_message(

@@ -61,6 +61,19 @@ pub fn may_send_single(f: &SingleChatFacts) -> Result<(), Refusal> {
     }
 }
 
+/// Whether [`may_send_single`] reads `answering`: not when a blacklist or a friendship already
+/// decides. Each of the two history facts is a query over the conversation, so a friend's message,
+/// the usual case, should not pay for either.
+pub fn needs_answering(f: &SingleChatFacts) -> bool {
+    !f.blacklisted && !f.friends
+}
+
+/// Whether [`may_send_single`] reads `sent_before`: only for a `chatset` of 1 (one message until
+/// a reply) when nothing before it decided.
+pub fn needs_sent_before(f: &SingleChatFacts) -> bool {
+    needs_answering(f) && !f.answering && f.chatset == 1
+}
+
 /// The recipient's `chatset` value for a sender of `role` ("user" or "visitor") from their
 /// `userset` JSON text; 0 when absent or unparsable.
 pub fn chatset_for(userset: &str, role: &str) -> i64 {
@@ -140,6 +153,66 @@ mod tests {
             }),
             Ok(())
         );
+    }
+
+    /// Every combination of facts: where a `needs_*` says a fact is not read, either value of it
+    /// gives the same decision, so leaving it unqueried (false) changes nothing.
+    #[test]
+    fn the_facts_left_unread_never_change_the_decision() {
+        let bools = [false, true];
+        for blacklisted in bools {
+            for friends in bools {
+                for answering in bools {
+                    for sent_before in bools {
+                        for chatset in 0..=2 {
+                            let f = SingleChatFacts {
+                                blacklisted,
+                                friends,
+                                answering,
+                                sent_before,
+                                chatset,
+                            };
+                            let d = may_send_single(&f);
+                            if !needs_answering(&f) {
+                                let g = SingleChatFacts {
+                                    answering: !answering,
+                                    sent_before: !sent_before,
+                                    ..f
+                                };
+                                assert_eq!(may_send_single(&g), d, "{f:?}");
+                            }
+                            if !needs_sent_before(&f) {
+                                let g = SingleChatFacts {
+                                    sent_before: !sent_before,
+                                    ..f
+                                };
+                                assert_eq!(may_send_single(&g), d, "{f:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_friend_or_a_blacklist_needs_no_history() {
+        let friend = SingleChatFacts {
+            friends: true,
+            chatset: 1,
+            ..facts()
+        };
+        assert!(!needs_answering(&friend) && !needs_sent_before(&friend));
+        let stranger = SingleChatFacts {
+            chatset: 1,
+            ..facts()
+        };
+        assert!(needs_answering(&stranger) && needs_sent_before(&stranger));
+        let free = SingleChatFacts {
+            chatset: 2,
+            ..facts()
+        };
+        assert!(needs_answering(&free) && !needs_sent_before(&free));
     }
 
     #[test]
