@@ -177,7 +177,10 @@ impl Store {
             conn.run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(|e| StoreError::Migration(e.to_string()))?;
             // Checkpoints run beside the store, not inside its commits (crate::checkpoint).
-            conn.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
+            conn.batch_execute(&format!(
+                "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+                crate::checkpoint::LOG_FILE_LIMIT
+            ))?;
             Ok::<_, StoreError>((conn, Readers::open(&path)?))
         })
         .await
