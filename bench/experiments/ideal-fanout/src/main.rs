@@ -23,7 +23,10 @@ struct Conn {
 }
 
 fn epoll_ctl(ep: RawFd, op: i32, fd: RawFd, events: u32) {
-    let mut ev = libc::epoll_event { events, u64: fd as u64 };
+    let mut ev = libc::epoll_event {
+        events,
+        u64: fd as u64,
+    };
     unsafe { libc::epoll_ctl(ep, op, fd, &mut ev) };
 }
 
@@ -37,7 +40,12 @@ fn send_all(ep: RawFd, c: &mut Conn, data: &[u8]) {
     let n = if n < 0 { 0 } else { n as usize };
     if n < data.len() {
         c.out.extend_from_slice(&data[n..]);
-        epoll_ctl(ep, libc::EPOLL_CTL_MOD, fd, (libc::EPOLLIN | libc::EPOLLOUT) as u32);
+        epoll_ctl(
+            ep,
+            libc::EPOLL_CTL_MOD,
+            fd,
+            (libc::EPOLLIN | libc::EPOLLOUT) as u32,
+        );
     }
 }
 
@@ -77,14 +85,20 @@ fn upgrade(c: &mut Conn) -> Option<bool> {
     let path = head.lines().next()?.split(' ').nth(1)?.to_string();
     let key = head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
-        k.trim().eq_ignore_ascii_case("sec-websocket-key").then(|| v.trim().to_string())
+        k.trim()
+            .eq_ignore_ascii_case("sec-websocket-key")
+            .then(|| v.trim().to_string())
     })?;
     let mut h = Sha1::new();
     h.update(key.as_bytes());
     h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
     let accept = base64::engine::general_purpose::STANDARD.encode(h.finalize());
     c.uid = query(&path, "access_token");
-    c.groups = query(&path, "groups").split(',').filter(|g| !g.is_empty()).map(String::from).collect();
+    c.groups = query(&path, "groups")
+        .split(',')
+        .filter(|g| !g.is_empty())
+        .map(String::from)
+        .collect();
     let answer = format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Accept: {accept}\r\n\r\n"
@@ -111,17 +125,26 @@ fn next_frame(buf: &mut Vec<u8>) -> Option<(u8, Vec<u8>)> {
     }
     let mask = [buf[at], buf[at + 1], buf[at + 2], buf[at + 3]];
     at += 4;
-    let payload = buf[at..at + len].iter().enumerate().map(|(i, b)| b ^ mask[i % 4]).collect();
+    let payload = buf[at..at + len]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b ^ mask[i % 4])
+        .collect();
     buf.drain(..at + len);
     Some((op, payload))
 }
 
 fn now_ms() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 fn main() -> io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9002".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9002".into());
     let listener = TcpListener::bind(&addr)?;
     listener.set_nonblocking(true)?;
     eprintln!("ideal-fanout on {addr}");
@@ -144,7 +167,17 @@ fn main() -> io::Result<()> {
                     let _ = tcp.set_nodelay(true);
                     let cfd = tcp.as_raw_fd();
                     epoll_ctl(ep, libc::EPOLL_CTL_ADD, cfd, libc::EPOLLIN as u32);
-                    conns.insert(cfd, Conn { tcp, uid: String::new(), groups: Vec::new(), upgraded: false, buf: Vec::new(), out: Vec::new() });
+                    conns.insert(
+                        cfd,
+                        Conn {
+                            tcp,
+                            uid: String::new(),
+                            groups: Vec::new(),
+                            upgraded: false,
+                            buf: Vec::new(),
+                            out: Vec::new(),
+                        },
+                    );
                 }
                 continue;
             }
@@ -152,7 +185,9 @@ fn main() -> io::Result<()> {
             let mut publish: Vec<(String, String, Vec<u8>)> = Vec::new();
             if let Some(c) = conns.get_mut(&fd) {
                 if flags & libc::EPOLLOUT as u32 != 0 && !c.out.is_empty() {
-                    let n = unsafe { libc::send(fd, c.out.as_ptr().cast(), c.out.len(), libc::MSG_NOSIGNAL) };
+                    let n = unsafe {
+                        libc::send(fd, c.out.as_ptr().cast(), c.out.len(), libc::MSG_NOSIGNAL)
+                    };
                     if n > 0 {
                         c.out.drain(..n as usize);
                     }
@@ -186,11 +221,16 @@ fn main() -> io::Result<()> {
                     }
                 }
                 while c.upgraded && !closed {
-                    let Some((op, payload)) = next_frame(&mut c.buf) else { break };
+                    let Some((op, payload)) = next_frame(&mut c.buf) else {
+                        break;
+                    };
                     match op {
                         0x8 => closed = true,
                         0x1 => {
-                            let Ok(m) = serde_json::from_slice::<serde_json::Value>(&payload) else { continue };
+                            let Ok(m) = serde_json::from_slice::<serde_json::Value>(&payload)
+                            else {
+                                continue;
+                            };
                             if m["type"] == "multicast" {
                                 let g = match &m["groupId"] {
                                     serde_json::Value::String(s) => s.clone(),
@@ -206,7 +246,9 @@ fn main() -> io::Result<()> {
                 }
             }
             for (g, _from, f) in publish {
-                let Some(members) = groups.get(&g) else { continue };
+                let Some(members) = groups.get(&g) else {
+                    continue;
+                };
                 if !members.contains(&fd) {
                     continue;
                 }
