@@ -75,11 +75,15 @@ pub fn spawn<T: Send + Sync + 'static>(path: String, alive: Weak<T>) {
                     return;
                 }
                 match checkpoint(&mut conn) {
-                    Ok(c) if c.log > RESTART_FRAMES => {
-                        if let Err(e) = restart(&mut conn) {
-                            tracing::warn!(error = %e, frames = c.log, "WAL restart failed");
+                    Ok(c) if c.log > RESTART_FRAMES => match restart(&mut conn) {
+                        // Busy: the writer or a reader held on past the busy timeout. Nothing
+                        // is lost (the log is only copied); the next round tries again.
+                        Ok(r) if r.busy != 0 => {
+                            tracing::warn!(frames = r.log, "WAL restart found the log busy")
                         }
-                    }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, frames = c.log, "WAL restart failed"),
+                    },
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                 }
