@@ -209,6 +209,7 @@ pub async fn build_state(
         queue: cfg.socket_queue,
         queue_bytes: cfg.socket_queue_bytes,
         close_grace: Duration::from_secs(cfg.close_grace_secs),
+        confirm_every: Duration::from_millis(cfg.confirm_ms),
         budget: Arc::new(SendBudget::new(cfg.ws_frames_per_sec)),
     };
     let objects = match &cfg.s3 {

@@ -7,9 +7,10 @@
 //! (answers, pings, pongs and close replies).
 //!
 //! A socket that lets its queue fill is refused further pushes (the caller closes it with 1013).
-//! The outbox notes the position of every message it is handed and of every one it could not
-//! write ([`Outbox::take_positions`]), so that its user's delivered positions never pass a
-//! message the client was not sent (see [`crate::positions`]).
+//! The outbox notes the position of every message it is handed, and what the client confirmed:
+//! [`Outbox::push_ping`] sends a Ping with a fresh payload behind everything handed so far, and
+//! the Pong that answers it ([`Outbox::confirm`]) confirms all of that. Its user's delivered
+//! positions never pass a message the client did not confirm (see [`crate::positions`]).
 
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -21,7 +22,7 @@ use tokio::sync::Notify;
 
 use crate::flag::Flag;
 
-use crate::positions::{note_min, Pos, Sent, Taken};
+use crate::positions::{Pos, Taken, Tracks};
 pub use crate::raw_socket::RawSocket;
 use crate::wire::frames::Dialect;
 use crate::wire::push::Push;
@@ -35,8 +36,6 @@ struct Entry {
     wire: Bytes,
     /// A message (counted by the caps), as opposed to answers, pings and notifications.
     message: bool,
-    /// The message's position in its conversation, if it is a stored message.
-    pos: Option<Pos>,
 }
 
 /// What [`Outbox::push_entries`] takes: the frame, whether it is a message, its position.
@@ -55,14 +54,20 @@ struct State {
     message_bytes: usize,
     /// No more pushes: the socket is closing or has closed.
     closed: bool,
-    /// Highest position handed over per conversation (written or queued) since last taken.
-    sent: Sent,
-    /// Lowest position refused per conversation (the socket was closing): never written.
-    refused: Vec<(Arc<str>, i64)>,
+    /// What the socket was handed per conversation, and what the client confirmed.
+    tracks: Tracks,
+    /// Messages were handed since the last confirmation ping.
+    unconfirmed: bool,
+    /// The payload of the confirmation ping not answered yet.
+    ping: Option<u64>,
+    /// Confirmation pings sent (the next payload).
+    pings: u64,
+    /// The client confirms by acks (`Outbox::opt_in_acks`): pongs confirm nothing.
+    acks: bool,
 }
 
 impl State {
-    fn enqueue(&mut self, wire: &Bytes, message: bool, pos: Option<&Pos>) {
+    fn enqueue(&mut self, wire: &Bytes, message: bool) {
         if message {
             self.messages += 1;
             self.message_bytes += wire.len();
@@ -70,16 +75,22 @@ impl State {
         self.queue.push_back(Entry {
             wire: wire.clone(),
             message,
-            pos: pos.cloned(),
         });
     }
 
-    fn refuse<'a>(&mut self, entries: impl Iterator<Item = Item<'a>>) {
+    /// Notes the positions of `entries` as handed; true when they are the first since the
+    /// last confirmation ping (the socket's owner is told, to send one).
+    fn note<'a>(&mut self, entries: impl Iterator<Item = Item<'a>>) -> bool {
+        let mut noted = false;
         for (_, _, pos) in entries {
             if let Some(pos) = pos {
-                note_min(&mut self.refused, pos);
+                self.tracks.note(pos);
+                noted = true;
             }
         }
+        let first = noted && !self.unconfirmed && !self.acks;
+        self.unconfirmed |= noted && !self.acks;
+        first
     }
 }
 
@@ -118,6 +129,8 @@ pub enum WhenFull {
 pub struct Outbox<S: ?Sized = dyn RawSocket> {
     /// Tells the socket's task the queue is no longer empty (the kernel buffer was full).
     stalled: Flag,
+    /// Tells the socket's task messages were handed since its last confirmation ping.
+    handed: Flag,
     /// Tells pushers waiting for room that the queue has drained.
     drained: Notify,
     cap: usize,
@@ -137,6 +150,7 @@ impl<S: RawSocket> Outbox<S> {
     pub fn with_limits(sock: S, cap: usize, cap_bytes: usize) -> Outbox<S> {
         Outbox {
             stalled: Flag::default(),
+            handed: Flag::default(),
             drained: Notify::new(),
             cap: cap.max(1),
             cap_bytes: cap_bytes.max(1),
@@ -211,9 +225,21 @@ impl Outbox {
         limit: Option<WhenFull>,
         last: bool,
     ) -> Result<(), Refused> {
-        let mut st = self.lock();
+        let st = self.lock();
+        self.push_locked(st, entries, limit, last)
+    }
+
+    /// [`Self::push_entries`] under a lock already taken.
+    fn push_locked<'a>(
+        &self,
+        mut st: MutexGuard<'_, State>,
+        entries: impl Iterator<Item = Item<'a>> + Clone,
+        limit: Option<WhenFull>,
+        last: bool,
+    ) -> Result<(), Refused> {
         if st.closed {
-            st.refuse(entries);
+            // Refused while closing: handed and never confirmed, so they stay in the backlog.
+            st.note(entries);
             return Err(Refused::Closed);
         }
         // Under the same lock as the write below: no push can come between the two.
@@ -222,15 +248,13 @@ impl Outbox {
             if !st.queue.is_empty() && self.full(&st) {
                 if when_full == WhenFull::Close {
                     st.closed = true;
-                    st.refuse(entries);
+                    st.note(entries);
                 }
                 return Err(Refused::Full);
             }
         }
-        for (_, _, pos) in entries.clone() {
-            if let Some(pos) = pos {
-                st.sent.note(pos);
-            }
+        if st.note(entries.clone()) {
+            self.handed.raise();
         }
         if st.queue.is_empty() {
             // The common case: the kernel takes it all now, and the queue is never touched.
@@ -246,7 +270,7 @@ impl Outbox {
             let mut written = sent.unwrap_or(0);
             let mut rest = entries;
             // The first frame not written whole, if any: it heads the queue.
-            let Some((head, message, pos)) = rest.by_ref().find(|(wire, _, _)| {
+            let Some((head, message, _)) = rest.by_ref().find(|(wire, _, _)| {
                 let whole = written >= wire.len();
                 if whole {
                     written -= wire.len();
@@ -256,16 +280,16 @@ impl Outbox {
                 return Ok(());
             };
             st.head_sent = written;
-            st.enqueue(head, message, pos);
-            for (wire, message, pos) in rest {
-                st.enqueue(wire, message, pos);
+            st.enqueue(head, message);
+            for (wire, message, _) in rest {
+                st.enqueue(wire, message);
             }
             drop(st);
             self.stalled.raise();
             return Ok(());
         }
-        for (wire, message, pos) in entries {
-            st.enqueue(wire, message, pos);
+        for (wire, message, _) in entries {
+            st.enqueue(wire, message);
         }
         Ok(())
     }
@@ -367,21 +391,79 @@ impl Outbox {
         .await
     }
 
-    /// What the socket was handed since last asked (highest position per conversation), and
-    /// what it has not written (lowest position per conversation still queued or refused).
+    /// What the client confirmed since last asked (highest position per conversation), what it
+    /// has not confirmed (lowest position per conversation: queued, written since the last
+    /// answered ping, or refused), and what the socket was handed first.
     pub fn take_positions(&self) -> Taken {
+        self.lock().tracks.take()
+    }
+
+    /// Sends a confirmation ping behind everything handed so far, unless one is outstanding or
+    /// the socket is closing. True when one was sent.
+    pub fn push_ping(&self) -> bool {
         let mut st = self.lock();
-        let mut unwritten = st.refused.clone();
-        // A partly written frame counts as unwritten: it may never arrive whole.
-        for e in st.queue.iter() {
-            if let Some(pos) = &e.pos {
-                note_min(&mut unwritten, pos);
-            }
+        if st.closed || st.ping.is_some() {
+            return false;
         }
-        Taken {
-            sent: st.sent.take(),
-            unwritten,
+        st.pings += 1;
+        let payload = st.pings;
+        st.ping = Some(payload);
+        if !st.acks {
+            st.tracks.pinged();
         }
+        st.unconfirmed = false;
+        let wire = crate::wire::ping_with(&payload.to_be_bytes());
+        self.push_locked(st, std::iter::once((&wire, false, None)), None, false)
+            .is_ok()
+    }
+
+    /// A confirmation ping is waiting for its pong.
+    pub fn ping_outstanding(&self) -> bool {
+        self.lock().ping.is_some()
+    }
+
+    /// The client answered a ping with `payload`. `Some(more)` when it answered the outstanding
+    /// confirmation ping (what it covered is confirmed; `more`: messages were handed since, so
+    /// another ping is due); `None` for any other pong (unsolicited, or stale).
+    pub fn confirm(&self, payload: &[u8]) -> Option<bool> {
+        let mut st = self.lock();
+        let n = st.ping?;
+        if payload != n.to_be_bytes() {
+            return None;
+        }
+        st.ping = None;
+        if !st.acks {
+            st.tracks.ponged();
+        }
+        Some(st.unconfirmed)
+    }
+
+    /// From now on the client confirms by acks ([`Self::ack`]); pongs confirm nothing. What an
+    /// outstanding ping covered needs an ack too.
+    pub fn opt_in_acks(&self) {
+        let mut st = self.lock();
+        st.acks = true;
+        st.unconfirmed = false;
+    }
+
+    /// The client acknowledged everything it was handed in `conv` up to `seq` (acks only).
+    pub fn ack(&self, conv: &str, seq: i64) {
+        let mut st = self.lock();
+        if st.acks {
+            st.tracks.acked(conv, seq);
+        }
+    }
+
+    /// Deliveries may have been lost on the way to this node: what the socket was handed so far
+    /// proves nothing about what comes next (see `Tracks::restart`).
+    pub fn restart_positions(&self) {
+        self.lock().tracks.restart();
+    }
+
+    /// Resolves when messages were handed since the last confirmation ping (polled in place
+    /// by the socket's owner, which then sends one).
+    pub fn poll_handed(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        self.handed.poll_take(cx)
     }
 
     /// Stops taking pushes and reports positions as [`Self::take_positions`] does: after this,
@@ -389,9 +471,11 @@ impl Outbox {
     /// well-formed: the rest of a partly written frame and control frames; [`Self::finish`]
     /// writes it.
     pub fn close(&self) -> Taken {
-        self.lock().closed = true;
-        let taken = self.take_positions();
         let mut st = self.lock();
+        st.closed = true;
+        // Final: a pong that comes after this confirms nothing, and nothing is reported again.
+        st.ping = None;
+        let taken = std::mem::take(&mut st.tracks).take();
         let partial = st.head_sent > 0;
         let mut keep = VecDeque::new();
         for (i, e) in std::mem::take(&mut st.queue).into_iter().enumerate() {
@@ -400,7 +484,6 @@ impl Outbox {
                     keep.push_back(Entry {
                         wire: e.wire,
                         message: false,
-                        pos: None,
                     });
                 }
             } else {
@@ -413,7 +496,6 @@ impl Outbox {
         st.queue = keep;
         st.messages = 0;
         st.message_bytes = 0;
-        st.refused.clear();
         drop(st);
         self.drained.notify_waiters();
         taken
@@ -426,7 +508,6 @@ impl Outbox {
             self.lock().queue.push_back(Entry {
                 wire,
                 message: false,
-                pos: None,
             });
         }
         let _ = tokio::time::timeout(limit, self.flush()).await;

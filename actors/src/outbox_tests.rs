@@ -36,7 +36,7 @@ fn fill(out: &Outbox) -> (usize, Refused) {
     let mut accepted = 0;
     loop {
         match out.push(
-            &message(accepted, 64 * 1024),
+            &message(accepted + 1, 64 * 1024),
             Dialect::Rich,
             WhenFull::Close,
         ) {
@@ -123,13 +123,9 @@ async fn the_byte_cap_closes_before_the_message_cap() {
     assert!(accepted < 1000, "the byte cap never held");
     assert_eq!(refused, Refused::Full);
     let taken = out.close();
-    // Everything from the first unwritten message on was queued (or refused).
-    let queued = accepted - only(&taken.unwritten).unwrap() as usize;
-    assert_eq!(only(&taken.sent), Some(accepted as i64 - 1));
-    assert!(
-        (1..=8).contains(&queued),
-        "{queued} messages of 64 KiB queued"
-    );
+    // Nothing was confirmed: everything counts as not delivered.
+    assert_eq!(only(&taken.unconfirmed), Some(1));
+    assert_eq!(only(&taken.confirmed), None);
 }
 
 #[tokio::test]
@@ -143,14 +139,12 @@ async fn a_full_queue_refuses_and_close_reports_everything_unwritten() {
         Err(Refused::Closed)
     );
     let taken = out.close();
-    // The last three accepted were queued: the first unwritten is the first of them (the one
-    // refused and the one refused after it come later); the first part went to the kernel.
-    let first = accepted as i64 - 3;
-    assert_eq!(only(&taken.unwritten), Some(first));
-    assert_eq!(only(&taken.sent), Some(accepted as i64 - 1));
+    // Written to the kernel is not delivered: nothing was confirmed.
+    assert_eq!(only(&taken.unconfirmed), Some(1));
+    assert_eq!(only(&taken.confirmed), None);
     // Closed: nothing more is handed over or reported.
     let after = out.take_positions();
-    assert!(after.sent.is_empty() && after.unwritten.is_empty());
+    assert!(after.confirmed.is_empty() && after.unconfirmed.is_empty());
     // The stream stays well-formed: the rest of a partly written frame, then the close.
     let reader = tokio::spawn(async move {
         let mut all = Vec::new();
@@ -176,7 +170,7 @@ async fn a_full_queue_refuses_and_close_reports_everything_unwritten() {
             _ => {}
         }
     }
-    assert!(texts >= first as usize && texts <= accepted);
+    assert!(texts + 3 >= accepted && texts <= accepted);
 }
 
 #[tokio::test]
@@ -216,8 +210,8 @@ async fn nothing_is_written_after_the_close_reply() {
         Err(Refused::Closed)
     );
     let taken = out.close();
-    assert_eq!(only(&taken.sent), Some(1));
-    assert_eq!(only(&taken.unwritten), Some(2));
+    assert_eq!(only(&taken.confirmed), None);
+    assert_eq!(only(&taken.unconfirmed), Some(1));
     let reader = tokio::spawn(async move {
         let mut all = Vec::new();
         peer.read_to_end(&mut all).await.unwrap();
@@ -237,4 +231,63 @@ async fn nothing_is_written_after_the_close_reply() {
     assert_eq!(frames.len(), 2, "{frames:?}");
     assert!(frames[0].is_text());
     assert!(frames[1].is_close());
+}
+
+/// A pong confirms what was written before its ping, nothing after it; another pong (an
+/// unsolicited one, a stale payload) confirms nothing.
+#[tokio::test]
+async fn a_pong_confirms_what_came_before_its_ping() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{protocol::Role, Message};
+    let (out, peer) = pair(8);
+    for i in 1..=3 {
+        out.push(&message(i, 10), Dialect::Rich, WhenFull::Close)
+            .unwrap();
+    }
+    assert!(out.push_ping());
+    assert!(!out.push_ping(), "one ping outstanding at most");
+    out.push(&message(4, 10), Dialect::Rich, WhenFull::Close)
+        .unwrap();
+    let mut ws =
+        tokio_tungstenite::WebSocketStream::from_raw_socket(peer, Role::Client, None).await;
+    let mut payload = None;
+    let mut texts = 0;
+    while payload.is_none() {
+        match ws.next().await.unwrap().unwrap() {
+            Message::Text(_) => texts += 1,
+            Message::Ping(p) => payload = Some(p),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(texts, 3, "the ping comes after what was handed before it");
+    // Not confirmed before the pong arrives, nor by a pong with another payload.
+    assert!(out.take_positions().confirmed.is_empty());
+    assert_eq!(out.confirm(b"other"), None);
+    let payload = payload.unwrap();
+    assert_eq!(out.confirm(&payload), Some(true), "4 was handed since");
+    let taken = out.take_positions();
+    assert_eq!(only(&taken.confirmed), Some(3));
+    assert_eq!(only(&taken.unconfirmed), Some(4));
+    assert_eq!(out.confirm(&payload), None, "answered once");
+    ws.send(Message::Close(None)).await.unwrap();
+}
+
+/// A socket that opted in to acks is confirmed by its acks only.
+#[tokio::test]
+async fn acks_confirm_and_pongs_do_not_once_opted_in() {
+    let (out, _peer) = pair(8);
+    out.opt_in_acks();
+    for i in 1..=5 {
+        out.push(&message(i, 10), Dialect::Rich, WhenFull::Close)
+            .unwrap();
+    }
+    assert!(out.push_ping());
+    assert_eq!(out.confirm(&1u64.to_be_bytes()), Some(false));
+    let taken = out.take_positions();
+    assert!(taken.confirmed.is_empty());
+    assert_eq!(only(&taken.unconfirmed), Some(1));
+    out.ack("s:1:2", 3);
+    let taken = out.take_positions();
+    assert_eq!(only(&taken.confirmed), Some(3));
+    assert_eq!(only(&taken.unconfirmed), Some(4));
 }

@@ -1,33 +1,40 @@
-//! Delivered positions as the realtime core moves them (issue 21). History is the only copy of a
-//! message: a user's offline backlog is every message of their conversations above their
-//! delivered position there (`chatd-schema`'s `queries/positions.rs`). Nothing is written per
-//! message for a user who is not connected; live delivery moves positions instead:
+//! Delivered positions as the realtime core moves them. History is the only copy of a message:
+//! a user's offline backlog is every message of their conversations above their delivered
+//! position there (`chatd-schema`'s `queries/positions.rs`). Nothing is written per message for
+//! a user who is not connected; live delivery moves positions instead, and only as far as the
+//! client has **confirmed** (SPEC §9.26): written to the kernel is not delivered.
 //!
 //! 1. every message frame carries its position ([`Pos`]: conversation and `seq`);
-//! 2. a socket's outbox notes the highest position it was handed per conversation ([`Sent`]),
-//!    and knows the lowest one still queued (not yet in the kernel);
+//! 2. a socket's outbox tracks, per conversation ([`Tracks`]), what it was handed and how much
+//!    of it the client confirmed: after writing messages the socket sends a Ping with a fresh
+//!    payload, and the Pong that answers it confirms every frame written before it (a client
+//!    answers a Ping after reading what came before; RFC 6455 §5.5.3). A client that opted in
+//!    to acks confirms by position instead, and its Pongs confirm nothing;
 //! 3. the user's [`UserPositions`] (shared by the user's actor and its published socket list)
-//!    gathers those into positions due, never past a message still queued on any of the user's
-//!    sockets, nor past one a closed socket never wrote;
-//! 4. the registry's flusher writes every connected user's due positions in one transaction every
-//!    [`FLUSH_EVERY`]; a user's actor writes its own when its last socket ends; shutdown writes
-//!    everything once more.
+//!    gathers those into positions due: the highest confirmed, never past a message one of the
+//!    user's sockets holds unconfirmed, nor past one a socket that ended never confirmed (unless
+//!    another open socket was handed it too);
+//! 4. [`flush`] writes them: the registry's flusher for every connected user every
+//!    [`FLUSH_EVERY`], a user's actor when a socket ends, a replay before it reads the backlog.
 //!
-//! After a crash a position may lag what was delivered: the client gets a message twice and
-//! de-duplicates it by `id` (SPEC §3); it never gets it zero times.
+//! After a crash or a dropped connection a position may lag what the client has: the client
+//! gets a message twice and de-duplicates it by `id` (SPEC §3); it never gets it zero times.
 //!
-//! A conversation where the user had a backlog when they connected is *behind*: live pushes
-//! there do not move its position (the messages below them have not been sent) until a replay
-//! or a dropping pull has sent the backlog ([`UserPositions::caught_up`]). Until the backlog is
-//! known (just after the first socket connects) every conversation counts as behind.
+//! A conversation is *behind* from a seq on when the user may lack messages from there that no
+//! open socket was handed: the backlog found when the first socket connects, what a socket that
+//! ended never confirmed. Confirmations there do not move its position until a socket that was
+//! handed everything from that seq on is open (its own unconfirmed messages then hold the
+//! position), or a replay has handed the backlog over. Until the backlog is known (just after
+//! the first socket connects) every conversation counts as behind.
 //!
 //! With several nodes, a message another node routed before it heard that the user is here was
 //! not sent to this node, yet later ones are: nothing moves until every node has acknowledged the
 //! user's arrival and the backlog was learned after that ([`UserPositions::await_peers`],
 //! [`UserPositions::confirm`]), so such a message is counted in the backlog.
 
+use chatd_schema::{Store, StoreError, UserId};
 use smallvec::SmallVec;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -48,72 +55,215 @@ pub struct Pos {
     pub seq: i64,
 }
 
-/// Per conversation, the highest `seq` handed to one socket since last taken. Most sockets see
-/// one or two conversations between flushes, so a short list beats a map; the first entry is
-/// held inline, in the outbox's own memory, because a large fan-out notes a position for every
-/// socket it writes and a separate buffer would cost each of them one more cache miss.
+/// One conversation as one socket has seen it. Seqs are positive; 0 stands for none.
+#[derive(Debug)]
+struct Track {
+    conv: Arc<str>,
+    /// Lowest seq handed since the socket opened (or since its user's positions were forgotten):
+    /// the socket was handed every later message of the conversation that was the user's.
+    first: i64,
+    /// Lowest and highest seq handed since the last confirmation ping was sent.
+    open_low: i64,
+    open_high: i64,
+    /// Lowest and highest seq the outstanding ping covers.
+    ping_low: i64,
+    ping_high: i64,
+    /// Highest seq the client confirmed, and the highest already reported.
+    confirmed: i64,
+    reported: i64,
+}
+
+impl Track {
+    fn new(conv: Arc<str>) -> Track {
+        Track {
+            conv,
+            first: i64::MAX,
+            open_low: 0,
+            open_high: 0,
+            ping_low: 0,
+            ping_high: 0,
+            confirmed: 0,
+            reported: 0,
+        }
+    }
+
+    fn lowest_unconfirmed(&self) -> Option<i64> {
+        [self.open_low, self.ping_low]
+            .into_iter()
+            .filter(|s| *s > 0)
+            .min()
+    }
+}
+
+/// Lowers `low` to `seq` (0 is none).
+fn lower(low: &mut i64, seq: i64) {
+    *low = if *low == 0 { seq } else { (*low).min(seq) };
+}
+
+/// Per conversation, what one socket was handed and what its client confirmed. Most sockets see
+/// one or two conversations, so a short list beats a map; the first entry is held inline, in the
+/// outbox's own memory, because a large fan-out notes a position for every socket it writes and
+/// a separate buffer would cost each of them one more cache miss.
 #[derive(Debug, Default)]
-pub(crate) struct Sent(SmallVec<[(Arc<str>, i64); 1]>);
+pub(crate) struct Tracks(SmallVec<[Track; 1]>);
 
-impl Sent {
+impl Tracks {
+    fn find(&mut self, conv: &Arc<str>) -> &mut Track {
+        // The conversation just noted is the likeliest: look from the end, pointer first.
+        let at = self
+            .0
+            .iter()
+            .rposition(|t| Arc::ptr_eq(&t.conv, conv) || *t.conv == **conv);
+        let at = match at {
+            Some(at) => at,
+            None => {
+                self.0.push(Track::new(conv.clone()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at]
+    }
+
+    /// A message was handed to the socket (written, queued, or refused because it is closing).
     pub(crate) fn note(&mut self, pos: &Pos) {
-        note_max(&mut self.0, pos);
+        let t = self.find(&pos.conv);
+        t.first = t.first.min(pos.seq);
+        lower(&mut t.open_low, pos.seq);
+        t.open_high = t.open_high.max(pos.seq);
     }
 
-    pub(crate) fn take(&mut self) -> Vec<(Arc<str>, i64)> {
-        std::mem::take(&mut self.0).into_vec()
-    }
-}
-
-/// Raises `list`'s entry for `pos.conv` to `pos.seq` (adding it if missing).
-fn note_max(list: &mut SmallVec<[(Arc<str>, i64); 1]>, pos: &Pos) {
-    // The conversation just noted is the likeliest: look from the end, pointer first.
-    for (conv, seq) in list.iter_mut().rev() {
-        if Arc::ptr_eq(conv, &pos.conv) || **conv == *pos.conv {
-            *seq = (*seq).max(pos.seq);
-            return;
+    /// A confirmation ping goes out behind everything handed so far: its pong confirms that.
+    pub(crate) fn pinged(&mut self) {
+        for t in self.0.iter_mut().filter(|t| t.open_low > 0) {
+            lower(&mut t.ping_low, t.open_low);
+            t.ping_high = t.ping_high.max(t.open_high);
+            t.open_low = 0;
+            t.open_high = 0;
         }
     }
-    list.push((pos.conv.clone(), pos.seq));
-}
 
-/// Lowers `list`'s entry for `pos.conv` to `pos.seq` (adding it if missing).
-pub(crate) fn note_min(list: &mut Vec<(Arc<str>, i64)>, pos: &Pos) {
-    for (conv, seq) in list.iter_mut().rev() {
-        if Arc::ptr_eq(conv, &pos.conv) || **conv == *pos.conv {
-            *seq = (*seq).min(pos.seq);
-            return;
+    /// The outstanding ping was answered.
+    pub(crate) fn ponged(&mut self) {
+        for t in self.0.iter_mut().filter(|t| t.ping_high > 0) {
+            t.confirmed = t.confirmed.max(t.ping_high);
+            t.ping_low = 0;
+            t.ping_high = 0;
         }
     }
-    list.push((pos.conv.clone(), pos.seq));
+
+    /// The client acknowledged everything it was handed in `conv` up to `seq`.
+    pub(crate) fn acked(&mut self, conv: &str, seq: i64) {
+        let Some(t) = self.0.iter_mut().find(|t| *t.conv == *conv) else {
+            return;
+        };
+        for (low, high) in [
+            (&mut t.open_low, &mut t.open_high),
+            (&mut t.ping_low, &mut t.ping_high),
+        ] {
+            if *low == 0 || *low > seq {
+                continue;
+            }
+            if *high <= seq {
+                t.confirmed = t.confirmed.max(*high);
+                (*low, *high) = (0, 0);
+            } else {
+                // Cumulative: whatever is still unconfirmed there lies above `seq`.
+                t.confirmed = t.confirmed.max(seq);
+                *low = seq + 1;
+            }
+        }
+    }
+
+    /// Deliveries may have been lost on the way here: what was handed before proves nothing
+    /// about what comes next, so `first` starts again.
+    pub(crate) fn restart(&mut self) {
+        for t in self.0.iter_mut() {
+            t.first = i64::MAX;
+        }
+    }
+
+    /// What to report now (see [`Taken`]).
+    pub(crate) fn take(&mut self) -> Taken {
+        let mut taken = Taken::default();
+        for t in self.0.iter_mut() {
+            if t.confirmed > t.reported {
+                taken.confirmed.push((t.conv.clone(), t.confirmed));
+                t.reported = t.confirmed;
+            }
+            if let Some(low) = t.lowest_unconfirmed() {
+                taken.unconfirmed.push((t.conv.clone(), low));
+            }
+            if t.first != i64::MAX {
+                taken.first.push((t.conv.clone(), t.first));
+            }
+        }
+        taken
+    }
 }
 
-/// What one outbox reports when its positions are taken.
+/// What one socket reports when its positions are taken.
 #[derive(Debug, Default)]
 pub struct Taken {
-    /// Highest seq handed to the socket, per conversation.
-    pub sent: Vec<(Arc<str>, i64)>,
-    /// Lowest seq not yet written, per conversation (still queued, or refused).
-    pub unwritten: Vec<(Arc<str>, i64)>,
+    /// Highest seq confirmed per conversation, where it moved since last taken.
+    pub confirmed: Vec<(Arc<str>, i64)>,
+    /// Lowest seq handed and not confirmed, per conversation.
+    pub unconfirmed: Vec<(Arc<str>, i64)>,
+    /// Lowest seq handed since the socket opened, per conversation.
+    pub first: Vec<(Arc<str>, i64)>,
+}
+
+fn lookup(list: &[(Arc<str>, i64)], conv: &str) -> Option<i64> {
+    list.iter().find(|(c, _)| **c == *conv).map(|(_, s)| *s)
+}
+
+fn raise(map: &mut HashMap<Arc<str>, i64>, conv: &Arc<str>, seq: i64) {
+    let at = map.entry(conv.clone()).or_insert(seq);
+    *at = (*at).max(seq);
 }
 
 #[derive(Debug, Default)]
 struct State {
     /// The backlog at connect time is known (until then everything counts as behind).
     known: bool,
-    behind: HashSet<Arc<str>>,
+    /// Conversations where the user may lack messages from this seq on that no open socket
+    /// was handed.
+    behind: HashMap<Arc<str>, i64>,
     /// Positions to write, per conversation.
     due: HashMap<Arc<str>, i64>,
+    /// Confirmed in conversations that do not move yet: they join `due` when they do.
+    held: HashMap<Arc<str>, i64>,
     /// Other nodes may not know yet that the user is here: the epoch of the arrival waiting for
     /// their acknowledgement ([`UserPositions::await_peers`]).
     awaiting: Option<u64>,
     epochs: u64,
+    /// Replays begun, and the number of the last one that handed the whole backlog over: a
+    /// backlog learned before that replay read its own is out of date.
+    replays: u64,
+    caught: u64,
+    /// Times the positions were forgotten: a backlog learned before is out of date.
+    forgets: u64,
 }
 
 impl State {
-    /// Whether live pushes in `conv` may move its position.
-    fn moving(&self, conv: &Arc<str>) -> bool {
-        self.known && self.awaiting.is_none() && !self.behind.contains(conv)
+    /// Whether confirmations in `conv` may move its position.
+    fn moving(&self, conv: &str) -> bool {
+        self.known && self.awaiting.is_none() && !self.behind.contains_key(conv)
+    }
+
+    /// A backlog read after replay number `replays` and forget number `forgets`: these
+    /// conversations may lack messages from the seq given on.
+    fn learned(&mut self, replays: u64, forgets: u64, behind: Vec<(String, i64)>) -> bool {
+        if forgets != self.forgets {
+            return false;
+        }
+        self.known = true;
+        if self.caught <= replays {
+            for (conv, low) in behind {
+                let at = self.behind.entry(Arc::from(conv)).or_insert(low);
+                *at = (*at).min(low);
+            }
+        }
+        true
     }
 }
 
@@ -129,19 +279,26 @@ impl UserPositions {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The backlog at connect time: these conversations are behind.
-    pub fn known(&self, behind: Vec<String>) {
+    /// The backlog at connect time: these conversations lack messages from the seq given on.
+    pub fn known(&self, behind: Vec<(String, i64)>) {
         let mut st = self.lock();
-        st.known = true;
-        st.behind.extend(behind.into_iter().map(Arc::from));
+        let (replays, forgets) = (st.replays, st.forgets);
+        st.learned(replays, forgets, behind);
     }
 
     /// Reads which of `user`'s conversations have a backlog (messages since `since` above the
-    /// position) and makes them behind ([`UserPositions::known`]). On a store error nothing
-    /// moves until a replay: repeats at worst, never a loss.
-    pub async fn learn(&self, store: &chatd_schema::Store, user: chatd_schema::UserId, since: i64) {
+    /// position) and makes them behind. A replay that read the backlog after this began makes
+    /// the answer out of date (it handed all of it over), and so does a forget. On a store error
+    /// nothing moves until a replay: repeats at worst, never a loss.
+    pub async fn learn(&self, store: &Store, user: UserId, since: i64) {
+        let (replays, forgets) = {
+            let st = self.lock();
+            (st.replays, st.forgets)
+        };
         match store.behind_convs(user, since).await {
-            Ok(convs) => self.known(convs),
+            Ok(convs) => {
+                self.lock().learned(replays, forgets, convs);
+            }
             Err(e) => tracing::error!(user = %user, error = %e, "reading the backlog failed"),
         }
     }
@@ -163,104 +320,143 @@ impl UserPositions {
     /// Every node has acknowledged the arrival of `epoch`: learns the backlog now (a message
     /// routed without this node was stored before, so it is counted) and lets positions move.
     /// A later arrival (a new epoch) still waits for its own acknowledgement. On a store error
-    /// nothing moves until the next confirmation or a replay.
-    pub async fn confirm(
-        &self,
-        store: &chatd_schema::Store,
-        user: chatd_schema::UserId,
-        since: i64,
-        epoch: u64,
-    ) {
-        if self.awaiting_peers() != Some(epoch) {
-            return;
-        }
+    /// nothing moves until the next confirmation.
+    pub async fn confirm(&self, store: &Store, user: UserId, since: i64, epoch: u64) {
+        let (replays, forgets) = {
+            let st = self.lock();
+            if st.awaiting != Some(epoch) {
+                return;
+            }
+            (st.replays, st.forgets)
+        };
         match store.behind_convs(user, since).await {
-            Ok(convs) => self.confirmed(epoch, convs),
+            Ok(convs) => {
+                let mut st = self.lock();
+                if st.learned(replays, forgets, convs) && st.awaiting == Some(epoch) {
+                    st.awaiting = None;
+                }
+            }
             Err(e) => tracing::error!(user = %user, error = %e, "reading the backlog failed"),
         }
     }
 
     /// [`UserPositions::confirm`] once the backlog was read: these conversations are behind.
-    pub fn confirmed(&self, epoch: u64, behind: Vec<String>) {
+    pub fn confirmed(&self, epoch: u64, behind: Vec<(String, i64)>) {
         let mut st = self.lock();
-        st.known = true;
-        st.behind.extend(behind.into_iter().map(Arc::from));
-        if st.awaiting == Some(epoch) {
+        let (replays, forgets) = (st.replays, st.forgets);
+        if st.learned(replays, forgets, behind) && st.awaiting == Some(epoch) {
             st.awaiting = None;
         }
     }
 
     /// Deliveries may have been lost on the way here (Redis went away between nodes): nothing
-    /// moves until the backlog is learned again ([`UserPositions::known`]).
+    /// moves until the backlog is learned again ([`UserPositions::learn`]). The caller also
+    /// restarts the sockets' tracks (`Outbox::restart_positions`).
     pub fn forget(&self) {
         let mut st = self.lock();
         st.known = false;
         st.behind.clear();
+        st.held.clear();
+        st.forgets += 1;
     }
 
-    /// A replay or a dropping pull sent everything up to `to` in these conversations.
-    pub fn caught_up(&self, to: &[(String, i64)], everything: bool) {
+    /// A replay is about to read the backlog: its number, for [`UserPositions::caught_up`].
+    pub fn replay_begins(&self) -> u64 {
+        let mut st = self.lock();
+        st.replays += 1;
+        st.replays
+    }
+
+    /// Replay number `replay` handed the backlog over (`everything`: all of it, else only the
+    /// conversations of `to`). The conversations of `to` move to the seq given at once (what the
+    /// backlog's cap or a dropping pull left out counts as delivered); the others move as the
+    /// client confirms what the replay handed it.
+    pub fn caught_up(&self, to: &[(String, i64)], everything: bool, replay: u64) {
         let mut st = self.lock();
         if everything {
             st.known = true;
             st.behind.clear();
+            st.caught = st.caught.max(replay);
         }
         for (conv, seq) in to {
             let conv: Arc<str> = Arc::from(conv.as_str());
             st.behind.remove(&conv);
-            let due = st.due.entry(conv).or_insert(*seq);
-            *due = (*due).max(*seq);
+            raise(&mut st.due, &conv, *seq);
         }
     }
 
-    /// Merges what the user's sockets report and returns the positions to write now: nothing past
-    /// a message still unwritten on any socket. `closed` reports come from sockets that ended:
-    /// what they never wrote makes its conversation behind.
+    /// Merges what the user's sockets report and returns the positions to write now: the highest
+    /// confirmed, never past a message one of them holds unconfirmed. `closed` reports come
+    /// from sockets that ended: what they never confirmed makes its conversation behind, unless
+    /// an open socket was handed it too.
     pub fn due(&self, open: Vec<Taken>, closed: Vec<Taken>) -> Vec<(String, i64)> {
         let mut st = self.lock();
+        let first_open = |conv: &str| open.iter().filter_map(|t| lookup(&t.first, conv)).min();
+        let covered = |conv: &str, low: i64| first_open(conv).is_some_and(|f| f <= low);
         let mut floor: Vec<(Arc<str>, i64)> = Vec::new();
-        for t in open.iter().chain(&closed) {
-            for (conv, seq) in &t.unwritten {
-                note_min(
-                    &mut floor,
-                    &Pos {
-                        conv: conv.clone(),
-                        seq: *seq,
-                    },
-                );
-            }
-        }
-        for t in open.iter().chain(&closed) {
-            for (conv, seq) in &t.sent {
-                if !st.moving(conv) {
-                    continue;
+        let mut floor_at = |conv: &Arc<str>, low: i64| match floor.iter_mut().find(|(c, _)| c == conv) {
+            Some((_, s)) => *s = (*s).min(low),
+            None => floor.push((conv.clone(), low)),
+        };
+        // What a socket that ended never confirmed, and no open socket was handed too.
+        let mut gaps: Vec<(Arc<str>, i64)> = Vec::new();
+        for t in &closed {
+            for (conv, low) in &t.unconfirmed {
+                if !covered(conv, *low) {
+                    floor_at(conv, *low);
+                    gaps.push((conv.clone(), *low));
                 }
-                let due = st.due.entry(conv.clone()).or_insert(*seq);
-                *due = (*due).max(*seq);
             }
         }
-        // Written up to just below the first unwritten (the floor below), and no further until
-        // a replay has sent the rest.
-        for t in closed.iter() {
-            for (conv, _) in &t.unwritten {
-                st.behind.insert(conv.clone());
+        for t in &open {
+            for (conv, low) in &t.unconfirmed {
+                floor_at(conv, *low);
+            }
+        }
+        if st.known {
+            // An open socket handed everything from the gap on: its own unconfirmed messages
+            // hold the position from now on.
+            st.behind.retain(|conv, low| !covered(conv, *low));
+        }
+        // Confirmations (below the gaps: the floor caps them) before the gaps make their
+        // conversations behind.
+        for t in open.iter().chain(&closed) {
+            for (conv, seq) in &t.confirmed {
+                if st.moving(conv) {
+                    raise(&mut st.due, conv, *seq);
+                } else {
+                    raise(&mut st.held, conv, *seq);
+                }
+            }
+        }
+        for (conv, low) in gaps {
+            let at = st.behind.entry(conv).or_insert(low);
+            *at = (*at).min(low);
+        }
+        let ready: Vec<Arc<str>> = st.held.keys().filter(|c| st.moving(c)).cloned().collect();
+        for conv in ready {
+            if let Some(seq) = st.held.remove(&conv) {
+                raise(&mut st.due, &conv, seq);
             }
         }
         let mut out = Vec::with_capacity(st.due.len());
-        let State { due, behind, .. } = &mut *st;
-        due.retain(|conv, seq| {
-            let first_unwritten = floor.iter().find(|(c, _)| c == conv).map(|(_, s)| *s);
-            match first_unwritten {
-                Some(first) if first <= *seq => {
-                    out.push((conv.to_string(), first - 1));
-                    // Still queued somewhere: the rest is tried again next time. Never written
-                    // by a socket that ended: the rest waits for a replay.
-                    !behind.contains(conv)
-                }
-                _ => {
-                    out.push((conv.to_string(), *seq));
+        let State {
+            due, held, behind, ..
+        } = &mut *st;
+        due.retain(|conv, seq| match lookup(&floor, conv) {
+            Some(low) if low <= *seq => {
+                out.push((conv.to_string(), low - 1));
+                // The rest waits for its confirmation, or, behind, for the gap to be filled.
+                if behind.contains_key(conv) {
+                    raise(held, conv, *seq);
                     false
+                } else {
+                    true
                 }
+            }
+            _ => {
+                out.push((conv.to_string(), *seq));
+                false
             }
         });
         out.retain(|(_, seq)| *seq > 0);
@@ -271,138 +467,47 @@ impl UserPositions {
     pub fn retry(&self, failed: Vec<(String, i64)>) {
         let mut st = self.lock();
         for (conv, seq) in failed {
-            let due = st.due.entry(Arc::from(conv.as_str())).or_insert(seq);
-            *due = (*due).max(seq);
+            raise(&mut st.due, &Arc::from(conv.as_str()), seq);
+        }
+    }
+}
+
+/// One user's share of a [`flush`]: what their open sockets report, and the reports of sockets
+/// that just ended.
+pub struct Report {
+    pub user: UserId,
+    pub positions: Arc<UserPositions>,
+    pub open: Vec<Taken>,
+    pub closed: Vec<Taken>,
+}
+
+/// The one way positions are written: works out each user's due positions from their sockets'
+/// reports, writes them all in one call, and puts them back to be tried again if that fails
+/// (the error is returned for the caller to report). Returns how many rows were written.
+pub async fn flush(store: &Store, reports: Vec<Report>) -> Result<usize, StoreError> {
+    let mut rows = Vec::new();
+    let mut owners = Vec::new();
+    for r in reports {
+        let due = r.positions.due(r.open, r.closed);
+        if !due.is_empty() {
+            rows.extend(due.iter().map(|(conv, seq)| (r.user, conv.clone(), *seq)));
+            owners.push((r.positions, due));
+        }
+    }
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    match store.advance_positions(&rows).await {
+        Ok(()) => Ok(rows.len()),
+        Err(e) => {
+            for (positions, due) in owners {
+                positions.retry(due);
+            }
+            Err(e)
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn list(items: &[(&str, i64)]) -> Vec<(Arc<str>, i64)> {
-        items.iter().map(|(c, s)| (Arc::from(*c), *s)).collect()
-    }
-
-    fn taken(sent: &[(&str, i64)], unwritten: &[(&str, i64)]) -> Taken {
-        Taken {
-            sent: list(sent),
-            unwritten: list(unwritten),
-        }
-    }
-
-    fn due(p: &UserPositions, open: Vec<Taken>, closed: Vec<Taken>) -> Vec<(String, i64)> {
-        let mut d = p.due(open, closed);
-        d.sort();
-        d
-    }
-
-    #[test]
-    fn nothing_moves_once_forgotten_until_known_again() {
-        let p = UserPositions::default();
-        p.known(vec![]);
-        p.forget();
-        let sent = |seq| Taken {
-            sent: vec![(Arc::from("s:1:2"), seq)],
-            unwritten: vec![],
-        };
-        assert!(p.due(vec![sent(4)], vec![]).is_empty(), "forgotten: behind");
-        p.known(vec![]);
-        assert_eq!(p.due(vec![sent(5)], vec![]), vec![("s:1:2".to_string(), 5)]);
-    }
-
-    #[test]
-    fn nothing_moves_until_the_backlog_is_known() {
-        let p = UserPositions::default();
-        assert!(due(&p, vec![taken(&[("s:1:2", 5)], &[])], vec![]).is_empty());
-        p.known(vec![]);
-        assert_eq!(
-            due(&p, vec![taken(&[("s:1:2", 7)], &[])], vec![]),
-            [("s:1:2".to_string(), 7)]
-        );
-        // Written once: nothing is due until more is sent.
-        assert!(due(&p, vec![taken(&[], &[])], vec![]).is_empty());
-    }
-
-    #[test]
-    fn a_position_stops_below_what_any_socket_still_queues() {
-        let p = UserPositions::default();
-        p.known(vec![]);
-        // One device was handed up to 9; another still queues from 4 on.
-        let d = due(
-            &p,
-            vec![
-                taken(&[("g:1", 9)], &[]),
-                taken(&[("g:1", 9)], &[("g:1", 4)]),
-            ],
-            vec![],
-        );
-        assert_eq!(d, [("g:1".to_string(), 3)]);
-        // Once the queue is written, the rest follows.
-        assert_eq!(
-            due(&p, vec![taken(&[], &[]), taken(&[], &[])], vec![]),
-            [("g:1".to_string(), 9)]
-        );
-    }
-
-    #[test]
-    fn a_socket_that_ended_unwritten_holds_its_conversation_until_a_replay() {
-        let p = UserPositions::default();
-        p.known(vec![]);
-        let d = due(&p, vec![], vec![taken(&[("g:1", 9)], &[("g:1", 6)])]);
-        assert_eq!(d, [("g:1".to_string(), 5)]);
-        // Later live pushes there do not move it (6..9 were never written)...
-        assert!(due(&p, vec![taken(&[("g:1", 12)], &[])], vec![]).is_empty());
-        // ...other conversations move as usual...
-        assert_eq!(
-            due(&p, vec![taken(&[("s:1:2", 3)], &[])], vec![]),
-            [("s:1:2".to_string(), 3)]
-        );
-        // ...until a replay has sent the backlog.
-        p.caught_up(&[("g:1".to_string(), 12)], true);
-        assert_eq!(
-            due(&p, vec![taken(&[("g:1", 14)], &[])], vec![]),
-            [("g:1".to_string(), 14)]
-        );
-    }
-
-    #[test]
-    fn conversations_behind_at_connect_wait_for_the_replay() {
-        let p = UserPositions::default();
-        p.known(vec!["g:1".to_string()]);
-        assert!(due(&p, vec![taken(&[("g:1", 40)], &[])], vec![]).is_empty());
-        p.caught_up(&[("g:1".to_string(), 38)], false);
-        assert_eq!(due(&p, vec![], vec![]), [("g:1".to_string(), 38)]);
-    }
-
-    #[test]
-    fn nothing_moves_until_other_nodes_know_of_the_latest_arrival() {
-        let p = UserPositions::default();
-        p.known(vec![]);
-        let first = p.await_peers();
-        // A replay does not open the gate: other nodes may still route without this one.
-        p.caught_up(&[], true);
-        assert!(due(&p, vec![taken(&[("g:1", 5)], &[])], vec![]).is_empty());
-        // The user left and came back before the first arrival was acknowledged.
-        let second = p.await_peers();
-        p.confirmed(first, vec![]);
-        assert!(due(&p, vec![taken(&[("g:1", 6)], &[])], vec![]).is_empty());
-        assert_eq!(p.awaiting_peers(), Some(second));
-        // Confirmed after the second: what the backlog held then stays behind, the rest moves.
-        p.confirmed(second, vec!["g:2".to_string()]);
-        assert_eq!(
-            due(&p, vec![taken(&[("g:1", 7), ("g:2", 9)], &[])], vec![]),
-            [("g:1".to_string(), 7)]
-        );
-    }
-
-    #[test]
-    fn failed_writes_are_tried_again() {
-        let p = UserPositions::default();
-        p.known(vec![]);
-        let d = due(&p, vec![taken(&[("s:1:2", 4)], &[])], vec![]);
-        p.retry(d);
-        assert_eq!(due(&p, vec![], vec![]), [("s:1:2".to_string(), 4)]);
-    }
-}
+#[path = "positions_tests.rs"]
+mod tests;

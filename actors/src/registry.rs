@@ -22,8 +22,7 @@ use crate::error::ActorsError;
 use crate::group::{FanoutConfig, GroupActor, GroupRef};
 use crate::online::{Online, SocketHandle};
 use crate::opening::OpeningGuard;
-use crate::outbox::Outbox;
-use crate::positions::{OfflineConfig, UserPositions, FLUSH_EVERY};
+use crate::positions::{self, OfflineConfig, Report, UserPositions, FLUSH_EVERY};
 use crate::presence::PresenceConfig;
 use crate::remote::{Arrival, Remote};
 use crate::socket::{Conn, Upgraded};
@@ -279,36 +278,29 @@ impl Registry {
 
     /// Writes every connected user's due delivered positions, in one transaction.
     pub async fn flush_positions(&self) {
-        let users: Vec<(UserId, Arc<UserPositions>, Vec<Arc<Outbox>>)> = self
+        // Gathered under the table's read lock, taken after it.
+        let users: Vec<(UserId, Arc<UserPositions>, Vec<SocketHandle>)> = self
             .routes
             .users()
             .iter()
-            .map(|(user, online)| {
-                let outboxes = online.handles().into_iter().map(|h| h.outbox).collect();
-                (*user, online.positions().clone(), outboxes)
+            .map(|(user, online)| (*user, online.positions().clone(), online.handles()))
+            .collect();
+        let reports = users
+            .into_iter()
+            .map(|(user, positions, handles)| Report {
+                user,
+                positions,
+                open: handles.iter().map(|h| h.outbox.take_positions()).collect(),
+                closed: Vec::new(),
             })
             .collect();
-        let mut rows = Vec::new();
-        let mut owners = Vec::new();
-        for (user, positions, outboxes) in users {
-            let open = outboxes.iter().map(|o| o.take_positions()).collect();
-            let due = positions.due(open, Vec::new());
-            if !due.is_empty() {
-                rows.extend(due.iter().map(|(conv, seq)| (user, conv.clone(), *seq)));
-                owners.push((positions, due));
-            }
-        }
-        if rows.is_empty() {
-            return;
-        }
         let started = std::time::Instant::now();
-        let written = self.store.advance_positions(&rows).await;
-        crate::metrics::positions_flush(rows.len(), started.elapsed().as_secs_f64());
-        if let Err(e) = written {
-            tracing::warn!(error = %e, users = owners.len(), "writing delivered positions failed");
-            for (positions, due) in owners {
-                positions.retry(due);
+        match positions::flush(&self.store, reports).await {
+            Ok(0) => {}
+            Ok(rows) => {
+                crate::metrics::positions_flush(rows, started.elapsed().as_secs_f64());
             }
+            Err(e) => tracing::warn!(error = %e, "writing delivered positions failed"),
         }
     }
 
@@ -396,6 +388,9 @@ impl Registry {
     pub fn forget_positions(&self) {
         for online in self.routes.users().values() {
             online.positions().forget();
+            for h in online.handles() {
+                h.outbox.restart_positions();
+            }
         }
     }
 

@@ -3,8 +3,10 @@
 //! kernel could not take at once (deliveries write to the socket's [`Outbox`] themselves), pings
 //! idle peers and closes silent ones. There is no task per socket: the user's actor polls its
 //! sockets beside its mailbox ([`Socket::poll_event`]) and handles what comes
-//! ([`Socket::on_event`]). When a socket ends, for whatever reason, it reports every message it
-//! did not write, so its user's delivered position stays below them: a socket never takes a
+//! ([`Socket::on_event`]). After messages are handed to it, a socket sends a confirmation ping
+//! (at most one outstanding, at most one per `confirm_every`, and with the heartbeat); the pong
+//! confirms them. When a socket ends, for whatever reason, it reports every message its client
+//! did not confirm, so its user's delivered position stays below them: a socket never takes a
 //! message down with it.
 
 use chatd_schema::UserId;
@@ -83,6 +85,9 @@ pub struct SocketConfig {
     /// How long a closing socket keeps its connection to finish a partly written frame and
     /// write the close frame (a client that resumes reading then sees the code).
     pub close_grace: Duration,
+    /// The shortest time between two confirmation pings of one socket: messages handed within
+    /// it are confirmed together by the next.
+    pub confirm_every: Duration,
     /// The per-user budget every frame a client sends draws from (text, binary and control
     /// alike); a refused text frame is answered with an error frame (rich) or dropped silently
     /// (compact, as seed 003 drops refused sends).
@@ -115,6 +120,8 @@ pub enum Event {
     Frame(Option<Result<Incoming, ReadError>>),
     /// The heartbeat.
     Tick,
+    /// Messages were handed since the last confirmation ping, or the wait for the next is over.
+    Confirm,
 }
 
 /// One socket's state, owned by its user's actor.
@@ -128,6 +135,10 @@ pub struct Socket {
     answers: Option<FuturesOrdered<Later>>,
     last_seen: Instant,
     ping: Interval,
+    /// When the last confirmation ping went out.
+    last_ping: Option<Instant>,
+    /// The wait before the next confirmation ping, while one is due.
+    ping_later: Option<Pin<Box<tokio::time::Sleep>>>,
     flushing: Option<BoxFuture<'static, bool>>,
     _guard: Box<dyn Send + Sync>,
 }
@@ -155,6 +166,8 @@ impl Socket {
             answers: None,
             last_seen: Instant::now(),
             ping: tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval),
+            last_ping: None,
+            ping_later: None,
             flushing: None,
             _guard: up.guard,
         }
@@ -177,6 +190,15 @@ impl Socket {
         }
         if self.handle.outbox.poll_stalled(cx).is_ready() {
             return Poll::Ready(Event::Stalled);
+        }
+        if self.handle.outbox.poll_handed(cx).is_ready() {
+            return Poll::Ready(Event::Confirm);
+        }
+        if let Some(later) = &mut self.ping_later {
+            if later.as_mut().poll(cx).is_ready() {
+                self.ping_later = None;
+                return Poll::Ready(Event::Confirm);
+            }
         }
         if let Some(answers) = &mut self.answers {
             if let Poll::Ready(next) = Pin::new(&mut *answers).poll_next(cx) {
@@ -237,10 +259,32 @@ impl Socket {
                 if self.last_seen.elapsed() >= cfg.idle_timeout {
                     return Some(Some(1000));
                 }
-                let _ = outbox.push_control(wire::ping());
+                // The heartbeat is a confirmation ping; one still unanswered is heartbeat enough.
+                self.send_ping();
             }
+            Event::Confirm => self.confirm_soon(cfg),
         }
         None
+    }
+
+    fn send_ping(&mut self) {
+        if self.handle.outbox.push_ping() {
+            self.last_ping = Some(Instant::now());
+        }
+    }
+
+    /// Messages await confirmation: pings now, or once `confirm_every` has passed since the
+    /// last ping. With a ping outstanding, its pong asks again.
+    fn confirm_soon(&mut self, cfg: &SocketConfig) {
+        if self.handle.outbox.ping_outstanding() || self.ping_later.is_some() {
+            return;
+        }
+        match self.last_ping.map(|at| at + cfg.confirm_every) {
+            Some(next) if next > Instant::now() => {
+                self.ping_later = Some(Box::pin(tokio::time::sleep_until(next)));
+            }
+            _ => self.send_ping(),
+        }
     }
 
     /// The next message from the client: decoded from what is held, else read into the
@@ -322,7 +366,14 @@ impl Socket {
                     let _ = self.handle.outbox.push_control(wire::pong(&payload));
                 }
             }
-            Some(Ok(Incoming::Pong(_))) | Some(Ok(Incoming::Binary(_))) => {
+            Some(Ok(Incoming::Pong(payload))) => {
+                self.last_seen = Instant::now();
+                let _ = cfg.budget.take(user);
+                if self.handle.outbox.confirm(&payload) == Some(true) {
+                    self.confirm_soon(cfg);
+                }
+            }
+            Some(Ok(Incoming::Binary(_))) => {
                 // Nothing reads binary frames, but they cost the server to receive.
                 self.last_seen = Instant::now();
                 let _ = cfg.budget.take(user);
@@ -342,8 +393,8 @@ impl Socket {
     }
 
     /// After the socket is unpublished (no push reaches it any more): stops its outbox, reports
-    /// what it was handed and what it never wrote (for its user's positions), then writes the
-    /// close frame off the actor.
+    /// what it was handed and what its client never confirmed (for its user's positions), then
+    /// writes the close frame off the actor.
     pub fn end(self, code: Option<u16>, cfg: &SocketConfig) -> Taken {
         crate::metrics::socket_closed(self.handle.dialect, code);
         tracing::debug!(user = self.conn.user_id.0, dialect = ?self.handle.dialect, code = ?code, "socket closed");

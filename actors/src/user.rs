@@ -27,7 +27,7 @@ use tokio::sync::{watch, Mutex};
 
 use crate::delivery::Delivery;
 use crate::online::{Online, SocketHandle};
-use crate::positions::{Taken, UserPositions};
+use crate::positions::{self, Report, Taken, UserPositions};
 use crate::registry::Registry;
 use crate::socket::{Conn, Event, Inbound, Socket, SocketConfig, Upgraded};
 
@@ -98,25 +98,21 @@ impl UserActor {
 
     /// Writes the user's due positions, folding in sockets that just ended.
     fn write_positions(&self, ended: Vec<Taken>) -> impl Future<Output = ()> + Send + 'static {
-        let open = self
-            .sockets
-            .iter()
-            .map(|s| s.handle.outbox.take_positions())
-            .collect();
-        let due = self.positions.due(open, ended);
-        let (user, positions) = (self.user_id, self.positions.clone());
+        let report = Report {
+            user: self.user_id,
+            positions: self.positions.clone(),
+            open: self
+                .sockets
+                .iter()
+                .map(|s| s.handle.outbox.take_positions())
+                .collect(),
+            closed: ended,
+        };
         let store = self.seed.delivery.store().clone();
         async move {
-            if due.is_empty() {
-                return;
-            }
-            let rows: Vec<_> = due
-                .iter()
-                .map(|(conv, seq)| (user, conv.clone(), *seq))
-                .collect();
-            if let Err(e) = store.advance_positions(&rows).await {
+            let user = report.user;
+            if let Err(e) = positions::flush(&store, vec![report]).await {
                 tracing::warn!(user = %user, error = %e, "writing delivered positions failed");
-                positions.retry(due);
             }
         }
     }

@@ -114,6 +114,10 @@ pub struct Options {
     /// reading sees the close code [default: 5]
     #[arg(long, global = true, env = "CHAT_CLOSE_GRACE")]
     pub close_grace: Option<u64>,
+    /// Shortest time in milliseconds between two confirmation pings of one socket: a message
+    /// counts as delivered once the client answered a ping sent after it [default: 1000]
+    #[arg(long, global = true, env = "CHAT_CONFIRM_MS")]
+    pub confirm_ms: Option<u64>,
     /// Messages a socket may have waiting while its client does not read, before it is closed as
     /// too slow (1013) [default: 1024]
     #[arg(long, global = true, env = "CHAT_SOCKET_QUEUE")]
@@ -243,6 +247,7 @@ impl Options {
             presence_debounce_ms,
             shutdown_grace,
             close_grace,
+            confirm_ms,
             socket_queue,
             workers,
             fanout_threads,

@@ -1,16 +1,17 @@
 //! The offline backlog as clients see it: replay over WebSocket (`chatGetmessageOffLine`) and the
 //! compact pull (`GET /api/message`). The backlog is not a copy: it is every message of the
 //! user's conversations above their delivered position (SPEC §3; `chatd-actors`' `positions`).
-//! A replay pushes it and moves the positions once the sockets have written it; a dropping pull
-//! moves them as it answers.
+//! A replay pushes it, and the positions move as the client confirms what it was handed (SPEC
+//! §9.26); a dropping pull moves them as it answers.
 
+use chatd_actors::positions::{self, Report};
 use chatd_actors::user::ReplaySlot;
 use chatd_actors::wire::message::message_json;
 use chatd_actors::wire::push::{compact_frame, Push};
 use chatd_schema::models::MessageRow;
 use chatd_schema::UserId;
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ struct Backlog {
     ends: HashMap<String, i64>,
 }
 
-/// Writes what the user's sockets have delivered so far (so the backlog leaves it out), then
+/// Writes what the user's clients have confirmed so far (so the backlog leaves it out), then
 /// reads the backlog.
 async fn read_backlog(
     app: &AppState,
@@ -39,17 +40,19 @@ async fn read_backlog(
     slot: Option<&ReplaySlot>,
 ) -> Result<Backlog, ApiError> {
     if let Some(slot) = slot {
-        let open = slot
-            .sockets
-            .iter()
-            .map(|s| s.outbox.take_positions())
-            .collect();
-        let due = slot.positions.due(open, Vec::new());
-        let rows: Vec<_> = due.iter().map(|(c, s)| (user, c.clone(), *s)).collect();
-        if let Err(e) = app.store.advance_positions(&rows).await {
+        let report = Report {
+            user,
+            positions: slot.positions.clone(),
+            open: slot
+                .sockets
+                .iter()
+                .map(|s| s.outbox.take_positions())
+                .collect(),
+            closed: Vec::new(),
+        };
+        if let Err(e) = positions::flush(&app.store, vec![report]).await {
             // The backlog then holds a few messages already delivered: repeats, never losses.
             tracing::warn!(user = %user, error = %e, "writing delivered positions failed");
-            slot.positions.retry(due);
         }
     }
     let since = app.clock.now_ms() - app.offline.max_age_ms;
@@ -82,6 +85,7 @@ pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
     if slot.sockets.is_empty() {
         return Err(no_socket());
     }
+    let replay = slot.positions.replay_begins();
     let backlog = read_backlog(app, user_id, Some(&slot)).await?;
     let now = app.clock.now_ms();
     let mut live = slot.sockets.clone();
@@ -105,8 +109,16 @@ pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
             return Err(no_socket());
         }
     }
-    let ends: Vec<(String, i64)> = backlog.ends.into_iter().collect();
-    slot.positions.caught_up(&ends, true);
+    // Conversations the cap left out entirely count as delivered; the others move as the
+    // client confirms what it was handed.
+    let replayed: HashSet<&str> = backlog.rows.iter().map(|r| r.conv_key.as_str()).collect();
+    let cut: Vec<(String, i64)> = backlog
+        .ends
+        .iter()
+        .filter(|(conv, _)| !replayed.contains(conv.as_str()))
+        .map(|(conv, seq)| (conv.clone(), *seq))
+        .collect();
+    slot.positions.caught_up(&cut, true, replay);
     chatd_actors::metrics::replayed(backlog.rows.len());
     Ok(())
 }
@@ -127,6 +139,7 @@ pub async fn pull_compact(
         Some(slot) => Some(slot.lock.lock().await),
         None => None,
     };
+    let replay = slot.as_ref().map(|s| s.positions.replay_begins());
     let backlog = read_backlog(app, user_id, slot.as_ref()).await?;
     let wanted = |conv: &str| match kind {
         "unicast" => conv.starts_with("s:"),
@@ -165,8 +178,8 @@ pub async fn pull_compact(
             .map(|(c, s)| (user_id, c.clone(), *s))
             .collect();
         app.store.advance_positions(&rows).await?;
-        if let Some(slot) = &slot {
-            slot.positions.caught_up(&moved, kind == "all");
+        if let (Some(slot), Some(replay)) = (&slot, replay) {
+            slot.positions.caught_up(&moved, kind == "all", replay);
         }
     }
     Ok(Value::Array(

@@ -53,9 +53,14 @@ pub fn text_frame(payload: &str) -> Bytes {
     frame(TEXT, payload.as_bytes())
 }
 
-/// An empty ping (the heartbeat).
+/// An empty ping.
 pub fn ping() -> Bytes {
     Bytes::from_static(&[FIN | PING, 0])
+}
+
+/// A ping carrying `payload` (a confirmation ping: its pong echoes the payload back).
+pub fn ping_with(payload: &[u8]) -> Bytes {
+    frame(PING, payload)
 }
 
 /// A close frame with `code` and no reason.

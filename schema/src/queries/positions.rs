@@ -71,7 +71,7 @@ macro_rules! behind_candidates {
             .filter(conv_positions::user_id.eq($user))
             .filter(conversations::last_seq.gt(conv_positions::delivered_seq))
             .filter(conv_positions::delivered_seq.lt(conv_positions::until_seq))
-            .select(conv_positions::conv_key)
+            .select((conv_positions::conv_key, conv_positions::delivered_seq))
     };
 }
 
@@ -79,9 +79,9 @@ macro_rules! behind_candidates {
 /// (`$($aw)*` is `.await` for PostgreSQL, nothing for the blocking SQLite side).
 macro_rules! behind_check {
     ($c:ident, $user:expr, $min_time:expr, $($aw:tt)*) => {{
-        let candidates: Vec<String> = behind_candidates!($c, $user).load($c)$($aw)*?;
+        let candidates: Vec<(String, i64)> = behind_candidates!($c, $user).load($c)$($aw)*?;
         let mut behind = Vec::new();
-        for (i, conv) in candidates.into_iter().enumerate() {
+        for (i, (conv, delivered)) in candidates.into_iter().enumerate() {
             // `EXISTS`, not `LIMIT 1`: SQLite compiles a statement with a bound `LIMIT` again
             // on every run (see `find_session!`).
             let hit: bool = if i < PROBES {
@@ -96,7 +96,7 @@ macro_rules! behind_check {
                 true
             };
             if hit {
-                behind.push(conv);
+                behind.push((conv, delivered + 1));
             }
         }
         behind
@@ -149,12 +149,13 @@ impl Store {
     /// connect: those whose last seq is above the user's position (a primary-key join), each
     /// then probed for one message that is really theirs (the first match ends the probe). Past
     /// [`PROBES`] candidates the rest count as behind unprobed: a superset is safe (a
-    /// conversation counted behind only waits for the replay to move its position).
+    /// conversation counted behind only waits for the replay to move its position). Each comes
+    /// with the first seq the backlog may hold there (just above the position).
     pub async fn behind_convs(
         &self,
         user: UserId,
         min_time: i64,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<(String, i64)>, StoreError> {
         match &*self.db {
             Db::Pg(pool) => {
                 let mut conn = pool
@@ -305,7 +306,7 @@ mod blocking {
         c: &mut SqliteConnection,
         user: UserId,
         min_time: i64,
-    ) -> QueryResult<Vec<String>> {
+    ) -> QueryResult<Vec<(String, i64)>> {
         Ok(behind_check!(c, user, min_time,))
     }
 
