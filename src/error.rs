@@ -36,6 +36,9 @@ pub enum ApiError {
     /// 503: the server cannot take this now (too many WebSockets opening at once); try again.
     #[error("{}", .0.en)]
     Unavailable(Msg),
+    /// 507: the store cannot write for lack of space (SPEC §9.27); nothing was changed.
+    #[error("{}", .0.en)]
+    StorageFull(Msg),
     /// 500: logged in full, answered generically.
     #[error("internal error: {0}")]
     Internal(String),
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,7 +74,8 @@ impl ApiError {
             | ApiError::Unsupported(m)
             | ApiError::Invalid(m)
             | ApiError::RateLimited(m)
-            | ApiError::Unavailable(m) => m.get(lang).to_string(),
+            | ApiError::Unavailable(m)
+            | ApiError::StorageFull(m) => m.get(lang).to_string(),
             ApiError::Internal(_) => match lang {
                 Lang::En => "internal server error".into(),
                 Lang::Zh => "服务器内部错误".into(),
@@ -102,17 +107,30 @@ impl ApiError {
             "游客无此权限，请先登录",
         )
     }
+    pub fn storage_full() -> ApiError {
+        ApiError::StorageFull(Msg::new(
+            "the server's storage is full: nothing was stored; try again later",
+            "服务器存储空间已满，未能保存，请稍后重试",
+        ))
+    }
 }
 
 impl From<chatd_schema::StoreError> for ApiError {
     fn from(e: chatd_schema::StoreError) -> Self {
+        if e.is_storage_full() {
+            tracing::error!(error = %e, "the store cannot write: storage full");
+            return ApiError::storage_full();
+        }
         ApiError::Internal(e.to_string())
     }
 }
 
 impl From<chatd_actors::ActorsError> for ApiError {
     fn from(e: chatd_actors::ActorsError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            chatd_actors::ActorsError::Store(e) => e.into(),
+            e => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

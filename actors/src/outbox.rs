@@ -510,8 +510,33 @@ impl Outbox {
                 message: false,
             });
         }
-        let _ = tokio::time::timeout(limit, self.flush()).await;
+        let deadline = tokio::time::Instant::now() + limit;
+        let _ = tokio::time::timeout_at(deadline, self.flush()).await;
         self.sock.shutdown_write();
+        // What is left of the grace goes to reading (and dropping) what the client still sends
+        // (its pongs, its close reply) until it ends its side: a socket closed with unread input
+        // resets the connection, and a reset can throw away the close frame before the client
+        // has read it.
+        let _ = tokio::time::timeout_at(deadline, self.drain()).await;
+    }
+
+    /// Reads and drops the client's input until it ends or fails.
+    async fn drain(&self) {
+        let mut buf = [0u8; 1024];
+        poll_fn(|cx| loop {
+            match self.sock.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(_)) => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
+            }
+            match self.sock.try_read(&mut buf) {
+                Ok(0) => return Poll::Ready(()),
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(_) => return Poll::Ready(()),
+            }
+        })
+        .await
     }
 }
 

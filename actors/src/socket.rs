@@ -41,6 +41,9 @@ pub struct Conn {
     pub dialect: Dialect,
     /// Presence frames wanted (`presence=1` on `/ws`, rich sockets).
     pub presence: bool,
+    /// The client confirms what it processed with `ack` frames (`acks=1` on `/ws`); its pongs
+    /// confirm nothing.
+    pub acks: bool,
 }
 
 /// The answer to a client frame, once it is known.
@@ -147,6 +150,9 @@ impl Socket {
     /// Takes over an upgraded connection.
     pub fn open(up: Upgraded, conn: Conn, cfg: &SocketConfig) -> Socket {
         let outbox = up.outbox;
+        if conn.acks {
+            outbox.opt_in_acks();
+        }
         let control = Arc::new(SocketControl::default());
         crate::metrics::socket_opened(conn.dialect);
         tracing::debug!(user = conn.user_id.0, dialect = ?conn.dialect, presence = conn.presence, "socket opened");
@@ -352,6 +358,10 @@ impl Socket {
                 } else {
                     match frame {
                         ClientFrame::Ping => now(Some(pong())),
+                        ClientFrame::Ack { group, id, seq } => {
+                            self.on_ack(group, id, seq);
+                            return None;
+                        }
                         frame => inbound.handle(&self.conn, frame).await,
                     }
                 };
@@ -390,6 +400,17 @@ impl Socket {
             None => return Some(None),
         }
         None
+    }
+
+    /// An `ack`: confirms what this socket was sent in that conversation up to `seq` (for a
+    /// socket that opted in; otherwise its pongs confirm, and the frame changes nothing).
+    fn on_ack(&self, group: bool, id: i64, seq: i64) {
+        let conv = if group {
+            chatd_schema::conv::group(chatd_schema::GroupId(id))
+        } else {
+            chatd_schema::conv::single(self.conn.user_id, UserId(id))
+        };
+        self.handle.outbox.ack(&conv, seq);
     }
 
     /// After the socket is unpublished (no push reaches it any more): stops its outbox, reports

@@ -96,6 +96,7 @@ impl World {
             role: "user".into(),
             dialect: Dialect::Rich,
             presence: false,
+            acks: false,
         };
         self.core
             .registry

@@ -11,18 +11,23 @@
 //! steady writes never has: 20,000 REST sends back to back grew the log to 302 MB, and every read
 //! got slower with it (SQLite looks a page up in each 4,096-frame segment of the log's index in
 //! turn). So when a passive checkpoint leaves the log over [`RESTART_FRAMES`], the thread runs a
-//! `RESTART` checkpoint: it waits for the writer's current transaction, copies the few frames the
-//! passive one left, and waits for the readers to leave the log, so the next commit starts it from
-//! the top. The writer waits for that copy (its busy timeout covers it), once per
-//! [`RESTART_FRAMES`] of writes, never on a quiet server. The writer's `journal_size_limit`
-//! ([`LOG_FILE_LIMIT`]) then gives the file back after a burst.
+//! `RESTART` checkpoint: it copies the few frames the passive one left and waits for the readers
+//! to leave the log, so the next commit starts it from the top. It runs holding the store's
+//! writer (the same lock every write takes), so no write transaction is ever open beside it: a
+//! `RESTART` holds SQLite's write lock, and a transaction that had read before asking for that
+//! lock got "database is locked" at once (SQLite calls no busy handler for that upgrade), which
+//! failed sends under load. Writes wait for the copy instead, once per [`RESTART_FRAMES`] of
+//! writes, never on a quiet server (`chatd_sqlite_restart_seconds`, logged when over a second).
+//! The writer's `journal_size_limit` ([`LOG_FILE_LIMIT`]) then gives the file back after a burst.
 //!
 //! The thread stops when the store is dropped (it holds the store only weakly).
 
 use diesel::sql_types::Integer;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use std::sync::Weak;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::store::Db;
 
 /// How often the log is copied back.
 pub const EVERY: Duration = Duration::from_millis(500);
@@ -57,7 +62,7 @@ pub fn restart(conn: &mut SqliteConnection) -> diesel::QueryResult<Checkpoint> {
 }
 
 /// Starts the checkpointer for the database at `path`, for as long as `alive` can be upgraded.
-pub fn spawn<T: Send + Sync + 'static>(path: String, alive: Weak<T>) {
+pub(crate) fn spawn(path: String, alive: Weak<Db>) {
     let spawned = std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
@@ -75,7 +80,7 @@ pub fn spawn<T: Send + Sync + 'static>(path: String, alive: Weak<T>) {
                     return;
                 }
                 match checkpoint(&mut conn) {
-                    Ok(c) if c.log > RESTART_FRAMES => match restart(&mut conn) {
+                    Ok(c) if c.log > RESTART_FRAMES => match restart_alone(&mut conn, &alive) {
                         // Busy: the writer or a reader held on past the busy timeout. Nothing
                         // is lost (the log is only copied); the next round tries again.
                         Ok(r) if r.busy != 0 => {
@@ -92,6 +97,25 @@ pub fn spawn<T: Send + Sync + 'static>(path: String, alive: Weak<T>) {
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "the WAL checkpointer could not start");
     }
+}
+
+/// [`restart`] while holding the store's writer, so that no write transaction is open beside it.
+fn restart_alone(conn: &mut SqliteConnection, store: &Weak<Db>) -> diesel::QueryResult<Checkpoint> {
+    let Some(db) = store.upgrade() else {
+        return restart(conn);
+    };
+    let Db::Sqlite(writer, _) = &*db else {
+        return restart(conn);
+    };
+    let _writer = writer.blocking_lock();
+    let started = Instant::now();
+    let done = restart(conn);
+    let took = started.elapsed();
+    metrics::histogram!("chatd_sqlite_restart_seconds").record(took.as_secs_f64());
+    if took > Duration::from_secs(1) {
+        tracing::warn!(ms = took.as_millis() as u64, "a WAL restart held the writer over a second");
+    }
+    done
 }
 
 #[cfg(test)]

@@ -33,6 +33,21 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the database could not write for lack of space: SQLite's `SQLITE_FULL`
+    /// ("database or disk is full"), PostgreSQL's `disk_full` (53100, "No space left on
+    /// device"). diesel reports both as an unknown database error, so the text decides.
+    pub fn is_storage_full(&self) -> bool {
+        let message = match self {
+            StoreError::Query(diesel::result::Error::DatabaseError(_, info)) => info.message(),
+            StoreError::Pool(m) | StoreError::Connect(m) => m.as_str(),
+            _ => return false,
+        };
+        let m = message.to_ascii_lowercase();
+        ["disk is full", "no space left", "disk full", "could not extend file"]
+            .iter()
+            .any(|s| m.contains(s))
+    }
+
     /// True when a UNIQUE constraint refused the write (a concurrent duplicate).
     pub fn is_unique_violation(&self) -> bool {
         matches!(
@@ -222,6 +237,30 @@ impl Store {
     /// may have cached.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Whether the store can write now (readiness, SPEC §9.27). On SQLite a one-page write
+    /// (the header's `user_version`, which nothing else uses) through the writer: it fails when
+    /// the volume is full and the log has no room left. On PostgreSQL a server that cannot
+    /// write fails its own queries, so a read answers for it.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        use diesel_async::RunQueryDsl;
+        static PROBES: AtomicU64 = AtomicU64::new(1);
+        match &*self.db {
+            Db::Pg(_) => run!(self, |conn| {
+                diesel::sql_query("SELECT 1").execute(conn).await?;
+            }),
+            Db::Sqlite(..) => {
+                // A changed value, so the page is really written.
+                let n = PROBES.fetch_add(1, Ordering::Relaxed) % 1_000_000 + 1;
+                run!(self, |conn| {
+                    diesel::sql_query(format!("PRAGMA user_version = {n}"))
+                        .execute(conn)
+                        .await?;
+                })
+            }
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

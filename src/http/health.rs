@@ -1,4 +1,4 @@
-//! `GET /healthz` (the process is up), `GET /readyz` (the database answers) and `GET /metrics`
+//! `GET /healthz` (the process is up), `GET /readyz` (the database answers and can write) and `GET /metrics`
 //! (Prometheus).
 
 use serde_json::json;
@@ -27,10 +27,11 @@ pub fn routes(app: App) -> impl Filter<Extract = (Response,), Error = warp::Reje
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "readiness check failed");
-                    json_response(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        &json!({"status": "unavailable"}),
-                    )
+                    let mut body = json!({"status": "unavailable"});
+                    if matches!(e, crate::error::ApiError::StorageFull(_)) {
+                        body["reason"] = json!("storage full");
+                    }
+                    json_response(StatusCode::SERVICE_UNAVAILABLE, &body)
                 }
             }
         });

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use chatd_actors::outbox::Outbox;
 use chatd_actors::socket::{now, Conn, Inbound, Later, Upgraded};
-use chatd_actors::wire::frames::{ack, error};
+use chatd_actors::wire::frames::{ack, error, error_code};
 use chatd_actors::wire::reader::Limits;
 use chatd_actors::{ClientFrame, Dialect, UserSeed};
 use http_body_util::Full;
@@ -49,6 +49,13 @@ pub fn wants_presence(query: &[(String, String)]) -> bool {
     query
         .iter()
         .any(|(k, v)| k == "presence" && (v == "1" || v == "true"))
+}
+
+/// Whether the client confirms what it processed with `ack` frames: `acks=1` (or `true`).
+pub fn wants_acks(query: &[(String, String)]) -> bool {
+    query
+        .iter()
+        .any(|(k, v)| k == "acks" && (v == "1" || v == "true"))
 }
 
 /// Which dialect a connection speaks (SPEC §5, §9.11): `dialect=` wins; otherwise a token from a
@@ -107,6 +114,7 @@ pub async fn upgrade(app: App, mut req: Request<Incoming>) -> Response<Full<Byte
         role: caller.role.as_str().into(),
         dialect: pick_dialect(header_token, &query),
         presence: wants_presence(&query),
+        acks: wants_acks(&query),
     };
     // From the 101 on, the client may ask for its backlog: a replay waits until this socket is
     // taken by its user's actor (or failed to open), when the guard goes. In a connect storm
@@ -305,14 +313,21 @@ impl FrameHandler {
         };
         let dialect = conn.dialect;
         let lang = self.app.cfg.default_lang;
-        let refused = move |e: ApiError| match dialect {
-            Dialect::Rich => {
+        let refused = move |e: ApiError| match (dialect, &e) {
+            // Not stored: both dialects are told, with the status that says why (a compact
+            // sender is otherwise refused silently, as seed 003 does).
+            (_, ApiError::StorageFull(_)) => Some(error_code(
+                cid.as_deref(),
+                &e.reason(lang),
+                e.status().as_u16(),
+            )),
+            (Dialect::Rich, _) => {
                 if let ApiError::Internal(d) = &e {
                     tracing::error!(error = %d, "websocket send failed");
                 }
                 Some(error(cid.as_deref(), &e.reason(lang)))
             }
-            Dialect::Compact => None,
+            (Dialect::Compact, _) => None,
         };
         let pending = match accept(&self.app, &caller, out).await {
             Ok(p) => p,

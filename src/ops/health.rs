@@ -17,8 +17,10 @@ pub fn cluster_state(app: &AppState) -> Option<&'static str> {
     })
 }
 
-/// Ok when the store answers a query.
+/// Ok when the store answers a query and can write (a full volume makes the node unready
+/// until space returns, SPEC §9.27).
 pub async fn ready(app: &AppState) -> Result<(), ApiError> {
     app.store.user_by_id(UserId::SYSTEM).await?;
+    app.store.probe_write().await?;
     Ok(())
 }

@@ -109,6 +109,9 @@ impl TestApp {
             // Every test client is on 127.0.0.1: the per-address cap (256) would refuse the big
             // group tests' sockets. The cap's own test sets it low.
             max_conns_per_ip: Some(100_000),
+            // Clients confirm what they read within a tenth of a second (the default, a second,
+            // would make tests that wait for positions wait that long).
+            confirm_ms: Some(100),
             ..Options::default()
         };
         if backend == Backend::PgRedis {
@@ -555,6 +558,28 @@ impl Ws {
     /// Closes the socket as a client app leaving would (a close frame, then the end).
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
+    }
+
+    /// Reads on (tungstenite answers the server's confirmation pings as it reads) until `user`'s
+    /// offline queue is empty: everything this socket was sent is confirmed. A message arriving
+    /// meanwhile fails the test.
+    pub async fn confirm_all(&mut self, app: &TestApp, user: &User) {
+        for _ in 0..200 {
+            if let Some(v) = self.try_recv(Duration::from_millis(50)).await {
+                panic!("expected no frame while confirming, got {v}");
+            }
+            let (s, body) = app
+                .get(
+                    &format!("/api/message?access_token={}&drop=false", user.token),
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{body}");
+            if body.as_array().is_some_and(|a| a.is_empty()) {
+                return;
+            }
+        }
+        panic!("the client's confirmations never emptied the queue");
     }
 
     /// Asserts no frame arrives within `ms`.

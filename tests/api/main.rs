@@ -9,6 +9,7 @@ mod accounts;
 mod big_group;
 mod cluster;
 mod compact;
+mod confirm;
 mod connections;
 mod conversations;
 mod delivery;

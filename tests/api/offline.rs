@@ -151,6 +151,8 @@ async fn messages_received_live_are_not_replayed(b: Backend) {
         ok_data(s, &body);
         assert_eq!(ws.recv().await["data"]["data"], format!("live{i}"));
     }
+    // Delivered once the client confirmed it (SPEC §9.26): it answers the server's ping.
+    ws.confirm_all(&app, &z).await;
     ws.stream.close(None).await.unwrap();
     app.wait_offline(&z).await;
     let mut away = Vec::new();
@@ -285,7 +287,8 @@ async fn offline_replay_after_connect(b: Backend) {
         assert_eq!(&f["data"]["id"], id, "in order");
         assert_eq!(f["data"]["seq"], i as i64 + 1);
     }
-    // The queue is now empty.
+    // The queue is empty once the client confirmed what it read.
+    ws.confirm_all(&app, &z).await;
     let (s, body) = app
         .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
         .await;

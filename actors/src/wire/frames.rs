@@ -33,6 +33,13 @@ pub enum ClientFrame {
         seq: i64,
         client_msg_id: Option<String>,
     },
+    /// `{"type":"ack","chatType":"single"|"group","id","seq"}`: the client has processed every
+    /// message of that conversation up to `seq` it was sent (sockets opened with `acks=1`).
+    Ack {
+        group: bool,
+        id: i64,
+        seq: i64,
+    },
     /// `{"type":"typing","chatType":"single"|"group","id"}`: the client is typing there.
     Typing {
         group: bool,
@@ -71,7 +78,7 @@ impl ClientFrame {
             | ClientFrame::Multicast { client_msg_id, .. }
             | ClientFrame::Read { client_msg_id, .. }
             | ClientFrame::Invalid { client_msg_id, .. } => client_msg_id.as_deref(),
-            ClientFrame::Ping | ClientFrame::Typing { .. } => None,
+            ClientFrame::Ping | ClientFrame::Typing { .. } | ClientFrame::Ack { .. } => None,
         }
     }
 
@@ -130,6 +137,17 @@ impl ClientFrame {
                     None => invalid("id is required", client_msg_id),
                 }
             }
+            Some("ack") => {
+                let group = match v.get("chatType").and_then(Value::as_str) {
+                    Some("single") => false,
+                    Some("group") => true,
+                    _ => return invalid("chatType must be single or group", client_msg_id),
+                };
+                match (id_value(v.get("id")), id_value(v.get("seq"))) {
+                    (Some(id), Some(seq)) => ClientFrame::Ack { group, id, seq },
+                    _ => invalid("id and seq are required", client_msg_id),
+                }
+            }
             Some("read") => {
                 let group = match v.get("chatType").and_then(Value::as_str) {
                     Some("single") => false,
@@ -165,6 +183,14 @@ pub fn ack(client_msg_id: Option<&str>, message: &Value) -> Utf8Bytes {
 /// Rich answer to a refused WebSocket send.
 pub fn error(client_msg_id: Option<&str>, reason: &str) -> Utf8Bytes {
     json!({"type": "error", "client_msg_id": client_msg_id, "data": reason})
+        .to_string()
+        .into()
+}
+
+/// An error frame carrying the HTTP status that names the failure (`507`: the store is full),
+/// for failures a client must tell apart from a refusal.
+pub fn error_code(client_msg_id: Option<&str>, reason: &str, code: u16) -> Utf8Bytes {
+    json!({"type": "error", "client_msg_id": client_msg_id, "data": reason, "code": code})
         .to_string()
         .into()
 }

@@ -110,7 +110,10 @@ mod blocking {
         c: &mut SqliteConnection,
         batch: &[NewMessage],
     ) -> QueryResult<Vec<StoredMessage>> {
-        c.transaction(|c| store_batch!(c, batch,))
+        // Takes the write lock up front: a deferred transaction that reads first and is then
+        // refused the lock fails at once, without waiting (SQLite's busy handler is not called
+        // for that upgrade).
+        c.immediate_transaction(|c| store_batch!(c, batch,))
     }
 }
 

@@ -314,7 +314,7 @@ mod blocking {
         c: &mut SqliteConnection,
         to: &[(UserId, String, i64)],
     ) -> QueryResult<()> {
-        c.transaction(|c| {
+        c.immediate_transaction(|c| {
             for (user, conv, seq) in to {
                 diesel::update(
                     conv_positions::table
