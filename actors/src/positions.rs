@@ -394,10 +394,11 @@ impl UserPositions {
         let first_open = |conv: &str| open.iter().filter_map(|t| lookup(&t.first, conv)).min();
         let covered = |conv: &str, low: i64| first_open(conv).is_some_and(|f| f <= low);
         let mut floor: Vec<(Arc<str>, i64)> = Vec::new();
-        let mut floor_at = |conv: &Arc<str>, low: i64| match floor.iter_mut().find(|(c, _)| c == conv) {
-            Some((_, s)) => *s = (*s).min(low),
-            None => floor.push((conv.clone(), low)),
-        };
+        let mut floor_at =
+            |conv: &Arc<str>, low: i64| match floor.iter_mut().find(|(c, _)| c == conv) {
+                Some((_, s)) => *s = (*s).min(low),
+                None => floor.push((conv.clone(), low)),
+            };
         // What a socket that ended never confirmed, and no open socket was handed too.
         let mut gaps: Vec<(Arc<str>, i64)> = Vec::new();
         for t in &closed {

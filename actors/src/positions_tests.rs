@@ -36,7 +36,10 @@ fn a_pong_confirms_what_was_handed_before_its_ping_only() {
     t.pinged();
     t.note(&pos("g:1", 6));
     let before = t.take();
-    assert!(before.confirmed.is_empty(), "nothing confirmed before the pong");
+    assert!(
+        before.confirmed.is_empty(),
+        "nothing confirmed before the pong"
+    );
     assert_eq!(lookup(&before.unconfirmed, "g:1"), Some(4));
     t.ponged();
     let after = t.take();
@@ -83,7 +86,12 @@ fn an_ack_confirms_up_to_its_seq() {
 #[test]
 fn nothing_moves_until_the_backlog_is_known_then_held_confirmations_follow() {
     let p = UserPositions::default();
-    assert!(due(&p, vec![taken(&[("s:1:2", 5)], &[], &[("s:1:2", 5)])], vec![]).is_empty());
+    assert!(due(
+        &p,
+        vec![taken(&[("s:1:2", 5)], &[], &[("s:1:2", 5)])],
+        vec![]
+    )
+    .is_empty());
     p.known(vec![]);
     // What was confirmed before the backlog was known was held, not dropped.
     assert_eq!(
@@ -100,11 +108,20 @@ fn nothing_moves_once_forgotten_until_known_again() {
     // Held while behind, then forgotten with everything else.
     assert!(due(&p, vec![taken(&[("g:1", 3)], &[], &[("g:1", 3)])], vec![]).is_empty());
     p.forget();
-    assert!(due(&p, vec![taken(&[("s:1:2", 4)], &[], &[("s:1:2", 4)])], vec![]).is_empty());
+    assert!(due(
+        &p,
+        vec![taken(&[("s:1:2", 4)], &[], &[("s:1:2", 4)])],
+        vec![]
+    )
+    .is_empty());
     // Learned again: s:1:2 had nothing missing, g:1 still lacks 2.
     p.known(vec![("g:1".to_string(), 2)]);
     assert_eq!(
-        due(&p, vec![taken(&[], &[], &[("g:1", 3), ("s:1:2", 4)])], vec![]),
+        due(
+            &p,
+            vec![taken(&[], &[], &[("g:1", 3), ("s:1:2", 4)])],
+            vec![]
+        ),
         [("s:1:2".to_string(), 4)]
     );
 }
@@ -125,7 +142,11 @@ fn a_position_stops_below_what_any_socket_has_not_confirmed() {
     assert_eq!(d, [("g:1".to_string(), 3)]);
     // Once confirmed, the rest follows.
     assert_eq!(
-        due(&p, vec![taken(&[], &[], &[]), taken(&[("g:1", 9)], &[], &[])], vec![]),
+        due(
+            &p,
+            vec![taken(&[], &[], &[]), taken(&[("g:1", 9)], &[], &[])],
+            vec![]
+        ),
         [("g:1".to_string(), 9)]
     );
 }
@@ -134,13 +155,21 @@ fn a_position_stops_below_what_any_socket_has_not_confirmed() {
 fn a_socket_that_ended_unconfirmed_holds_its_conversation_until_a_replay() {
     let p = UserPositions::default();
     p.known(vec![]);
-    let d = due(&p, vec![], vec![taken(&[("g:1", 5)], &[("g:1", 6)], &[("g:1", 1)])]);
+    let d = due(
+        &p,
+        vec![],
+        vec![taken(&[("g:1", 5)], &[("g:1", 6)], &[("g:1", 1)])],
+    );
     assert_eq!(d, [("g:1".to_string(), 5)]);
     // A socket opened later (first handed 12) does not cover 6..11...
     assert!(due(&p, vec![taken(&[("g:1", 12)], &[], &[("g:1", 12)])], vec![]).is_empty());
     // ...other conversations move as usual...
     assert_eq!(
-        due(&p, vec![taken(&[("s:1:2", 3)], &[], &[("g:1", 12), ("s:1:2", 3)])], vec![]),
+        due(
+            &p,
+            vec![taken(&[("s:1:2", 3)], &[], &[("g:1", 12), ("s:1:2", 3)])],
+            vec![]
+        ),
         [("s:1:2".to_string(), 3)]
     );
     // ...until a replay has handed the backlog over and the client confirmed it.
@@ -177,7 +206,11 @@ fn a_backlog_at_connect_is_covered_when_the_socket_was_handed_it() {
     p.known(vec![("g:1".to_string(), 50), ("g:2".to_string(), 40)]);
     let d = due(
         &p,
-        vec![taken(&[("g:1", 52), ("g:2", 60)], &[], &[("g:1", 50), ("g:2", 55)])],
+        vec![taken(
+            &[("g:1", 52), ("g:2", 60)],
+            &[],
+            &[("g:1", 50), ("g:2", 55)],
+        )],
         vec![],
     );
     // g:1 was handed from 50 on: it moves; g:2 lacks 40..54: it waits.
@@ -240,7 +273,11 @@ fn nothing_moves_until_other_nodes_know_of_the_latest_arrival() {
     // Confirmed after the second: what the backlog held then stays behind, the rest moves.
     p.confirmed(second, vec![("g:2".to_string(), 8)]);
     assert_eq!(
-        due(&p, vec![taken(&[("g:1", 7), ("g:2", 9)], &[], &[("g:2", 9)])], vec![]),
+        due(
+            &p,
+            vec![taken(&[("g:1", 7), ("g:2", 9)], &[], &[("g:2", 9)])],
+            vec![]
+        ),
         [("g:1".to_string(), 7)]
     );
 }

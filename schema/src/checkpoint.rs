@@ -113,7 +113,10 @@ fn restart_alone(conn: &mut SqliteConnection, store: &Weak<Db>) -> diesel::Query
     let took = started.elapsed();
     metrics::histogram!("chatd_sqlite_restart_seconds").record(took.as_secs_f64());
     if took > Duration::from_secs(1) {
-        tracing::warn!(ms = took.as_millis() as u64, "a WAL restart held the writer over a second");
+        tracing::warn!(
+            ms = took.as_millis() as u64,
+            "a WAL restart held the writer over a second"
+        );
     }
     done
 }

@@ -43,9 +43,14 @@ impl StoreError {
             _ => return false,
         };
         let m = message.to_ascii_lowercase();
-        ["disk is full", "no space left", "disk full", "could not extend file"]
-            .iter()
-            .any(|s| m.contains(s))
+        [
+            "disk is full",
+            "no space left",
+            "disk full",
+            "could not extend file",
+        ]
+        .iter()
+        .any(|s| m.contains(s))
     }
 
     /// True when a UNIQUE constraint refused the write (a concurrent duplicate).

@@ -300,6 +300,8 @@ impl FrameHandler {
                 client_msg_id,
             } => return self.on_read(conn, group, id, seq, client_msg_id).await,
             ClientFrame::Typing { group, id } => return self.on_typing(conn, group, id).await,
+            // The socket itself takes acks (chatd_actors::socket); none reaches here.
+            ClientFrame::Ack { .. } => return now(None),
         };
         let caller = caller_of(conn);
         let to = Peer::new(chat_type, to);

@@ -118,6 +118,8 @@ impl RawWs {
     }
 
     /// Ends the connection with a reset (no close frame), as a phone losing its network does.
+    // A zero linger time sends the reset at once: the drop does not block.
+    #[allow(deprecated)]
     fn reset(self) {
         let _ = self.tcp.set_linger(Some(Duration::ZERO));
         drop(self.tcp);
@@ -150,7 +152,12 @@ async fn a_client_that_drops_loses_nothing_the_kernel_took(b: Backend) {
     let owner = app.register("kbo").await;
     let member = app.register("kbm").await;
     let gid = crate::faults::group_over_the_api(&app, &owner, std::slice::from_ref(&member)).await;
-    let raw = RawWs::connect(&app, &format!("/ws?token={}", member.token), Some(128 * 1024)).await;
+    let raw = RawWs::connect(
+        &app,
+        &format!("/ws?token={}", member.token),
+        Some(128 * 1024),
+    )
+    .await;
     app.wait_online(&member).await;
     let payload = "k".repeat(2000);
     let mut sent = Vec::new();
@@ -178,7 +185,11 @@ async fn a_client_that_drops_loses_nothing_the_kernel_took(b: Backend) {
         .into_iter()
         .filter(|t| t.starts_with("kb"))
         .collect();
-    assert_eq!(got.len(), sent.len(), "every acknowledged message came again");
+    assert_eq!(
+        got.len(),
+        sent.len(),
+        "every acknowledged message came again"
+    );
     assert_eq!(got, sent, "in order");
 }
 
@@ -205,7 +216,10 @@ async fn a_client_that_never_answers_pings_gets_everything_again(b: Backend) {
     raw.reset();
     app.wait_offline(&z).await;
     let got = replayed(&app, &z).await;
-    assert_eq!(got, sent, "nothing was confirmed, so everything comes again, in order");
+    assert_eq!(
+        got, sent,
+        "nothing was confirmed, so everything comes again, in order"
+    );
 }
 
 /// A socket opened with `acks=1` confirms by acks only (its pongs, which tungstenite sends,
@@ -323,7 +337,10 @@ async fn full_disk(b: Backend) {
     let (s, body) = refusal.expect("a full disk never refused a send");
     assert_eq!(s.as_u16(), 507, "{body}");
     assert!(
-        body["data"].as_str().unwrap_or_default().contains("storage is full"),
+        body["data"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("storage is full"),
         "{body}"
     );
     let (s, body) = app.get("/readyz", None).await;
@@ -331,9 +348,11 @@ async fn full_disk(b: Backend) {
     assert_eq!(body["reason"], "storage full");
     // Over WebSocket: an error frame with the code.
     let mut ws = app.ws(&a.token).await;
-    ws.send_json(json!({"type": "unicast", "receiverId": z.id, "content": "fdws",
-                        "client_msg_id": "fdws"}))
-        .await;
+    ws.send_json(
+        json!({"type": "unicast", "receiverId": z.id, "content": "fdws",
+                        "client_msg_id": "fdws"}),
+    )
+    .await;
     let f = ws.recv().await;
     assert_eq!(f["type"], "error", "{f}");
     assert_eq!(f["code"], 507, "{f}");
