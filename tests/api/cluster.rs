@@ -106,6 +106,11 @@ async fn a_group_over_three_nodes_gets_each_message_once_in_order() {
     // The owner's second session (node 3) gets what the first one sent, through any node.
     let got = contents(&mut owner_ws, Duration::from_millis(500)).await;
     assert_eq!(got, sent, "the owner's other device");
+    // Every member's position moves as its client confirms, whichever node holds its socket:
+    // their queues empty.
+    for (i, (ws, m)) in sockets.iter_mut().zip(&members).enumerate() {
+        ws.confirm_all(nodes[i % 3], m).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
