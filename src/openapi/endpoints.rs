@@ -252,7 +252,7 @@ pub const OPS: &[Op] = &[
         &[body("sendto_id", Int, "the user or group"), CHAT, body("type", Str, "`text`, `image`, `audio`, `video`, `file`, `iconMenus`, … (1–30)"),
           body("data", Str, "the content, ≤ the configured size (64 KiB)"), opt("options", Object, "extra fields for clients"),
           opt("client_msg_id", Str, "≤ 100; a repeat returns the first message")],
-        "the stored message (with `seq`)", &[(400, "not allowed to message them (blocked, not friends, not a member)"), (404, "no such user or group"), (429, "too many messages")]),
+        "the stored message (with `seq`)", &[(400, "not allowed to message them (blocked, not friends, not a member)"), (404, "no such user or group"), (429, "too many messages"), (507, "the server's storage is full: nothing was stored; try again later")]),
     op(Post, "/api/chat/chatGetmessageOffLine", "messages", Member, "Push my offline backlog to my connected sockets",
         &[], "\"ok\"", &[(400, "no connected socket")]),
     op(Get, "/api/chat/history", "messages", User, "One conversation, newest first",
@@ -343,7 +343,7 @@ pub const OPS: &[Op] = &[
         "nothing", &[(403, "a malformed request or a wrong key"), (404, "no key configured")])),
     // --- Operations (SPEC §8) ---
     bare(op(Get, "/healthz", "operations", Anyone, "The process answers", &[], "`{status: \"ok\"}`", &[])),
-    bare(op(Get, "/readyz", "operations", Anyone, "The database (and Redis) answer", &[], "`{status: \"ready\", cluster?}`", &[(503, "a dependency is down")])),
+    bare(op(Get, "/readyz", "operations", Anyone, "The database answers and can write (and Redis answers)", &[], "`{status: \"ready\", cluster?}`", &[(503, "a dependency is down, or the store cannot write (`reason: \"storage full\"`)")])),
     answer(op(Get, "/metrics", "operations", Scraper, "Prometheus metrics", &[], "the text exposition format", &[(401, "a token is set and this is not it")]), Answer::Text),
     bare(op(Get, "/api/openapi.json", "operations", Anyone, "This document", &[], "OpenAPI 3.1", &[])),
     answer(op(Get, "/api/docs", "operations", Anyone, "The browsable documentation (served by this server, offline)", &[], "HTML", &[]), Answer::Text),
