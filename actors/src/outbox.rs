@@ -8,9 +8,13 @@
 //!
 //! A socket that lets its queue fill is refused further pushes (the caller closes it with 1013).
 //! The outbox notes the position of every message it is handed, and what the client confirmed:
-//! [`Outbox::push_ping`] sends a Ping with a fresh payload behind everything handed so far, and
-//! the Pong that answers it ([`Outbox::confirm`]) confirms all of that. Its user's delivered
-//! positions never pass a message the client did not confirm (see [`crate::positions`]).
+//! a Ping with a fresh payload goes out behind what was handed, and the Pong that answers it
+//! ([`Outbox::confirm`]) confirms all of that. Its user's delivered positions never pass a message
+//! the client did not confirm (see [`crate::positions`]). The ping rides in the same write as a
+//! message when one is due (at most one unanswered, about one per `confirm_every`, jittered so
+//! that a group's members do not all answer at once), so a stream costs no extra write and no
+//! wake-up; what is left unconfirmed when a stream pauses gets its ping from the registry's
+//! flusher ([`Outbox::ping_if_due`]) or the heartbeat.
 
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -18,6 +22,7 @@ use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::flag::Flag;
@@ -41,6 +46,40 @@ struct Entry {
 /// What [`Outbox::push_entries`] takes: the frame, whether it is a message, its position.
 type Item<'a> = (&'a Bytes, bool, Option<&'a Pos>);
 
+/// Live messages of conversations where the socket's user has a backlog not handed over yet,
+/// parked so that the backlog comes first (SPEC §9.26: per conversation, `seq` ascending across
+/// reconnects). Exists only while something is held.
+#[derive(Debug, Default)]
+struct Hold {
+    /// Every conversation is held: the user's backlog is not known yet.
+    all: bool,
+    /// The conversations held.
+    convs: Vec<Arc<str>>,
+    /// Their live messages, in the order they came.
+    parked: VecDeque<(Bytes, Pos)>,
+}
+
+impl Hold {
+    fn holds(&self, conv: &str) -> bool {
+        self.all || self.convs.iter().any(|c| **c == *conv)
+    }
+
+    /// Takes the parked messages of conversations `pick` says, in order.
+    fn take(&mut self, mut pick: impl FnMut(&Pos) -> bool) -> Vec<(Bytes, Pos)> {
+        let mut out = Vec::new();
+        let mut keep = VecDeque::new();
+        for (wire, pos) in self.parked.drain(..) {
+            if pick(&pos) {
+                out.push((wire, pos));
+            } else {
+                keep.push_back((wire, pos));
+            }
+        }
+        self.parked = keep;
+        out
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// Frames waiting for the socket, oldest first. Not empty means the socket's task has been
@@ -62,8 +101,14 @@ struct State {
     ping: Option<u64>,
     /// Confirmation pings sent (the next payload).
     pings: u64,
+    /// When the next confirmation ping may go (none sent yet: at once).
+    next_ping: Option<Instant>,
+    /// About how long between two confirmation pings.
+    confirm_every: Duration,
     /// The client confirms by acks (`Outbox::opt_in_acks`): pongs confirm nothing.
     acks: bool,
+    /// Conversations whose live messages wait for the backlog ([`Outbox::hold_all`]).
+    hold: Option<Box<Hold>>,
 }
 
 impl State {
@@ -78,8 +123,8 @@ impl State {
         });
     }
 
-    /// Notes the positions of `entries` as handed; true when they are the first since the
-    /// last confirmation ping (the socket's owner is told, to send one).
+    /// Notes the positions of `entries` as handed; true when a confirmation ping is due behind
+    /// them (the caller writes one, [`State::pinged`]).
     fn note<'a>(&mut self, entries: impl Iterator<Item = Item<'a>>) -> bool {
         let mut noted = false;
         for (_, _, pos) in entries {
@@ -88,10 +133,37 @@ impl State {
                 noted = true;
             }
         }
-        let first = noted && !self.unconfirmed && !self.acks;
         self.unconfirmed |= noted && !self.acks;
-        first
+        noted && self.ping_due(Instant::now())
     }
+
+    /// Whether a confirmation ping should go now: messages await one, none is unanswered, and
+    /// the last went long enough ago.
+    fn ping_due(&self, now: Instant) -> bool {
+        self.unconfirmed && self.ping.is_none() && self.next_ping.is_none_or(|at| now >= at)
+    }
+
+    /// A confirmation ping goes out behind everything handed so far: its payload.
+    fn pinged(&mut self, now: Instant) -> u64 {
+        self.pings += 1;
+        self.ping = Some(self.pings);
+        if !self.acks {
+            self.tracks.pinged();
+        }
+        self.unconfirmed = false;
+        // Between 3/4 and 5/4 of the interval, varying per socket and per ping: the members of
+        // a group all handed the same message must not all be pinged, and answer, at once.
+        let spread = (self as *const State as u64 >> 4).wrapping_add(self.pings) % 512;
+        let every = self.confirm_every.as_micros() as u64;
+        let wait = every * 3 / 4 + every * spread / 1024;
+        self.next_ping = Some(now + Duration::from_micros(wait));
+        self.pings
+    }
+}
+
+/// An item as one that lives no longer than `'s` (to join items made on the spot).
+fn shorten<'s, 'l: 's>(item: Item<'l>) -> Item<'s> {
+    item
 }
 
 /// Gathers up to [`MAX_IOV`] buffers for one write; returns how many.
@@ -129,8 +201,6 @@ pub enum WhenFull {
 pub struct Outbox<S: ?Sized = dyn RawSocket> {
     /// Tells the socket's task the queue is no longer empty (the kernel buffer was full).
     stalled: Flag,
-    /// Tells the socket's task messages were handed since its last confirmation ping.
-    handed: Flag,
     /// Tells pushers waiting for room that the queue has drained.
     drained: Notify,
     cap: usize,
@@ -150,7 +220,6 @@ impl<S: RawSocket> Outbox<S> {
     pub fn with_limits(sock: S, cap: usize, cap_bytes: usize) -> Outbox<S> {
         Outbox {
             stalled: Flag::default(),
-            handed: Flag::default(),
             drained: Notify::new(),
             cap: cap.max(1),
             cap_bytes: cap_bytes.max(1),
@@ -253,9 +322,13 @@ impl Outbox {
                 return Err(Refused::Full);
             }
         }
-        if st.note(entries.clone()) {
-            self.handed.raise();
-        }
+        // A ping that is due rides behind these messages, in the same write.
+        let ping = st
+            .note(entries.clone())
+            .then(|| crate::wire::ping_with(&st.pinged(Instant::now()).to_be_bytes()));
+        let entries = entries
+            .map(shorten)
+            .chain(ping.as_ref().map(|wire| (wire, false, None)));
         if st.queue.is_empty() {
             // The common case: the kernel takes it all now, and the queue is never touched.
             let mut slices = [IoSlice::new(&[]); MAX_IOV];
@@ -305,7 +378,126 @@ impl Outbox {
             .iter()
             .filter(move |o| o.reaches(dialect))
             .map(move |o| (o.wire(dialect), o.payload.is_some(), o.pos.as_ref()));
-        self.push_entries(entries, Some(when_full), false)
+        let mut st = self.lock();
+        if st.hold.is_none() || st.closed {
+            return self.push_locked(st, entries, Some(when_full), false);
+        }
+        // Rare (a socket's first moments, or a backlog not fetched yet): park what is held.
+        let mut rest = Vec::new();
+        let mut overflow = Vec::new();
+        if let Some(hold) = st.hold.as_mut() {
+            for item in entries {
+                match item.2 {
+                    Some(pos) if hold.holds(&pos.conv) => {
+                        hold.parked.push_back((item.0.clone(), pos.clone()));
+                    }
+                    _ => rest.push(item),
+                }
+            }
+            if hold.parked.len() > self.cap {
+                // Holding more than the socket may queue: order gives way, all of it goes out.
+                overflow = hold.parked.drain(..).collect();
+            }
+        }
+        if !overflow.is_empty() {
+            st.hold = None;
+            let released = overflow.iter().map(|(w, p)| (w, true, Some(p)));
+            return self.push_locked(st, released.chain(rest), Some(when_full), false);
+        }
+        self.push_locked(st, rest.into_iter(), Some(when_full), false)
+    }
+
+    /// Parks the live messages of every conversation until [`Self::hold_only`] says which
+    /// conversations have a backlog (a socket opened before its user's backlog is known).
+    pub fn hold_all(&self) {
+        self.lock().hold = Some(Box::new(Hold {
+            all: true,
+            ..Hold::default()
+        }));
+    }
+
+    /// The user's backlog is known: only `behind` (conversation, first seq the backlog may hold
+    /// there) stay held; the rest of what was parked goes out, in order. A conversation whose
+    /// parked messages start at or below that seq has no gap, and goes out too.
+    pub fn hold_only(&self, behind: &[(Arc<str>, i64)]) -> Result<(), Refused> {
+        let mut st = self.lock();
+        if st.closed {
+            return Ok(());
+        }
+        let mut hold = st.hold.take().unwrap_or_default();
+        let lowest = |conv: &str| {
+            hold.parked
+                .iter()
+                .filter(|(_, p)| *p.conv == *conv)
+                .map(|(_, p)| p.seq)
+                .min()
+        };
+        let convs: Vec<Arc<str>> = behind
+            .iter()
+            .filter(|(conv, low)| lowest(conv).is_none_or(|first| first > *low))
+            .map(|(conv, _)| conv.clone())
+            .collect();
+        let released = hold.take(|p| !convs.contains(&p.conv));
+        hold.all = false;
+        hold.convs = convs;
+        if !hold.convs.is_empty() {
+            st.hold = Some(hold);
+        }
+        self.push_released(st, released)
+    }
+
+    /// The backlog of the conversations of `ends` (of every conversation: `everything`) was
+    /// handed over, up to the seq given: their parked messages follow, those at or below it
+    /// left out (the backlog had them).
+    pub fn release(&self, ends: &[(String, i64)], everything: bool) -> Result<(), Refused> {
+        let mut st = self.lock();
+        let Some(mut hold) = st.hold.take() else {
+            return Ok(());
+        };
+        let end = |p: &Pos| ends.iter().find(|(c, _)| **c == *p.conv).map(|(_, s)| *s);
+        let released: Vec<(Bytes, Pos)> = hold
+            .take(|p| everything || end(p).is_some())
+            .into_iter()
+            .filter(|(_, p)| end(p).is_none_or(|e| p.seq > e))
+            .collect();
+        if everything {
+            hold.all = false;
+            hold.convs.clear();
+        } else {
+            hold.convs.retain(|c| !ends.iter().any(|(e, _)| **e == **c));
+        }
+        if hold.all || !hold.convs.is_empty() || !hold.parked.is_empty() {
+            st.hold = Some(hold);
+        }
+        self.push_released(st, released)
+    }
+
+    /// Whether live messages are held.
+    pub fn holding(&self) -> bool {
+        self.lock().hold.is_some()
+    }
+
+    /// Writes messages taken out of the hold, in order (they count as ordinary pushes).
+    fn push_released(
+        &self,
+        st: MutexGuard<'_, State>,
+        released: Vec<(Bytes, Pos)>,
+    ) -> Result<(), Refused> {
+        if released.is_empty() {
+            return Ok(());
+        }
+        let items = released.iter().map(|(w, p)| (w, true, Some(p)));
+        self.push_locked(st, items, Some(WhenFull::Close), false)
+    }
+
+    /// [`Self::push`] past the hold, refusing when full (a replay: the backlog it hands over is
+    /// what the held messages wait for).
+    fn push_unheld(&self, outs: &[Arc<Push>], dialect: Dialect) -> Result<(), Refused> {
+        let entries = outs
+            .iter()
+            .filter(move |o| o.reaches(dialect))
+            .map(move |o| (o.wire(dialect), o.payload.is_some(), o.pos.as_ref()));
+        self.push_entries(entries, Some(WhenFull::Wait), false)
     }
 
     /// Pushes a frame of the socket's own (an answer, a ping, a pong): never refused for the cap.
@@ -333,7 +525,7 @@ impl Outbox {
     }
 
     /// Pushes `outs`, waiting up to `limit` for room in the queue (offline replay: back-pressure
-    /// instead of a 1013 close).
+    /// instead of a 1013 close). Held conversations do not hold these: they are the backlog.
     pub async fn push_waiting(
         &self,
         outs: &[Arc<Push>],
@@ -346,7 +538,7 @@ impl Outbox {
             let room = self.drained.notified();
             tokio::pin!(room);
             room.as_mut().enable();
-            match self.push(outs, dialect, WhenFull::Wait) {
+            match self.push_unheld(outs, dialect) {
                 Err(Refused::Full) => {
                     if tokio::time::timeout_at(deadline, room).await.is_err() {
                         return Err(Refused::Full);
@@ -399,22 +591,32 @@ impl Outbox {
     }
 
     /// Sends a confirmation ping behind everything handed so far, unless one is outstanding or
-    /// the socket is closing. True when one was sent.
+    /// the socket is closing (the heartbeat). True when one was sent.
     pub fn push_ping(&self) -> bool {
         let mut st = self.lock();
         if st.closed || st.ping.is_some() {
             return false;
         }
-        st.pings += 1;
-        let payload = st.pings;
-        st.ping = Some(payload);
-        if !st.acks {
-            st.tracks.pinged();
-        }
-        st.unconfirmed = false;
-        let wire = crate::wire::ping_with(&payload.to_be_bytes());
+        let wire = crate::wire::ping_with(&st.pinged(Instant::now()).to_be_bytes());
         self.push_locked(st, std::iter::once((&wire, false, None)), None, false)
             .is_ok()
+    }
+
+    /// Sends a confirmation ping if messages await one and it is time (the registry's flusher
+    /// asks every socket: messages handed just before a stream paused are confirmed by this).
+    pub fn ping_if_due(&self, now: Instant) -> bool {
+        let mut st = self.lock();
+        if st.closed || !st.ping_due(now) {
+            return false;
+        }
+        let wire = crate::wire::ping_with(&st.pinged(now).to_be_bytes());
+        self.push_locked(st, std::iter::once((&wire, false, None)), None, false)
+            .is_ok()
+    }
+
+    /// About how long between two confirmation pings (the socket's `confirm_every`).
+    pub fn confirm_every(&self, every: Duration) {
+        self.lock().confirm_every = every;
     }
 
     /// A confirmation ping is waiting for its pong.
@@ -423,8 +625,8 @@ impl Outbox {
     }
 
     /// The client answered a ping with `payload`. `Some(more)` when it answered the outstanding
-    /// confirmation ping (what it covered is confirmed; `more`: messages were handed since, so
-    /// another ping is due); `None` for any other pong (unsolicited, or stale).
+    /// confirmation ping (what it covered is confirmed; `more`: messages were handed since, to
+    /// be confirmed by the next); `None` for any other pong (unsolicited, or stale).
     pub fn confirm(&self, payload: &[u8]) -> Option<bool> {
         let mut st = self.lock();
         let n = st.ping?;
@@ -458,12 +660,6 @@ impl Outbox {
     /// proves nothing about what comes next (see `Tracks::restart`).
     pub fn restart_positions(&self) {
         self.lock().tracks.restart();
-    }
-
-    /// Resolves when messages were handed since the last confirmation ping (polled in place
-    /// by the socket's owner, which then sends one).
-    pub fn poll_handed(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        self.handed.poll_take(cx)
     }
 
     /// Stops taking pushes and reports positions as [`Self::take_positions`] does: after this,

@@ -13,6 +13,33 @@ fn message(i: usize, size: usize) -> [Arc<Push>; 1] {
     )]
 }
 
+/// What a socket wrote, for tungstenite to read as a client would: its answers (the pongs to
+/// confirmation pings) go nowhere, instead of over the bytes still to be read.
+struct Written(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for Written {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::io::Read::read(&mut self.0, buf)
+    }
+}
+
+impl std::io::Write for Written {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn client_of(all: Vec<u8>) -> tokio_tungstenite::tungstenite::WebSocket<Written> {
+    tokio_tungstenite::tungstenite::WebSocket::from_raw_socket(
+        Written(std::io::Cursor::new(all)),
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+}
+
 /// The one conversation's entry of a position report.
 fn only(list: &[(Arc<str>, i64)]) -> Option<i64> {
     assert!(list.len() <= 1, "{list:?}");
@@ -157,11 +184,7 @@ async fn a_full_queue_refuses_and_close_reports_everything_unwritten() {
     )
     .await;
     let all = reader.await.unwrap();
-    let mut ws = tokio_tungstenite::tungstenite::WebSocket::from_raw_socket(
-        std::io::Cursor::new(all),
-        tokio_tungstenite::tungstenite::protocol::Role::Client,
-        None,
-    );
+    let mut ws = client_of(all);
     let mut texts = 0;
     loop {
         match ws.read().unwrap() {
@@ -219,35 +242,35 @@ async fn nothing_is_written_after_the_close_reply() {
     });
     out.finish(None, std::time::Duration::from_secs(5)).await;
     let all = reader.await.unwrap();
-    let mut ws = tokio_tungstenite::tungstenite::WebSocket::from_raw_socket(
-        std::io::Cursor::new(all),
-        tokio_tungstenite::tungstenite::protocol::Role::Client,
-        None,
-    );
+    let mut ws = client_of(all);
     let mut frames = Vec::new();
     while let Ok(m) = ws.read() {
-        frames.push(m);
+        // The confirmation ping behind the message may be there too.
+        if !m.is_ping() {
+            frames.push(m);
+        }
     }
     assert_eq!(frames.len(), 2, "{frames:?}");
     assert!(frames[0].is_text());
     assert!(frames[1].is_close());
 }
 
-/// A pong confirms what was written before its ping, nothing after it; another pong (an
-/// unsolicited one, a stale payload) confirms nothing.
+/// A confirmation ping rides behind the first message handed (none was sent before); a pong
+/// confirms what was written before its ping, nothing after it; another pong (an unsolicited
+/// one, a stale payload) confirms nothing. The next ping waits for the interval, or the
+/// heartbeat.
 #[tokio::test]
 async fn a_pong_confirms_what_came_before_its_ping() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::{protocol::Role, Message};
     let (out, peer) = pair(8);
+    out.confirm_every(std::time::Duration::from_secs(3600));
     for i in 1..=3 {
         out.push(&message(i, 10), Dialect::Rich, WhenFull::Close)
             .unwrap();
     }
-    assert!(out.push_ping());
+    assert!(out.ping_outstanding(), "the first message carried a ping");
     assert!(!out.push_ping(), "one ping outstanding at most");
-    out.push(&message(4, 10), Dialect::Rich, WhenFull::Close)
-        .unwrap();
     let mut ws =
         tokio_tungstenite::WebSocketStream::from_raw_socket(peer, Role::Client, None).await;
     let mut payload = None;
@@ -259,16 +282,23 @@ async fn a_pong_confirms_what_came_before_its_ping() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(texts, 3, "the ping comes after what was handed before it");
+    assert_eq!(texts, 1, "the ping came right behind the first message");
     // Not confirmed before the pong arrives, nor by a pong with another payload.
     assert!(out.take_positions().confirmed.is_empty());
     assert_eq!(out.confirm(b"other"), None);
     let payload = payload.unwrap();
-    assert_eq!(out.confirm(&payload), Some(true), "4 was handed since");
+    assert_eq!(
+        out.confirm(&payload),
+        Some(true),
+        "2 and 3 were handed since"
+    );
     let taken = out.take_positions();
-    assert_eq!(only(&taken.confirmed), Some(3));
-    assert_eq!(only(&taken.unconfirmed), Some(4));
+    assert_eq!(only(&taken.confirmed), Some(1));
+    assert_eq!(only(&taken.unconfirmed), Some(2));
     assert_eq!(out.confirm(&payload), None, "answered once");
+    // Not due again within the interval; the heartbeat pings anyway.
+    assert!(!out.ping_if_due(std::time::Instant::now()));
+    assert!(out.push_ping());
     ws.send(Message::Close(None)).await.unwrap();
 }
 
@@ -290,4 +320,75 @@ async fn acks_confirm_and_pongs_do_not_once_opted_in() {
     let taken = out.take_positions();
     assert_eq!(only(&taken.confirmed), Some(3));
     assert_eq!(only(&taken.unconfirmed), Some(4));
+}
+
+/// Reads what is written to `peer` within a moment: the seqs of its message frames.
+async fn seqs_read(peer: &mut UnixStream) -> Vec<i64> {
+    let mut all = Vec::new();
+    let mut buf = [0u8; 65536];
+    while let Ok(Ok(n)) =
+        tokio::time::timeout(std::time::Duration::from_millis(100), peer.read(&mut buf)).await
+    {
+        if n == 0 {
+            break;
+        }
+        all.extend_from_slice(&buf[..n]);
+    }
+    let mut ws = client_of(all);
+    let mut seqs = Vec::new();
+    while let Ok(m) = ws.read() {
+        if m.is_text() {
+            let v: serde_json::Value = serde_json::from_str(m.to_text().unwrap()).unwrap();
+            seqs.push(v["data"]["id"].as_i64().unwrap());
+        }
+    }
+    seqs
+}
+
+/// A new socket holds live messages back until its user's backlog is known, then only those of
+/// conversations with a backlog, until the backlog is handed over: they follow it, and what the
+/// backlog had is not sent twice.
+#[tokio::test]
+async fn held_messages_follow_the_backlog() {
+    let (out, mut peer) = pair(64);
+    out.hold_all();
+    out.push(&message(7, 10), Dialect::Rich, WhenFull::Close)
+        .unwrap();
+    out.push(&message(8, 10), Dialect::Rich, WhenFull::Close)
+        .unwrap();
+    assert!(seqs_read(&mut peer).await.is_empty(), "held until known");
+    // The backlog of s:1:2 may start at 5: 7 and 8 stay held.
+    out.hold_only(&[(Arc::from("s:1:2"), 5)]).unwrap();
+    out.push(&message(9, 10), Dialect::Rich, WhenFull::Close)
+        .unwrap();
+    assert!(seqs_read(&mut peer).await.is_empty());
+    assert!(out.holding());
+    // The replay hands 5..8 over (past the hold), then the held ones follow, 7 and 8 not again.
+    for i in 5..=8 {
+        out.push_waiting(
+            &message(i, 10),
+            Dialect::Rich,
+            std::time::Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    }
+    out.release(&[("s:1:2".to_string(), 8)], true).unwrap();
+    assert!(!out.holding());
+    out.push(&message(10, 10), Dialect::Rich, WhenFull::Close)
+        .unwrap();
+    assert_eq!(seqs_read(&mut peer).await, vec![5, 6, 7, 8, 9, 10]);
+}
+
+/// A conversation whose held messages start at the backlog's first seq has no gap: it goes
+/// out as soon as the backlog is known.
+#[tokio::test]
+async fn a_conversation_held_from_its_first_missing_seq_goes_out_at_once() {
+    let (out, mut peer) = pair(64);
+    out.hold_all();
+    out.push(&message(5, 10), Dialect::Rich, WhenFull::Close)
+        .unwrap();
+    out.hold_only(&[(Arc::from("s:1:2"), 5)]).unwrap();
+    assert!(!out.holding());
+    assert_eq!(seqs_read(&mut peer).await, vec![5]);
 }

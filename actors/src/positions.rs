@@ -303,6 +303,17 @@ impl UserPositions {
         }
     }
 
+    /// The conversations behind now, with the first seq the backlog may hold there; `None`
+    /// while the backlog is not known (every conversation counts as behind then). What a new
+    /// socket holds back until the backlog is handed over (`Outbox::hold_only`).
+    pub fn behind_now(&self) -> Option<Vec<(Arc<str>, i64)>> {
+        let st = self.lock();
+        if !st.known || st.awaiting.is_some() {
+            return None;
+        }
+        Some(st.behind.iter().map(|(c, s)| (c.clone(), *s)).collect())
+    }
+
     /// The user just arrived on this node and other nodes may still route without them: nothing
     /// moves until [`UserPositions::confirm`] with the epoch returned here.
     pub fn await_peers(&self) -> u64 {

@@ -26,7 +26,9 @@ use crate::positions::{self, OfflineConfig, Report, UserPositions, FLUSH_EVERY};
 use crate::presence::PresenceConfig;
 use crate::remote::{Arrival, Remote};
 use crate::socket::{Conn, Upgraded};
-use crate::user::{AddSocket, Close, ReplaySlot, TakeReplaySlot, UserActor, UserSeed};
+use crate::user::{
+    AddSocket, BacklogKnown, Close, ReplaySlot, TakeReplaySlot, UserActor, UserSeed,
+};
 
 /// How long a replay waits for the caller's sockets still opening. A socket is taken within
 /// milliseconds, tens of them in a connect storm; past this the replay goes on without it.
@@ -285,12 +287,21 @@ impl Registry {
             .iter()
             .map(|(user, online)| (*user, online.positions().clone(), online.handles()))
             .collect();
+        // Messages handed just before a stream paused get their confirmation ping here (a
+        // stream's own messages carry theirs); the pongs move positions by the next flush.
+        let now = std::time::Instant::now();
         let reports = users
             .into_iter()
             .map(|(user, positions, handles)| Report {
                 user,
                 positions,
-                open: handles.iter().map(|h| h.outbox.take_positions()).collect(),
+                open: handles
+                    .iter()
+                    .map(|h| {
+                        h.outbox.ping_if_due(now);
+                        h.outbox.take_positions()
+                    })
+                    .collect(),
                 closed: Vec::new(),
             })
             .collect();
@@ -433,8 +444,14 @@ impl Registry {
     /// and lets their positions move ([`UserPositions::confirm`]). Does not wait.
     pub fn confirm_arrivals(&self, arrivals: Vec<(UserId, Arrival)>, since: i64) {
         for (user, a) in arrivals {
-            let store = self.store.clone();
-            tokio::spawn(async move { a.positions.confirm(&store, user, since, a.epoch).await });
+            let (store, routes) = (self.store.clone(), self.routes.clone());
+            tokio::spawn(async move {
+                a.positions.confirm(&store, user, since, a.epoch).await;
+                // Its sockets hold back only what is behind now.
+                if let Some(actor) = routes.user_actor(user) {
+                    let _ = actor.tell(BacklogKnown).await;
+                }
+            });
         }
     }
 

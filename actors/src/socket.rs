@@ -3,9 +3,8 @@
 //! kernel could not take at once (deliveries write to the socket's [`Outbox`] themselves), pings
 //! idle peers and closes silent ones. There is no task per socket: the user's actor polls its
 //! sockets beside its mailbox ([`Socket::poll_event`]) and handles what comes
-//! ([`Socket::on_event`]). After messages are handed to it, a socket sends a confirmation ping
-//! (at most one outstanding, at most one per `confirm_every`, and with the heartbeat); the pong
-//! confirms them. When a socket ends, for whatever reason, it reports every message its client
+//! ([`Socket::on_event`]). The pongs it reads confirm the messages written before the pings
+//! its outbox sent (`Outbox::confirm`; the heartbeat is such a ping too). When a socket ends, for whatever reason, it reports every message its client
 //! did not confirm, so its user's delivered position stays below them: a socket never takes a
 //! message down with it.
 
@@ -75,6 +74,11 @@ pub fn next_conn_id() -> u64 {
 /// Frames of one socket accepted but not yet answered; past this the socket stops reading.
 const IN_FLIGHT: usize = 64;
 
+/// How long a new socket holds back live messages of conversations with a backlog, waiting for
+/// the client to fetch it (`chatGetmessageOffLine`, `GET /api/message`); after that they go out
+/// anyway.
+pub const HOLD_LIMIT: Duration = Duration::from_millis(500);
+
 #[derive(Clone)]
 pub struct SocketConfig {
     pub ping_interval: Duration,
@@ -123,8 +127,8 @@ pub enum Event {
     Frame(Option<Result<Incoming, ReadError>>),
     /// The heartbeat.
     Tick,
-    /// Messages were handed since the last confirmation ping, or the wait for the next is over.
-    Confirm,
+    /// The time a new socket holds live messages back for its backlog is over.
+    HoldOver,
 }
 
 /// One socket's state, owned by its user's actor.
@@ -138,10 +142,8 @@ pub struct Socket {
     answers: Option<FuturesOrdered<Later>>,
     last_seen: Instant,
     ping: Interval,
-    /// When the last confirmation ping went out.
-    last_ping: Option<Instant>,
-    /// The wait before the next confirmation ping, while one is due.
-    ping_later: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The end of the hold on live messages, while the socket holds any.
+    hold_over: Option<Pin<Box<tokio::time::Sleep>>>,
     flushing: Option<BoxFuture<'static, bool>>,
     _guard: Box<dyn Send + Sync>,
 }
@@ -150,6 +152,7 @@ impl Socket {
     /// Takes over an upgraded connection.
     pub fn open(up: Upgraded, conn: Conn, cfg: &SocketConfig) -> Socket {
         let outbox = up.outbox;
+        outbox.confirm_every(cfg.confirm_every);
         if conn.acks {
             outbox.opt_in_acks();
         }
@@ -172,8 +175,7 @@ impl Socket {
             answers: None,
             last_seen: Instant::now(),
             ping: tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval),
-            last_ping: None,
-            ping_later: None,
+            hold_over: None,
             flushing: None,
             _guard: up.guard,
         }
@@ -197,13 +199,10 @@ impl Socket {
         if self.handle.outbox.poll_stalled(cx).is_ready() {
             return Poll::Ready(Event::Stalled);
         }
-        if self.handle.outbox.poll_handed(cx).is_ready() {
-            return Poll::Ready(Event::Confirm);
-        }
-        if let Some(later) = &mut self.ping_later {
-            if later.as_mut().poll(cx).is_ready() {
-                self.ping_later = None;
-                return Poll::Ready(Event::Confirm);
+        if let Some(over) = &mut self.hold_over {
+            if over.as_mut().poll(cx).is_ready() {
+                self.hold_over = None;
+                return Poll::Ready(Event::HoldOver);
             }
         }
         if let Some(answers) = &mut self.answers {
@@ -266,30 +265,24 @@ impl Socket {
                     return Some(Some(1000));
                 }
                 // The heartbeat is a confirmation ping; one still unanswered is heartbeat enough.
-                self.send_ping();
+                let _ = outbox.push_ping();
             }
-            Event::Confirm => self.confirm_soon(cfg),
+            Event::HoldOver => {
+                if outbox.release(&[], true).is_err() {
+                    return Some(Some(1013));
+                }
+            }
         }
         None
     }
 
-    fn send_ping(&mut self) {
-        if self.handle.outbox.push_ping() {
-            self.last_ping = Some(Instant::now());
-        }
-    }
-
-    /// Messages await confirmation: pings now, or once `confirm_every` has passed since the
-    /// last ping. With a ping outstanding, its pong asks again.
-    fn confirm_soon(&mut self, cfg: &SocketConfig) {
-        if self.handle.outbox.ping_outstanding() || self.ping_later.is_some() {
-            return;
-        }
-        match self.last_ping.map(|at| at + cfg.confirm_every) {
-            Some(next) if next > Instant::now() => {
-                self.ping_later = Some(Box::pin(tokio::time::sleep_until(next)));
-            }
-            _ => self.send_ping(),
+    /// Starts the clock on the hold of live messages (see [`HOLD_LIMIT`]), or stops it when
+    /// nothing is held any more.
+    pub(crate) fn holding(&mut self) {
+        match (self.hold_over.is_some(), self.handle.outbox.holding()) {
+            (false, true) => self.hold_over = Some(Box::pin(tokio::time::sleep(HOLD_LIMIT))),
+            (true, false) => self.hold_over = None,
+            _ => {}
         }
     }
 
@@ -379,9 +372,8 @@ impl Socket {
             Some(Ok(Incoming::Pong(payload))) => {
                 self.last_seen = Instant::now();
                 let _ = cfg.budget.take(user);
-                if self.handle.outbox.confirm(&payload) == Some(true) {
-                    self.confirm_soon(cfg);
-                }
+                // Messages handed since get the next ping (with a message, or the flusher's).
+                let _ = self.handle.outbox.confirm(&payload);
             }
             Some(Ok(Incoming::Binary(_))) => {
                 // Nothing reads binary frames, but they cost the server to receive.

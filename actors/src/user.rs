@@ -80,7 +80,7 @@ impl UserActor {
     /// later reaches the socket live; one stored earlier is counted in the backlog. The query
     /// runs beside the actor (a connect storm does not wait on it); until it answers, no
     /// position moves.
-    fn load_backlog(&mut self) {
+    fn load_backlog(&mut self, me: ActorRef<Self>) {
         if self.loaded {
             return;
         }
@@ -88,12 +88,30 @@ impl UserActor {
         let d = &self.seed.delivery;
         if d.remote().is_some() {
             // Several nodes: learned once every node knows the user is here
-            // (`UserPositions::confirm`, from the cluster module).
+            // (`UserPositions::confirm`, from the cluster module, which then tells this actor).
             return;
         }
         let since = d.clock().now_ms() - d.offline().max_age_ms;
         let (store, user, positions) = (d.store().clone(), self.user_id, self.positions.clone());
-        tokio::spawn(async move { positions.learn(&store, user, since).await });
+        tokio::spawn(async move {
+            positions.learn(&store, user, since).await;
+            let _ = me.tell(BacklogKnown).await;
+        });
+    }
+
+    /// What a socket must hold back until the user's backlog is handed over: everything while
+    /// the backlog is not known, then the conversations behind.
+    fn hold(&self, socket: &SocketHandle) {
+        let held = match self.positions.behind_now() {
+            None => {
+                socket.outbox.hold_all();
+                return;
+            }
+            Some(behind) => socket.outbox.hold_only(&behind),
+        };
+        if held.is_err() {
+            socket.control.close(1013);
+        }
     }
 
     /// Writes the user's due positions, folding in sockets that just ended.
@@ -240,7 +258,10 @@ impl Message<AddSocket> for UserActor {
     type Reply = ();
 
     async fn handle(&mut self, AddSocket(up, conn): AddSocket, ctx: &mut Context<Self, ()>) {
-        let socket = Socket::open(up, conn, &self.seed.cfg);
+        let mut socket = Socket::open(up, conn, &self.seed.cfg);
+        // Before it is published: no live message overtakes the user's backlog on it.
+        self.hold(&socket.handle);
+        socket.holding();
         // Shutdown flips the flag, then closes every published socket; a socket that came after
         // that sweep sees the flag here.
         if *self.seed.shutdown.borrow() {
@@ -249,7 +270,28 @@ impl Message<AddSocket> for UserActor {
         self.sockets.push(socket);
         let me = ctx.actor_ref().clone();
         self.publish(&me).await;
-        self.load_backlog();
+        self.load_backlog(me);
+    }
+}
+
+/// The user's backlog was learned (`UserPositions::learn` or `confirm`): the sockets hold back
+/// only the conversations behind now.
+pub struct BacklogKnown;
+
+impl Message<BacklogKnown> for UserActor {
+    type Reply = ();
+
+    async fn handle(&mut self, _: BacklogKnown, _: &mut Context<Self, ()>) {
+        if self.positions.behind_now().is_none() {
+            return;
+        }
+        let holding: Vec<usize> = (0..self.sockets.len())
+            .filter(|&i| self.sockets[i].handle.outbox.holding())
+            .collect();
+        for i in holding {
+            self.hold(&self.sockets[i].handle);
+            self.sockets[i].holding();
+        }
     }
 }
 

@@ -109,6 +109,13 @@ pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
             return Err(no_socket());
         }
     }
+    // Live messages held back for the backlog follow it now (those it had are left out).
+    let ends: Vec<(String, i64)> = backlog.ends.iter().map(|(c, s)| (c.clone(), *s)).collect();
+    for s in &live {
+        if s.outbox.release(&ends, true).is_err() {
+            s.control.close(1013);
+        }
+    }
     // Conversations the cap left out entirely count as delivered; the others move as the
     // client confirms what it was handed.
     let replayed: HashSet<&str> = backlog.rows.iter().map(|r| r.conv_key.as_str()).collect();
@@ -180,6 +187,12 @@ pub async fn pull_compact(
         app.store.advance_positions(&rows).await?;
         if let (Some(slot), Some(replay)) = (&slot, replay) {
             slot.positions.caught_up(&moved, kind == "all", replay);
+            // Live messages held back for what this answer carries follow it.
+            for s in &slot.sockets {
+                if s.outbox.release(&moved, kind == "all").is_err() {
+                    s.control.close(1013);
+                }
+            }
         }
     }
     Ok(Value::Array(

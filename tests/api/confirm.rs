@@ -12,6 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 on_both!(
+    a_reconnecting_client_gets_its_backlog_before_anything_newer,
+    a_client_that_never_fetches_its_backlog_still_gets_live_messages,
     a_client_that_drops_loses_nothing_the_kernel_took,
     a_client_that_never_answers_pings_gets_everything_again,
     an_acking_client_gets_again_only_what_it_did_not_ack,
@@ -395,4 +397,56 @@ impl Drop for Unmount {
             .arg(&self.0)
             .status();
     }
+}
+
+/// Per conversation `seq` ascends across a reconnect: messages sent after the socket opened but
+/// before the client fetched its backlog come after the backlog, once each.
+async fn a_reconnecting_client_gets_its_backlog_before_anything_newer(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let a = app.register("ora").await;
+    let z = app.register("orz").await;
+    app.befriend(&a, &z).await;
+    for i in 0..5 {
+        let (s, body) = app.send(&a, &z, &format!("or{i}")).await;
+        ok_data(s, &body);
+    }
+    let mut ws = app.ws(&z.token).await;
+    app.wait_online(&z).await;
+    for i in 5..8 {
+        let (s, body) = app.send(&a, &z, &format!("or{i}")).await;
+        ok_data(s, &body);
+    }
+    let (s, body) = app
+        .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
+        .await;
+    ok_data(s, &body);
+    let mut seqs = Vec::new();
+    while let Some(v) = ws.try_recv(Duration::from_secs(1)).await {
+        if v["data"]["data"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("or"))
+        {
+            seqs.push(v["data"]["seq"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+}
+
+/// A client that never asks for its backlog still gets live messages, a few seconds late.
+async fn a_client_that_never_fetches_its_backlog_still_gets_live_messages(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let a = app.register("nfa").await;
+    let z = app.register("nfz").await;
+    app.befriend(&a, &z).await;
+    let (s, body) = app.send(&a, &z, "nf away").await;
+    ok_data(s, &body);
+    let mut ws = app.ws(&z.token).await;
+    app.wait_online(&z).await;
+    let (s, body) = app.send(&a, &z, "nf live").await;
+    ok_data(s, &body);
+    let f = ws
+        .try_recv(Duration::from_secs(10))
+        .await
+        .expect("the live message came");
+    assert_eq!(f["data"]["data"], "nf live");
 }

@@ -166,10 +166,6 @@ pub fn compact_frame(m: &Value) -> Value {
     if let Some(obj) = f.as_object_mut() {
         obj.insert("content".into(), m["data"].clone());
         obj.insert("timestamp".into(), m["create_time"].clone());
-        // Where the message stands in its conversation: what an `ack` frame names.
-        if m["seq"].is_i64() {
-            obj.insert("seq".into(), m["seq"].clone());
-        }
         if m["type"] != "text" {
             obj.insert("messageType".into(), m["type"].clone());
         }
