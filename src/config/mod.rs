@@ -266,7 +266,7 @@ impl Config {
             presence_debounce_ms: o.presence_debounce_ms.unwrap_or(10_000),
             shutdown_grace_secs: o.shutdown_grace.unwrap_or(10).max(1),
             close_grace_secs: o.close_grace.unwrap_or(5).max(1),
-            confirm_ms: o.confirm_ms.unwrap_or(1000).clamp(10, 60_000),
+            confirm_ms: o.confirm_ms.unwrap_or(3000).clamp(10, 60_000),
             socket_queue: o.socket_queue.unwrap_or(1024).max(1),
             workers: o.workers.unwrap_or_else(default_workers).max(1),
             fanout_threads: o

@@ -115,7 +115,7 @@ pub struct Options {
     #[arg(long, global = true, env = "CHAT_CLOSE_GRACE")]
     pub close_grace: Option<u64>,
     /// Shortest time in milliseconds between two confirmation pings of one socket: a message
-    /// counts as delivered once the client answered a ping sent after it [default: 1000]
+    /// counts as delivered once the client answered a ping sent after it [default: 3000]
     #[arg(long, global = true, env = "CHAT_CONFIRM_MS")]
     pub confirm_ms: Option<u64>,
     /// Messages a socket may have waiting while its client does not read, before it is closed as
