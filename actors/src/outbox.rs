@@ -46,40 +46,6 @@ struct Entry {
 /// What [`Outbox::push_entries`] takes: the frame, whether it is a message, its position.
 type Item<'a> = (&'a Bytes, bool, Option<&'a Pos>);
 
-/// Live messages of conversations where the socket's user has a backlog not handed over yet,
-/// parked so that the backlog comes first (SPEC §9.26: per conversation, `seq` ascending across
-/// reconnects). Exists only while something is held.
-#[derive(Debug, Default)]
-struct Hold {
-    /// Every conversation is held: the user's backlog is not known yet.
-    all: bool,
-    /// The conversations held.
-    convs: Vec<Arc<str>>,
-    /// Their live messages, in the order they came.
-    parked: VecDeque<(Bytes, Pos)>,
-}
-
-impl Hold {
-    fn holds(&self, conv: &str) -> bool {
-        self.all || self.convs.iter().any(|c| **c == *conv)
-    }
-
-    /// Takes the parked messages of conversations `pick` says, in order.
-    fn take(&mut self, mut pick: impl FnMut(&Pos) -> bool) -> Vec<(Bytes, Pos)> {
-        let mut out = Vec::new();
-        let mut keep = VecDeque::new();
-        for (wire, pos) in self.parked.drain(..) {
-            if pick(&pos) {
-                out.push((wire, pos));
-            } else {
-                keep.push_back((wire, pos));
-            }
-        }
-        self.parked = keep;
-        out
-    }
-}
-
 #[derive(Debug, Default)]
 struct State {
     /// Frames waiting for the socket, oldest first. Not empty means the socket's task has been
@@ -108,7 +74,7 @@ struct State {
     /// The client confirms by acks (`Outbox::opt_in_acks`): pongs confirm nothing.
     acks: bool,
     /// Conversations whose live messages wait for the backlog ([`Outbox::hold_all`]).
-    hold: Option<Box<Hold>>,
+    hold: Option<Box<hold::Hold>>,
 }
 
 impl State {
@@ -135,29 +101,6 @@ impl State {
         }
         self.unconfirmed |= noted && !self.acks;
         noted && self.ping_due(Instant::now())
-    }
-
-    /// Whether a confirmation ping should go now: messages await one, none is unanswered, and
-    /// the last went long enough ago.
-    fn ping_due(&self, now: Instant) -> bool {
-        self.unconfirmed && self.ping.is_none() && self.next_ping.is_none_or(|at| now >= at)
-    }
-
-    /// A confirmation ping goes out behind everything handed so far: its payload.
-    fn pinged(&mut self, now: Instant) -> u64 {
-        self.pings += 1;
-        self.ping = Some(self.pings);
-        if !self.acks {
-            self.tracks.pinged();
-        }
-        self.unconfirmed = false;
-        // Between 3/4 and 5/4 of the interval, varying per socket and per ping: the members of
-        // a group all handed the same message must not all be pinged, and answer, at once.
-        let spread = (self as *const State as u64 >> 4).wrapping_add(self.pings) % 512;
-        let every = self.confirm_every.as_micros() as u64;
-        let wait = every * 3 / 4 + every * spread / 1024;
-        self.next_ping = Some(now + Duration::from_micros(wait));
-        self.pings
     }
 }
 
@@ -378,116 +321,11 @@ impl Outbox {
             .iter()
             .filter(move |o| o.reaches(dialect))
             .map(move |o| (o.wire(dialect), o.payload.is_some(), o.pos.as_ref()));
-        let mut st = self.lock();
+        let st = self.lock();
         if st.hold.is_none() || st.closed {
             return self.push_locked(st, entries, Some(when_full), false);
         }
-        // Rare (a socket's first moments, or a backlog not fetched yet): park what is held.
-        let mut rest = Vec::new();
-        let mut overflow = Vec::new();
-        if let Some(hold) = st.hold.as_mut() {
-            for item in entries {
-                match item.2 {
-                    Some(pos) if hold.holds(&pos.conv) => {
-                        hold.parked.push_back((item.0.clone(), pos.clone()));
-                    }
-                    _ => rest.push(item),
-                }
-            }
-            if hold.parked.len() > self.cap {
-                // Holding more than the socket may queue: order gives way, all of it goes out.
-                overflow = hold.parked.drain(..).collect();
-            }
-        }
-        if !overflow.is_empty() {
-            st.hold = None;
-            let released = overflow.iter().map(|(w, p)| (w, true, Some(p)));
-            return self.push_locked(st, released.chain(rest), Some(when_full), false);
-        }
-        self.push_locked(st, rest.into_iter(), Some(when_full), false)
-    }
-
-    /// Parks the live messages of every conversation until [`Self::hold_only`] says which
-    /// conversations have a backlog (a socket opened before its user's backlog is known).
-    pub fn hold_all(&self) {
-        self.lock().hold = Some(Box::new(Hold {
-            all: true,
-            ..Hold::default()
-        }));
-    }
-
-    /// The user's backlog is known: only `behind` (conversation, first seq the backlog may hold
-    /// there) stay held; the rest of what was parked goes out, in order. A conversation whose
-    /// parked messages start at or below that seq has no gap, and goes out too.
-    pub fn hold_only(&self, behind: &[(Arc<str>, i64)]) -> Result<(), Refused> {
-        let mut st = self.lock();
-        if st.closed {
-            return Ok(());
-        }
-        let mut hold = st.hold.take().unwrap_or_default();
-        let lowest = |conv: &str| {
-            hold.parked
-                .iter()
-                .filter(|(_, p)| *p.conv == *conv)
-                .map(|(_, p)| p.seq)
-                .min()
-        };
-        let convs: Vec<Arc<str>> = behind
-            .iter()
-            .filter(|(conv, low)| lowest(conv).is_none_or(|first| first > *low))
-            .map(|(conv, _)| conv.clone())
-            .collect();
-        let released = hold.take(|p| !convs.contains(&p.conv));
-        hold.all = false;
-        hold.convs = convs;
-        if !hold.convs.is_empty() {
-            st.hold = Some(hold);
-        }
-        self.push_released(st, released)
-    }
-
-    /// The backlog of the conversations of `ends` (of every conversation: `everything`) was
-    /// handed over, up to the seq given: their parked messages follow, those at or below it
-    /// left out (the backlog had them).
-    pub fn release(&self, ends: &[(String, i64)], everything: bool) -> Result<(), Refused> {
-        let mut st = self.lock();
-        let Some(mut hold) = st.hold.take() else {
-            return Ok(());
-        };
-        let end = |p: &Pos| ends.iter().find(|(c, _)| **c == *p.conv).map(|(_, s)| *s);
-        let released: Vec<(Bytes, Pos)> = hold
-            .take(|p| everything || end(p).is_some())
-            .into_iter()
-            .filter(|(_, p)| end(p).is_none_or(|e| p.seq > e))
-            .collect();
-        if everything {
-            hold.all = false;
-            hold.convs.clear();
-        } else {
-            hold.convs.retain(|c| !ends.iter().any(|(e, _)| **e == **c));
-        }
-        if hold.all || !hold.convs.is_empty() || !hold.parked.is_empty() {
-            st.hold = Some(hold);
-        }
-        self.push_released(st, released)
-    }
-
-    /// Whether live messages are held.
-    pub fn holding(&self) -> bool {
-        self.lock().hold.is_some()
-    }
-
-    /// Writes messages taken out of the hold, in order (they count as ordinary pushes).
-    fn push_released(
-        &self,
-        st: MutexGuard<'_, State>,
-        released: Vec<(Bytes, Pos)>,
-    ) -> Result<(), Refused> {
-        if released.is_empty() {
-            return Ok(());
-        }
-        let items = released.iter().map(|(w, p)| (w, true, Some(p)));
-        self.push_locked(st, items, Some(WhenFull::Close), false)
+        self.push_holding(st, entries, when_full)
     }
 
     /// [`Self::push`] past the hold, refusing when full (a replay: the backlog it hands over is
@@ -583,85 +421,6 @@ impl Outbox {
         .await
     }
 
-    /// What the client confirmed since last asked (highest position per conversation), what it
-    /// has not confirmed (lowest position per conversation: queued, written since the last
-    /// answered ping, or refused), and what the socket was handed first.
-    pub fn take_positions(&self) -> Taken {
-        self.lock().tracks.take()
-    }
-
-    /// Sends a confirmation ping behind everything handed so far, unless one is outstanding or
-    /// the socket is closing (the heartbeat). True when one was sent.
-    pub fn push_ping(&self) -> bool {
-        let mut st = self.lock();
-        if st.closed || st.ping.is_some() {
-            return false;
-        }
-        let wire = crate::wire::ping_with(&st.pinged(Instant::now()).to_be_bytes());
-        self.push_locked(st, std::iter::once((&wire, false, None)), None, false)
-            .is_ok()
-    }
-
-    /// Sends a confirmation ping if messages await one and it is time (the registry's flusher
-    /// asks every socket: messages handed just before a stream paused are confirmed by this).
-    pub fn ping_if_due(&self, now: Instant) -> bool {
-        let mut st = self.lock();
-        if st.closed || !st.ping_due(now) {
-            return false;
-        }
-        let wire = crate::wire::ping_with(&st.pinged(now).to_be_bytes());
-        self.push_locked(st, std::iter::once((&wire, false, None)), None, false)
-            .is_ok()
-    }
-
-    /// About how long between two confirmation pings (the socket's `confirm_every`).
-    pub fn confirm_every(&self, every: Duration) {
-        self.lock().confirm_every = every;
-    }
-
-    /// A confirmation ping is waiting for its pong.
-    pub fn ping_outstanding(&self) -> bool {
-        self.lock().ping.is_some()
-    }
-
-    /// The client answered a ping with `payload`. `Some(more)` when it answered the outstanding
-    /// confirmation ping (what it covered is confirmed; `more`: messages were handed since, to
-    /// be confirmed by the next); `None` for any other pong (unsolicited, or stale).
-    pub fn confirm(&self, payload: &[u8]) -> Option<bool> {
-        let mut st = self.lock();
-        let n = st.ping?;
-        if payload != n.to_be_bytes() {
-            return None;
-        }
-        st.ping = None;
-        if !st.acks {
-            st.tracks.ponged();
-        }
-        Some(st.unconfirmed)
-    }
-
-    /// From now on the client confirms by acks ([`Self::ack`]); pongs confirm nothing. What an
-    /// outstanding ping covered needs an ack too.
-    pub fn opt_in_acks(&self) {
-        let mut st = self.lock();
-        st.acks = true;
-        st.unconfirmed = false;
-    }
-
-    /// The client acknowledged everything it was handed in `conv` up to `seq` (acks only).
-    pub fn ack(&self, conv: &str, seq: i64) {
-        let mut st = self.lock();
-        if st.acks {
-            st.tracks.acked(conv, seq);
-        }
-    }
-
-    /// Deliveries may have been lost on the way to this node: what the socket was handed so far
-    /// proves nothing about what comes next (see `Tracks::restart`).
-    pub fn restart_positions(&self) {
-        self.lock().tracks.restart();
-    }
-
     /// Stops taking pushes and reports positions as [`Self::take_positions`] does: after this,
     /// nothing unwritten will be written. What stays queued is what the stream needs to stay
     /// well-formed: the rest of a partly written frame and control frames; [`Self::finish`]
@@ -736,6 +495,10 @@ impl Outbox {
     }
 }
 
+#[path = "outbox_confirm.rs"]
+mod confirm;
+#[path = "outbox_hold.rs"]
+mod hold;
 #[cfg(test)]
 #[path = "outbox_tests.rs"]
 mod tests;
