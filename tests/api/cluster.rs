@@ -101,15 +101,45 @@ async fn a_group_over_three_nodes_gets_each_message_once_in_order() {
     }
     for (i, ws) in sockets.iter_mut().enumerate() {
         let got = contents(ws, Duration::from_millis(1500)).await;
-        assert_eq!(got, sent, "member {i} (node {})", i % 3 + 1);
+        assert_in_node_order(&got, &sent, &format!("member {i} (node {})", i % 3 + 1));
     }
     // The owner's second session (node 3) gets what the first one sent, through any node.
     let got = contents(&mut owner_ws, Duration::from_millis(500)).await;
-    assert_eq!(got, sent, "the owner's other device");
+    assert_in_node_order(&got, &sent, "the owner's other device");
     // Every member's position moves as its client confirms, whichever node holds its socket:
     // their queues empty.
     for (i, (ws, m)) in sockets.iter_mut().zip(&members).enumerate() {
         ws.confirm_all(nodes[i % 3], m).await;
+    }
+}
+
+/// `got` holds every message of `sent` once, and the messages each node accepted (every third,
+/// by the test's round-robin) in the order it accepted them. Messages accepted by different
+/// nodes within the time a stream entry takes to cross may reach a member out of `seq` order
+/// (ARCHITECTURE.md, "What is not ordered"); under a loaded test run they sometimes do.
+fn assert_in_node_order(got: &[String], sent: &[String], who: &str) {
+    let mut sorted = got.to_vec();
+    sorted.sort();
+    let mut want = sent.to_vec();
+    want.sort();
+    assert_eq!(sorted, want, "{who}: every message once");
+    for node in 0..3 {
+        let of_node = |list: &[String]| -> Vec<String> {
+            list.iter()
+                .filter(|t| {
+                    sent.iter()
+                        .position(|s| s == *t)
+                        .is_some_and(|i| i % 3 == node)
+                })
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            of_node(got),
+            of_node(sent),
+            "{who}: node {} kept its order",
+            node + 1
+        );
     }
 }
 
