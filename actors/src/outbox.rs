@@ -89,9 +89,10 @@ impl State {
         });
     }
 
-    /// Notes the positions of `entries` as handed; true when a confirmation ping is due behind
-    /// them (the caller writes one, [`State::pinged`]).
-    fn note<'a>(&mut self, entries: impl Iterator<Item = Item<'a>>) -> bool {
+    /// Notes the positions of `entries` as handed. Returns the payload of the confirmation ping
+    /// to write behind them, if one is due now ([`State::pinged`]); the clock is read only when
+    /// no ping is unanswered, not for every message of a stream.
+    fn note<'a>(&mut self, entries: impl Iterator<Item = Item<'a>>) -> Option<u64> {
         let mut noted = false;
         for (_, _, pos) in entries {
             if let Some(pos) = pos {
@@ -100,8 +101,19 @@ impl State {
             }
         }
         self.unconfirmed |= noted && !self.acks;
-        noted && self.ping_due(Instant::now())
+        if !noted || self.ping.is_some() {
+            return None;
+        }
+        let now = Instant::now();
+        self.ping_due(now).then(|| self.pinged(now))
     }
+}
+
+/// `outs` as `dialect` renders them: the items a push hands to [`Outbox::push_entries`].
+fn items(outs: &[Arc<Push>], dialect: Dialect) -> impl Iterator<Item = Item<'_>> + Clone {
+    outs.iter()
+        .filter(move |o| o.reaches(dialect))
+        .map(move |o| (o.wire(dialect), o.payload.is_some(), o.pos.as_ref()))
 }
 
 /// An item as one that lives no longer than `'s` (to join items made on the spot).
@@ -268,7 +280,7 @@ impl Outbox {
         // A ping that is due rides behind these messages, in the same write.
         let ping = st
             .note(entries.clone())
-            .then(|| crate::wire::ping_with(&st.pinged(Instant::now()).to_be_bytes()));
+            .map(|payload| crate::wire::ping_with(&payload.to_be_bytes()));
         let entries = entries
             .map(shorten)
             .chain(ping.as_ref().map(|wire| (wire, false, None)));
@@ -317,10 +329,7 @@ impl Outbox {
         dialect: Dialect,
         when_full: WhenFull,
     ) -> Result<(), Refused> {
-        let entries = outs
-            .iter()
-            .filter(move |o| o.reaches(dialect))
-            .map(move |o| (o.wire(dialect), o.payload.is_some(), o.pos.as_ref()));
+        let entries = items(outs, dialect);
         let st = self.lock();
         if st.hold.is_none() || st.closed {
             return self.push_locked(st, entries, Some(when_full), false);
@@ -331,11 +340,7 @@ impl Outbox {
     /// [`Self::push`] past the hold, refusing when full (a replay: the backlog it hands over is
     /// what the held messages wait for).
     fn push_unheld(&self, outs: &[Arc<Push>], dialect: Dialect) -> Result<(), Refused> {
-        let entries = outs
-            .iter()
-            .filter(move |o| o.reaches(dialect))
-            .map(move |o| (o.wire(dialect), o.payload.is_some(), o.pos.as_ref()));
-        self.push_entries(entries, Some(WhenFull::Wait), false)
+        self.push_entries(items(outs, dialect), Some(WhenFull::Wait), false)
     }
 
     /// Pushes a frame of the socket's own (an answer, a ping, a pong): never refused for the cap.

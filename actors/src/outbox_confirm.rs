@@ -42,20 +42,19 @@ impl Outbox {
     /// Sends a confirmation ping behind everything handed so far, unless one is outstanding or
     /// the socket is closing (the heartbeat). True when one was sent.
     pub fn push_ping(&self) -> bool {
-        let mut st = self.lock();
-        if st.closed || st.ping.is_some() {
-            return false;
-        }
-        let wire = crate::wire::ping_with(&st.pinged(Instant::now()).to_be_bytes());
-        self.push_locked(st, std::iter::once((&wire, false, None)), None, false)
-            .is_ok()
+        self.ping_when(Instant::now(), |st| st.ping.is_none())
     }
 
     /// Sends a confirmation ping if messages await one and it is time (the registry's flusher
     /// asks every socket: messages handed just before a stream paused are confirmed by this).
     pub fn ping_if_due(&self, now: Instant) -> bool {
+        self.ping_when(now, |st| st.ping_due(now))
+    }
+
+    /// Writes a confirmation ping when the socket is open and `due` says so.
+    fn ping_when(&self, now: Instant, due: impl FnOnce(&State) -> bool) -> bool {
         let mut st = self.lock();
-        if st.closed || !st.ping_due(now) {
+        if st.closed || !due(&st) {
             return false;
         }
         let wire = crate::wire::ping_with(&st.pinged(now).to_be_bytes());
@@ -69,7 +68,8 @@ impl Outbox {
     }
 
     /// A confirmation ping is waiting for its pong.
-    pub fn ping_outstanding(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn ping_outstanding(&self) -> bool {
         self.lock().ping.is_some()
     }
 

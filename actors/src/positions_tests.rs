@@ -290,3 +290,20 @@ fn failed_writes_are_tried_again() {
     p.retry(d);
     assert_eq!(due(&p, vec![], vec![]), [("s:1:2".to_string(), 4)]);
 }
+
+#[test]
+fn a_socket_of_many_conversations_keeps_only_the_pending_ones_past_a_few() {
+    let mut t = Tracks::default();
+    for g in 0..40 {
+        t.note(&pos(&format!("g:{g}"), 1));
+    }
+    t.pinged();
+    t.ponged();
+    t.note(&pos("g:0", 2));
+    let first = t.take();
+    assert_eq!(first.confirmed.len(), 40, "all reported once");
+    // Only g:0 has something pending: the rest are dropped.
+    let next = t.take();
+    assert_eq!(next.unconfirmed, list(&[("g:0", 2)]));
+    assert_eq!(next.first, list(&[("g:0", 1)]));
+}

@@ -148,9 +148,19 @@ impl Tracks {
                 taken.first.push((t.conv.clone(), t.first));
             }
         }
+        // Every push looks its conversation up in this list: a socket of a user in many
+        // conversations keeps only those with something pending. A dropped one starts again
+        // with a later `first`, which covers less: a conversation may wait for a replay
+        // instead, never the other way round.
+        if self.0.len() > KEEP {
+            self.0.retain(|t| t.lowest_unconfirmed().is_some());
+        }
         taken
     }
 }
+
+/// Conversations a socket's tracks keep with nothing pending.
+const KEEP: usize = 16;
 
 /// What one socket reports when its positions are taken.
 #[derive(Debug, Default)]

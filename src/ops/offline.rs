@@ -71,8 +71,8 @@ async fn read_backlog(
 }
 
 /// Pushes the backlog to the user's sockets in order (waiting for room in each socket's queue);
-/// once all of it is handed over, the positions follow (written when the sockets have written
-/// it). With no socket the backlog stays. One replay per user at a time.
+/// the positions move as the client confirms what it was handed. With no socket the backlog
+/// stays. One replay per user at a time.
 pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
     // The user's actor hands out its sockets and the slot that runs the user's replays one at a
     // time: two replays at once would push the same messages twice.
@@ -110,7 +110,7 @@ pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
         }
     }
     // Live messages held back for the backlog follow it now (those it had are left out).
-    let ends: Vec<(String, i64)> = backlog.ends.iter().map(|(c, s)| (c.clone(), *s)).collect();
+    let ends: Vec<(String, i64)> = backlog.ends.into_iter().collect();
     for s in &live {
         if s.outbox.release(&ends, true).is_err() {
             s.control.close(1013);
@@ -119,11 +119,10 @@ pub async fn replay(app: &AppState, user_id: UserId) -> Result<(), ApiError> {
     // Conversations the cap left out entirely count as delivered; the others move as the
     // client confirms what it was handed.
     let replayed: HashSet<&str> = backlog.rows.iter().map(|r| r.conv_key.as_str()).collect();
-    let cut: Vec<(String, i64)> = backlog
-        .ends
+    let cut: Vec<(String, i64)> = ends
         .iter()
         .filter(|(conv, _)| !replayed.contains(conv.as_str()))
-        .map(|(conv, seq)| (conv.clone(), *seq))
+        .cloned()
         .collect();
     slot.positions.caught_up(&cut, true, replay);
     chatd_actors::metrics::replayed(backlog.rows.len());
@@ -146,7 +145,11 @@ pub async fn pull_compact(
         Some(slot) => Some(slot.lock.lock().await),
         None => None,
     };
-    let replay = slot.as_ref().map(|s| s.positions.replay_begins());
+    // Numbered before it reads, like a replay, when it will move positions.
+    let replay = slot
+        .as_ref()
+        .filter(|_| drop)
+        .map(|s| s.positions.replay_begins());
     let backlog = read_backlog(app, user_id, slot.as_ref()).await?;
     let wanted = |conv: &str| match kind {
         "unicast" => conv.starts_with("s:"),

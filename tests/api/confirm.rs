@@ -13,6 +13,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 on_both!(
     a_reconnecting_client_gets_its_backlog_before_anything_newer,
+    a_compact_client_gets_its_backlog_and_what_was_held_once_in_order,
     a_client_that_never_fetches_its_backlog_still_gets_live_messages,
     a_client_that_drops_loses_nothing_the_kernel_took,
     a_client_that_never_answers_pings_gets_everything_again,
@@ -165,18 +166,7 @@ async fn a_client_that_drops_loses_nothing_the_kernel_took(b: Backend) {
     let mut sent = Vec::new();
     for i in 0..300 {
         let text = format!("kb{i}:{payload}");
-        let (s, body) = app
-            .post(
-                "/api/chat/socket/sendmessage",
-                Some(&owner.token),
-                &[
-                    ("sendto_id", &gid.to_string()),
-                    ("chatType", "group"),
-                    ("type", "text"),
-                    ("data", &text),
-                ],
-            )
-            .await;
+        let (s, body) = crate::groups::gsend(&app, &owner, gid, &text).await;
         ok_data(s, &body);
         sent.push(text);
     }
@@ -449,4 +439,38 @@ async fn a_client_that_never_fetches_its_backlog_still_gets_live_messages(b: Bac
         .await
         .expect("the live message came");
     assert_eq!(f["data"]["data"], "nf live");
+}
+
+/// The compact family: a socket holds live messages back while its user has a backlog; the
+/// dropping pull answers the backlog, messages held meanwhile included (they were stored before
+/// it read), in order, and the socket does not get them again.
+async fn a_compact_client_gets_its_backlog_and_what_was_held_once_in_order(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let a = app.register("oca").await;
+    let z = app.register("ocz").await;
+    app.befriend(&a, &z).await;
+    for i in 0..5 {
+        let (s, body) = app.send(&a, &z, &format!("oc{i}")).await;
+        ok_data(s, &body);
+    }
+    let mut ws = app.ws_compact(&z.token).await;
+    app.wait_online(&z).await;
+    for i in 5..8 {
+        let (s, body) = app.send(&a, &z, &format!("oc{i}")).await;
+        ok_data(s, &body);
+    }
+    let (s, body) = app
+        .get(&format!("/api/message?access_token={}", z.token), None)
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{body}");
+    let pulled: Vec<String> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["messages"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f["content"].as_str().map(str::to_string))
+        .collect();
+    let want: Vec<String> = (0..8).map(|i| format!("oc{i}")).collect();
+    assert_eq!(pulled, want);
+    ws.expect_silence(1000).await;
 }

@@ -123,18 +123,9 @@ pub(crate) async fn stream_while_reconnecting(
 
 /// `user`'s offline queue (compact pull, nothing dropped): the contents starting with `tag`.
 pub(crate) async fn queued(app: &TestApp, user: &User, tag: &str) -> Vec<String> {
-    let (s, body) = app
-        .get(
-            &format!("/api/message?access_token={}&drop=false", user.token),
-            None,
-        )
-        .await;
-    // The compact API answers the array itself.
-    assert_eq!(s, reqwest::StatusCode::OK);
-    body.as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|g| g["messages"].as_array().cloned().unwrap_or_default())
+    app.queue_frames(user)
+        .await
+        .into_iter()
         .filter_map(|f: Value| f["content"].as_str().map(str::to_string))
         .filter(|c| c.starts_with(tag))
         .collect()

@@ -479,6 +479,22 @@ impl TestApp {
         }
     }
 
+    /// `user`'s offline queue as the compact pull answers it, nothing dropped: its frames.
+    pub async fn queue_frames(&self, user: &User) -> Vec<Value> {
+        let (s, body) = self
+            .get(
+                &format!("/api/message?access_token={}&drop=false", user.token),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["messages"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
     /// Waits until `user` has a live socket registered (the upgrade answers first).
     pub async fn wait_online(&self, user: &User) {
         for _ in 0..200 {
@@ -568,14 +584,7 @@ impl Ws {
             if let Some(v) = self.try_recv(Duration::from_millis(50)).await {
                 panic!("expected no frame while confirming, got {v}");
             }
-            let (s, body) = app
-                .get(
-                    &format!("/api/message?access_token={}&drop=false", user.token),
-                    None,
-                )
-                .await;
-            assert_eq!(s, StatusCode::OK, "{body}");
-            if body.as_array().is_some_and(|a| a.is_empty()) {
+            if app.queue_frames(user).await.is_empty() {
                 return;
             }
         }

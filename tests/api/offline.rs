@@ -19,17 +19,9 @@ on_both!(
 
 /// The compact queue's message contents (and action types of notices), peeked.
 async fn peek(app: &TestApp, user: &User) -> Vec<String> {
-    let (s, body) = app
-        .get(
-            &format!("/api/message?access_token={}&drop=false", user.token),
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    body.as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|g| g["messages"].as_array().cloned().unwrap_or_default())
+    app.queue_frames(user)
+        .await
+        .into_iter()
         .map(|f| match f["content"].as_str() {
             Some(c) => c.to_string(),
             None => f["content"].to_string(),
