@@ -393,19 +393,7 @@ impl Drop for Unmount {
 /// before the client fetched its backlog come after the backlog, once each.
 async fn a_reconnecting_client_gets_its_backlog_before_anything_newer(b: Backend) {
     let app = TestApp::spawn(b).await;
-    let a = app.register("ora").await;
-    let z = app.register("orz").await;
-    app.befriend(&a, &z).await;
-    for i in 0..5 {
-        let (s, body) = app.send(&a, &z, &format!("or{i}")).await;
-        ok_data(s, &body);
-    }
-    let mut ws = app.ws(&z.token).await;
-    app.wait_online(&z).await;
-    for i in 5..8 {
-        let (s, body) = app.send(&a, &z, &format!("or{i}")).await;
-        ok_data(s, &body);
-    }
+    let (z, mut ws) = backlog_then_live(&app, "or", false).await;
     let (s, body) = app
         .post("/api/chat/chatGetmessageOffLine", Some(&z.token), &[])
         .await;
@@ -422,7 +410,32 @@ async fn a_reconnecting_client_gets_its_backlog_before_anything_newer(b: Backend
     assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
 }
 
-/// A client that never asks for its backlog still gets live messages, a few seconds late.
+/// A friend sends a new user `<tag>0`..`<tag>4` while the user is away, then `<tag>5`..`<tag>7`
+/// once the user's socket (compact or rich) is open and before it fetched anything. Returns the
+/// user and the socket.
+async fn backlog_then_live(app: &TestApp, tag: &str, compact: bool) -> (User, Ws) {
+    let a = app.register(&format!("{tag}a")).await;
+    let z = app.register(&format!("{tag}z")).await;
+    app.befriend(&a, &z).await;
+    for i in 0..5 {
+        let (s, body) = app.send(&a, &z, &format!("{tag}{i}")).await;
+        ok_data(s, &body);
+    }
+    let ws = if compact {
+        app.ws_compact(&z.token).await
+    } else {
+        app.ws(&z.token).await
+    };
+    app.wait_online(&z).await;
+    for i in 5..8 {
+        let (s, body) = app.send(&a, &z, &format!("{tag}{i}")).await;
+        ok_data(s, &body);
+    }
+    (z, ws)
+}
+
+/// A client that never asks for its backlog still gets live messages, half a second late at
+/// most.
 async fn a_client_that_never_fetches_its_backlog_still_gets_live_messages(b: Backend) {
     let app = TestApp::spawn(b).await;
     let a = app.register("nfa").await;
@@ -446,19 +459,7 @@ async fn a_client_that_never_fetches_its_backlog_still_gets_live_messages(b: Bac
 /// it read), in order, and the socket does not get them again.
 async fn a_compact_client_gets_its_backlog_and_what_was_held_once_in_order(b: Backend) {
     let app = TestApp::spawn(b).await;
-    let a = app.register("oca").await;
-    let z = app.register("ocz").await;
-    app.befriend(&a, &z).await;
-    for i in 0..5 {
-        let (s, body) = app.send(&a, &z, &format!("oc{i}")).await;
-        ok_data(s, &body);
-    }
-    let mut ws = app.ws_compact(&z.token).await;
-    app.wait_online(&z).await;
-    for i in 5..8 {
-        let (s, body) = app.send(&a, &z, &format!("oc{i}")).await;
-        ok_data(s, &body);
-    }
+    let (z, mut ws) = backlog_then_live(&app, "oc", true).await;
     let (s, body) = app
         .get(&format!("/api/message?access_token={}", z.token), None)
         .await;
